@@ -1,0 +1,42 @@
+# Entry points. Each target sets itself up on a fresh machine: it creates .venv, installs the
+# package with its extras and registers the "ggcam" Jupyter kernel, once.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.ggcam-installed
+PROFILE ?= cpu
+
+.PHONY: setup book test test-unit test-notebooks bench reproduce clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test,book]"
+	$(PY) -m ipykernel install --sys-prefix --name ggcam --display-name "Python (ggcam)" >/dev/null
+	touch $(STAMP)
+
+# The main job: the whole book from the embedded phantom data, HTML in _build/html.
+book: $(STAMP)
+	$(PY) -m ggcam.book build
+
+test: test-unit test-notebooks
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests -q
+
+test-notebooks: $(STAMP)
+	$(PY) -m ggcam.book check
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+# Train a whole profile (resumable), then rebuild the book from it.
+reproduce: $(STAMP)
+	$(PY) -m ggcam sweep --profile $(PROFILE)
+	$(PY) -m ggcam.book build
+
+clean:
+	rm -rf _build .cache
