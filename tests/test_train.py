@@ -1,0 +1,142 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ggcam.config import RELEASED, TABLE1, TrainConfig, table1_config
+from ggcam.runtime import seed_everything
+from ggcam.train import NonFiniteLoss, evaluate, fit, make_loss, make_model
+
+from synthetic import SyntheticCXR
+
+
+def tiny(variant="ggcam", **kw) -> TrainConfig:
+    base = dict(network="resnet18", variant=variant, lr=1e-3, batch_size=8, max_epochs=2,
+                early_stop_patience=5, sigma_sm=0.5, seed=0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def run(config, tmp=None, resume=False, data=None):
+    data = data or SyntheticCXR(24)
+    seed_everything(config.seed)
+    model, loss = make_model(config), make_loss(config)
+    res = fit(model, loss, data.subset(range(18)), data.subset(range(18, 24)), config,
+              checkpoint_dir=tmp, resume=resume, progress=False)
+    return model, loss, res
+
+
+def test_table1_values_are_the_papers():
+    c = table1_config("efficientnet_v2_s", "ggcam")
+    assert (c.lr, c.plateau_patience, c.sigma_sm, c.kernel_size) == (6e-3, 40, 1.4e-11, 600)
+    c = table1_config("resnet50", "ggcam")
+    assert (c.lr, c.plateau_patience, c.sigma_sm, c.kernel_size) == (7e-3, 30, 2e-9, 500)
+    assert table1_config("resnet50", "standard").lr == 1e-4
+    assert table1_config("efficientnet_v2_s", "standard").plateau_patience == 25
+    legacy = table1_config("resnet50", "ggcam-legacy")
+    assert legacy.sigma_sm == pytest.approx(math.exp(-23)) and legacy.sigma_ce == pytest.approx(math.exp(7))
+    assert legacy.lr == RELEASED["resnet50"]["lr"] == 5e-3
+    stable = table1_config("efficientnet_v2_s", "ggcam-stable")
+    assert stable.lr == TABLE1[("efficientnet_v2_s", "ggcam")]["lr"] and stable.loss_param_dtype == "float64"
+
+
+@pytest.mark.parametrize("field,value", [
+    ("variant", "fancy"), ("optimizer", "rmsprop"), ("lr", -1.0), ("lr", float("nan")),
+    ("batch_size", 0), ("precision", "fp8"), ("network", "not_a_net"), ("device", "tpu"),
+    ("checkpoint_criterion", "val_acc"), ("plateau_factor", 1.5),
+])
+def test_invalid_config_names_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
+
+
+def test_gpu_options_rejected_on_cpu():
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="bf16")
+
+
+def test_config_round_trip_and_hash():
+    c = table1_config("resnet50", "ggcam", seed=3)
+    assert TrainConfig.from_dict(c.to_dict()) == c
+    assert c.hash() == TrainConfig.from_dict(c.to_dict()).hash()
+    assert c.hash() != table1_config("resnet50", "ggcam", seed=4).hash()
+    assert c.hash() == table1_config("resnet50", "ggcam", seed=3, device="cuda").hash()
+    with pytest.raises(ValueError, match="unknown"):
+        TrainConfig.from_dict({**c.to_dict(), "colour": "red"})
+
+
+def test_same_seed_same_numbers():
+    _, _, a = run(tiny())
+    _, _, b = run(tiny())
+    np.testing.assert_array_equal(a.history["train_loss"], b.history["train_loss"])
+    np.testing.assert_array_equal(a.history["val_loss"], b.history["val_loss"])
+    _, _, c = run(tiny(seed=1))
+    assert not np.array_equal(a.history["train_loss"], c.history["train_loss"])
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    m_full, l_full, full = run(tiny(max_epochs=3), tmp_path / "full")
+    run(tiny(max_epochs=1), tmp_path / "cut")  # "interrupted" after epoch 1
+    m_res, l_res, res = run(tiny(max_epochs=3), tmp_path / "cut", resume=True)
+    assert list(res.history["epoch"]) == [1, 2, 3]
+    np.testing.assert_allclose(res.history["train_loss"], full.history["train_loss"], rtol=0, atol=0)
+    for (k, a), b in zip(m_full.state_dict().items(), m_res.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
+    assert float(l_full.log_sigma_sm) == float(l_res.log_sigma_sm)
+
+
+def test_resume_refuses_another_config(tmp_path):
+    run(tiny(max_epochs=1), tmp_path)
+    with pytest.raises(ValueError, match="lr"):
+        run(tiny(max_epochs=2, lr=5e-4), tmp_path, resume=True)
+
+
+def test_history_records_sigma_and_effective_weights():
+    _, loss, res = run(tiny())
+    h = res.history
+    for col in ("sigma_sm", "sigma_ce", "alpha", "w_sm", "w_ce", "val_auc", "lr", "train_sm"):
+        assert col in h
+    last = h.iloc[-1]
+    assert last["sigma_sm"] == pytest.approx(math.exp(float(loss.log_sigma_sm)))
+    assert last["w_sm"] == pytest.approx(0.5 / last["sigma_sm"] ** 2)
+    # Adam moves log σ by about lr per step: σ_sm must have moved away from its start.
+    assert last["sigma_sm"] != pytest.approx(0.5, rel=1e-6)
+
+
+def test_paper_effnet_sigma_overflows_adam_and_is_flagged():
+    """design.md "Hazards": at σ_sm = 1.4e-11, Adam's float32 v of log σ_sm overflows."""
+    _, loss, res = run(tiny(sigma_sm=1.4e-11, lr=6e-3, max_epochs=1))
+    assert any(f.startswith("adam-overflow:log_sigma_sm") for f in res.flags)
+    assert not res.history["log_sigma_sm_state_finite"].iloc[-1]
+    assert float(loss.log_sigma_sm) == pytest.approx(math.log(1.4e-11), abs=1e-6)  # frozen
+    # In float64 (the ggcam-stable remedy) the same start does not overflow, and σ_sm moves.
+    _, loss64, res64 = run(tiny(sigma_sm=1.4e-11, lr=6e-3, max_epochs=1, loss_param_dtype="float64"))
+    assert not res64.flags
+    assert float(loss64.log_sigma_sm) > math.log(1.4e-11) + 1e-3
+
+
+def test_non_finite_stops_with_message_and_keeps_checkpoint(tmp_path, monkeypatch):
+    data = SyntheticCXR(24)
+    run(tiny(max_epochs=1), tmp_path, data=data)
+    data.images[:] = np.nan  # poison every image: the next epoch's loss is NaN
+    with pytest.raises(NonFiniteLoss, match=r"epoch 2, step 0: .*ce = nan"):
+        run(tiny(max_epochs=2), tmp_path, resume=True, data=data)
+    assert torch.load(tmp_path / "best.pt", weights_only=False)["epoch"] == 1
+
+
+def test_evaluate_returns_aligned_arrays():
+    data = SyntheticCXR(9)
+    config = tiny()
+    model = make_model(config)
+    ev = evaluate(model, data, loss_fn=make_loss(config), config=config, with_cams=True)
+    assert ev.logits.shape == (9, 3) and ev.cams.shape == (9, 3, 2, 2)
+    np.testing.assert_array_equal(ev.labels, data.labels)
+    np.testing.assert_allclose(ev.probs.sum(1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(ev.indices, np.arange(9))
+    assert math.isfinite(ev.loss) and ev.masks["heart"].shape == (9, 2, 2)
+
+
+def test_standard_variant_trains_on_cross_entropy_only():
+    _, loss, res = run(tiny("standard"))
+    assert "sigma_sm" not in res.history and np.isfinite(res.history["val_loss"]).all()
