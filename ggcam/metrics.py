@@ -1,0 +1,271 @@
+"""Classification and interpretability metrics of sections 4.3-4.4 (Table 2, Figure 3, eq. 12).
+
+* ``auc``: the multi-class AUC of Hand & Till (the paper's [13], ``"ovo"``, the headline) and
+  the macro one-vs-rest AUC (``"ovr"``); both are what the released code saved.
+* ``precision_recall``: per-class precision and recall (Table 2).
+* ``interpretability`` / ``interpretability_hits``: eq. 12, whether the peak of Ω^Y lies in
+  the heart (CHF) or lung (pneumonia) region, strictly (paper) or within a 3×3 neighbourhood
+  (released code).
+
+The agreement metrics between Ω^Y and Ψ (CC, KL, SIM, NSS, AUC-Judd) live in
+``ggcam.saliency`` and are re-exported here. Every function takes NumPy arrays or torch
+tensors and does no I/O.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from .saliency import (
+    attention_agreement,
+    auc_judd,
+    cc,
+    kl_div,
+    nss,
+    select_labels,
+    sim,
+    to_numpy,
+)
+
+# labels 0, 1, 2 (released code's order); the same names as ggcam.data.layout.CLASS_NAMES
+CLASS_NAMES = ("Normal", "CHF", "pneumonia")
+REGIONS = {1: "heart", 2: "lung"}  # eq. 12: S^Y for CHF and pneumonia; normal has none
+
+__all__ = [
+    "CLASS_NAMES",
+    "REGIONS",
+    "attention_agreement",
+    "auc",
+    "auc_judd",
+    "cc",
+    "interpretability",
+    "interpretability_hits",
+    "kl_div",
+    "nss",
+    "precision_recall",
+    "precision_recall_columns",
+    "sim",
+]
+
+
+def _class_names(k: int) -> tuple[str, ...]:
+    return CLASS_NAMES if k == len(CLASS_NAMES) else tuple(str(i) for i in range(k))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _check_scores(y_true, scores, from_logits) -> tuple[np.ndarray, np.ndarray]:
+    s = to_numpy(scores)
+    if s.ndim != 2 or s.shape[1] < 2:
+        raise ValueError(f"scores must have shape (N, K) with K >= 2, got {s.shape}")
+    if not np.isfinite(s).all():
+        raise ValueError("scores contain NaN or infinite values")
+    n, k = s.shape
+    y = select_labels(y_true, n, k)
+    missing = sorted(set(range(k)) - set(np.unique(y).tolist()))
+    if missing:
+        raise ValueError(f"AUC needs every class in y_true; class(es) {missing} of {k} missing")
+    is_prob = s.min() >= 0 and np.allclose(s.sum(axis=1), 1.0)
+    if from_logits or (from_logits is None and not is_prob):
+        s = _softmax(s)
+    return y, s
+
+
+def _binary_auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """P(score of a positive > score of a negative) + ½ P(tie): the Mann-Whitney U / (n₁n₀)."""
+    ranks = rankdata(np.concatenate([pos, neg]))  # ties get the mean rank
+    n1 = pos.size
+    return float((ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * neg.size))
+
+
+def _auc_checked(y: np.ndarray, s: np.ndarray, multi_class: str) -> float:
+    k = s.shape[1]
+    if multi_class == "ovr":
+        return float(np.mean([_binary_auc(s[y == c, c], s[y != c, c]) for c in range(k)]))
+    pairs = []
+    for i in range(k):
+        for j in range(i + 1, k):
+            a_ij = _binary_auc(s[y == i, i], s[y == j, i])  # Â(i|j) of Hand & Till
+            a_ji = _binary_auc(s[y == j, j], s[y == i, j])
+            pairs.append((a_ij + a_ji) / 2)
+    return float(np.mean(pairs))  # M = 2 / (K(K−1)) Σ_{i<j} Â(i, j)
+
+
+def auc(y_true, scores, multi_class: str = "ovo", from_logits: bool | None = None) -> float:
+    """Multi-class AUC: Hand & Till's M (``"ovo"``) or the macro one-vs-rest mean (``"ovr"``).
+
+    Each binary AUC is the Mann-Whitney statistic with ties counted ½, so the result equals
+    ``sklearn.metrics.roc_auc_score(y_true, probs, multi_class=..., average="macro")``.
+
+    Args:
+        y_true: labels, shape (N,), integers in [0, K); every class must occur.
+        scores: shape (N, K), class probabilities or logits.
+        multi_class: "ovo" (Hand & Till, the paper's [13]) or "ovr".
+        from_logits: None (default) decides by itself: rows that are non-negative and sum to
+            1 are probabilities, anything else is taken as logits and passed through softmax
+            (so ``auc(y, logits) == auc(y, softmax(logits))``); True always applies softmax;
+            False uses the scores as they are (any per-class score).
+
+    Returns:
+        AUC in [0, 1].
+    """
+    if multi_class not in ("ovo", "ovr"):
+        raise ValueError(f"multi_class must be 'ovo' or 'ovr', got {multi_class!r}")
+    y, s = _check_scores(y_true, scores, from_logits)
+    return _auc_checked(y, s, multi_class)
+
+
+def precision_recall(y_true, y_pred, num_classes: int = 3) -> pd.DataFrame:
+    """Per-class precision and recall, as in Table 2.
+
+    Zero division is never NaN: a class that is never predicted gets precision 0.0 and a
+    class absent from ``y_true`` gets recall 0.0, each with a ``UserWarning`` (the same as
+    scikit-learn's ``precision_recall_fscore_support(..., zero_division=0)``).
+
+    Args:
+        y_true: labels, shape (N,), integers in [0, num_classes).
+        y_pred: predicted labels, shape (N,) (e.g. ``logits.argmax(1)``).
+        num_classes: K.
+
+    Returns:
+        DataFrame indexed by class name ("Normal", "CHF", "pneumonia" for K = 3, else "0"...)
+        with columns ``precision``, ``recall``, ``support`` (true count), ``predicted`` (count).
+    """
+    if isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    y = to_numpy(y_true, dtype=None)
+    if y.ndim != 1:
+        raise ValueError(f"y_true must have shape (N,), got {y.shape}")
+    y = select_labels(y, y.size, num_classes)
+    p = to_numpy(y_pred, dtype=None)
+    if p.shape != y.shape:
+        raise ValueError(f"y_pred must have the shape of y_true {y.shape}, got {p.shape}")
+    p = select_labels(p, y.size, num_classes)
+    names = _class_names(num_classes)
+    tp = np.bincount(y[y == p], minlength=num_classes).astype(float)
+    support = np.bincount(y, minlength=num_classes)
+    predicted = np.bincount(p, minlength=num_classes)
+    for what, den in (("precision", predicted), ("recall", support)):
+        zero = [names[c] for c in np.flatnonzero(den == 0)]
+        if zero:
+            why = "never predicted" if what == "precision" else "absent from y_true"
+            warnings.warn(f"{what} set to 0.0 for class(es) {zero}: {why}", stacklevel=2)
+    table = pd.DataFrame(
+        {
+            "precision": np.divide(tp, predicted, out=np.zeros(num_classes), where=predicted > 0),
+            "recall": np.divide(tp, support, out=np.zeros(num_classes), where=support > 0),
+            "support": support,
+            "predicted": predicted,
+        },
+        index=pd.Index(names, name="class"),
+    )
+    return table
+
+
+def precision_recall_columns(table: pd.DataFrame) -> dict[str, float]:
+    """Flatten ``precision_recall`` output to the runs-table columns, e.g. ``precision_chf``."""
+    return {
+        f"{what}_{name.lower()}": float(table.loc[name, what])
+        for name in table.index
+        for what in ("precision", "recall")
+    }
+
+
+def _region_masks(masks: Mapping, regions: Mapping[int, str], needed, n, h, w) -> dict:
+    if not isinstance(masks, Mapping):
+        raise ValueError(f"masks must be a dict {{'heart': ..., 'lung': ...}}, got {type(masks)}")
+    out = {}
+    for c in needed:
+        key = regions[c]
+        if key not in masks:
+            raise ValueError(f"masks has no {key!r} (has {sorted(masks)}); class {c} needs it")
+        m = to_numpy(masks[key], dtype=None)
+        if m.shape == (h, w):
+            m = np.broadcast_to(m, (n, h, w))
+        if m.shape != (n, h, w):
+            raise ValueError(f"masks[{key!r}] must be {(n, h, w)} or {(h, w)}, got {m.shape}")
+        if m.dtype != bool:
+            if not np.isin(m, (0, 1)).all():
+                raise ValueError(f"masks[{key!r}] must be boolean or 0/1")
+            m = m.astype(bool)
+        out[c] = m
+    return out
+
+
+def interpretability_hits(
+    cams, labels, masks, neighbourhood: int = 0, regions: Mapping[int, str] = REGIONS
+) -> np.ndarray:
+    """Per-image eq. 12: does argmax_ij Ω^Y_ij lie in the region S^Y?
+
+    The argmax is taken over the flattened map, so ties go to the first maximum in row-major
+    order (NumPy's rule). With ``neighbourhood`` = r > 0 the image is a hit when any cell
+    within Chebyshev distance r of the argmax (clipped at the grid border) is in S^Y; r = 1
+    is the released code's 3×3 tolerance, r = 0 the paper's strict test.
+
+    Args:
+        cams: Ω, shape (N, K, h, w).
+        labels: Y, shape (N,), integers in [0, K).
+        masks: {"heart": bool (N, h, w), "lung": bool (N, h, w)}; a (h, w) mask is shared
+            by all images. Only the regions of labels present are needed.
+        neighbourhood: r >= 0.
+        regions: class -> mask key; classes not listed (normal) are skipped.
+
+    Returns:
+        bool array of shape (N,); False for images whose class has no region (select the
+        evaluated ones with ``np.isin(labels, list(regions))``).
+    """
+    if isinstance(neighbourhood, bool) or int(neighbourhood) != neighbourhood or neighbourhood < 0:
+        raise ValueError(f"neighbourhood must be an integer >= 0, got {neighbourhood!r}")
+    r = int(neighbourhood)
+    omega = to_numpy(cams)
+    if omega.ndim != 4:
+        raise ValueError(f"cams must have shape (N, K, h, w), got {omega.shape}")
+    if not np.isfinite(omega).all():
+        raise ValueError("cams contain NaN or infinite values")
+    n, k, h, w = omega.shape
+    y = select_labels(labels, n, k)
+    if any(not 0 <= c < k for c in regions):
+        raise ValueError(f"regions keys must be classes in [0, {k}), got {sorted(regions)}")
+    needed = sorted(c for c in set(y.tolist()) if c in regions)
+    region = _region_masks(masks, regions, needed, n, h, w)
+    hits = np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(np.isin(y, needed)):
+        row, col = divmod(int(np.argmax(omega[i, y[i]])), w)  # first max, row-major
+        window = region[y[i]][i, max(row - r, 0) : row + r + 1, max(col - r, 0) : col + r + 1]
+        hits[i] = window.any()
+    return hits
+
+
+def interpretability(
+    cams, labels, masks, neighbourhood: int = 0, regions: Mapping[int, str] = REGIONS
+) -> dict[str, float | None]:
+    """Interpretability of section 4.4: the fraction of images of each class meeting eq. 12.
+
+    Args: as ``interpretability_hits``.
+
+    Returns:
+        {class name: fraction}, e.g. {"CHF": 0.6, "pneumonia": 0.8}, for every class in
+        ``regions``. A class with no images gets None (never NaN), with a ``UserWarning``.
+    """
+    omega = to_numpy(cams)
+    hits = interpretability_hits(omega, labels, masks, neighbourhood, regions)
+    k = omega.shape[1]
+    y = select_labels(labels, hits.size, k)
+    names = _class_names(k)
+    out: dict[str, float | None] = {}
+    for c in regions:
+        sel = y == c
+        if not sel.any():
+            warnings.warn(f"interpretability: no images of class {names[c]!r}; None", stacklevel=2)
+            out[names[c]] = None
+        else:
+            out[names[c]] = float(hits[sel].mean())
+    return out
