@@ -93,6 +93,10 @@ class GGCAMLoss(nn.Module):
         self.log_alpha = nn.Parameter(torch.tensor(_log(alpha, "alpha")))
         self.log_sigma_sm = nn.Parameter(torch.tensor(_log(sigma_sm, "sigma_sm")))
         self.log_sigma_ce = nn.Parameter(torch.tensor(_log(sigma_ce, "sigma_ce")))
+        if mode == "legacy":
+            # The released code's α never enters the loss; freezing it also keeps DDP from
+            # waiting for a gradient that never comes.
+            self.log_alpha.requires_grad_(False)
 
     def forward(self, logits: Tensor, cams: Tensor, labels: Tensor, gaze: Tensor,
                 has_gaze: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:

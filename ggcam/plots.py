@@ -31,8 +31,10 @@ STYLE = {  # fixed text settings, applied while a figure is built
 }
 PALETTE = sns.color_palette("pastel").as_hex()  # box colours, one per variant in order
 NETWORK_NAMES = {"resnet50": "ResNet", "efficientnet_v2_s": "EffNet"}
-VARIANT_NAMES = {"standard": "standard", "ggcam": "GG-CAM", "ggcam-legacy": "GG-CAM (legacy)"}
-VARIANT_SUFFIX = {"standard": "", "ggcam": "+GG-CAM", "ggcam-legacy": "+GG-CAM (legacy)"}
+VARIANT_NAMES = {"standard": "standard", "ggcam": "GG-CAM", "ggcam-legacy": "GG-CAM (legacy)",
+                 "ggcam-stable": "GG-CAM (stable σ)"}
+VARIANT_SUFFIX = {"standard": "", "ggcam": "+GG-CAM", "ggcam-legacy": "+GG-CAM (legacy)",
+                  "ggcam-stable": "+GG-CAM (stable σ)"}
 METRIC_NAMES = {
     "auc_ovo": "AUC (Hand & Till)",
     "auc_ovr": "AUC (one-vs-rest)",

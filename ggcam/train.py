@@ -219,7 +219,8 @@ def fit(model: CAMNet, loss_fn: nn.Module, train: Dataset, val: Dataset, config:
         optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience)
     step_fn = objective
     if dist.world_size > 1:
-        step_fn = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index])
+        step_fn = nn.parallel.DistributedDataParallel(
+            objective, device_ids=[device.index] if device.type == "cuda" else None)
     if config.compile:
         step_fn = torch.compile(step_fn)
 
