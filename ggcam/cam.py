@@ -35,9 +35,16 @@ def cam_head(features: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, Te
     Returns:
         logits y, shape (B, K), and maps Ω, shape (B, K, h, w).
     """
-    # A 1x1 convolution is eq. 4 without ever forming a B×K×G×h×w product; unlike einsum it
-    # keeps channels_last inputs in channels_last and dispatches to cuDNN on a GPU.
-    cams = nn.functional.conv2d(features, weight[:, :, None, None])  # eq. 4
+    # Eq. 4 without ever forming a B×K×G×h×w product. For contiguous (NCHW) features a batched
+    # matrix product over the flattened grid needs no copy of A (einsum and matmul transpose A
+    # into a copy; a CPU 1x1 convolution reorders it): peak memory is that of GAP + Linear
+    # (benchmarks/bench_cam_head.py). A 1x1 convolution keeps channels_last inputs in
+    # channels_last and dispatches to cuDNN on a GPU.
+    if features.is_contiguous():
+        B, _, h, w = features.shape
+        cams = torch.bmm(weight.expand(B, -1, -1), features.flatten(2)).view(B, len(weight), h, w)
+    else:
+        cams = nn.functional.conv2d(features, weight[:, :, None, None])  # eq. 4
     logits = cams.mean(dim=(-2, -1)) + bias  # eq. 5-6
     return logits, cams
 
@@ -113,7 +120,8 @@ def _split_classifier(classifier: nn.Module, family: str) -> tuple[nn.Linear, fl
             return last, 1.0 - keep
     raise ValueError(
         f"the {family} classifier is {classifier!r}, not one Linear layer after global average "
-        "pooling (optionally with dropout): a CAM layer cannot replace it"
+        "pooling (optionally with dropout): a CAM layer cannot replace it. Supported torchvision "
+        f"families: {'; '.join(SUPPORTED_FAMILIES)}"
     )
 
 
@@ -161,8 +169,9 @@ def to_cam_model(tv_model: nn.Module) -> CAMNet:
     if linear.bias is None:
         raise ValueError(f"the {family} classifier has no bias; the CAM layer needs λ (eq. 1)")
     head = CAMHead(linear.in_features, linear.out_features)
-    head.load_state_dict(linear.state_dict())
+    # Cast before loading: loading first would round float64 weights through float32.
     head.to(dtype=linear.weight.dtype, device=linear.weight.device)
+    head.load_state_dict(linear.state_dict())
     return CAMNet(features, head, dropout=p)
 
 
@@ -189,9 +198,16 @@ def build_model(arch: str, num_classes: int = 3, weights: str | Path | None = No
         path = Path(weights)
         if not path.is_file():
             raise ValueError(f"weights file not found: {path}")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # torch.load raises many types for a file that is not its own
+            raise ValueError(
+                f"cannot read weights from {path}: {type(err).__name__}: {err}"
+            ) from err
         if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
             state = state["model"]  # a ggcam checkpoint
+        if not (isinstance(state, dict) and all(isinstance(k, str) for k in state)):
+            raise ValueError(f"{path} does not hold a state dict, but a {type(state).__name__}")
         if not any(k.startswith("head.") for k in state):
             _load(tv_model, state, path)
             state = None
