@@ -50,8 +50,27 @@ def main(argv: list[str]) -> int:
         return 0
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "-W", "-n", "--keep-going"]
     subprocess.run(cmd, cwd=ROOT, check=True)
+    check_html(ROOT / "_build" / "html")
     print(f"book: {ROOT / '_build' / 'html' / 'index.html'}")
     return 0
+
+
+def check_html(html: Path) -> None:
+    """Every image a built page references exists, and no page shows a traceback."""
+    import re
+
+    problems = []
+    for page in html.rglob("*.html"):
+        text = page.read_text(errors="replace")
+        if "Traceback (most recent call last)" in text:
+            problems.append(f"{page.relative_to(html)}: shows a traceback")
+        for src in re.findall(r'<img[^>]+src="([^"]+)"', text):
+            if src.startswith(("data:", "http:", "https:")):
+                continue
+            if not (page.parent / src.split("#")[0]).is_file():
+                problems.append(f"{page.relative_to(html)}: missing image {src}")
+    if problems:
+        raise SystemExit("book check failed:\n" + "\n".join(problems))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ class Profile:
 _GPU = dict(device="cuda", precision="bf16", channels_last=True, num_workers=6)
 
 PROFILES = {
-    "smoke": Profile("smoke", "phantom", n_images=24, scale=0.04, input_shape=(64, 64), seeds=(0,),
+    "smoke": Profile("smoke", "phantom", n_images=30, scale=0.04, input_shape=(64, 64), seeds=(0,),
                      max_epochs=2, early_stop_patience=2, batch_size=8, device="cpu",
                      budget="≤ 60 s on 2 CPU cores (tests, CI)"),
     "cpu": Profile("cpu", "phantom", n_images=300, scale=0.0625, input_shape=(160, 128),

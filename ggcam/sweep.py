@@ -123,6 +123,17 @@ def test_metrics(ev, fixations: list[np.ndarray] | None) -> dict:
     return out
 
 
+def _fixation_cells(dataset, stride: int = 32) -> list[np.ndarray] | None:
+    """Per item, the Ω cells (row, col) holding its gaze points, for NSS and AUC-Judd."""
+    if not hasattr(dataset, "gaze_points"):
+        return None
+    cells = []
+    for i in range(len(dataset)):
+        xy, _ = dataset.gaze_points(i)  # network-input pixels, (x, y)
+        cells.append(np.unique(np.floor(np.asarray(xy)[:, ::-1] / stride).astype(int), axis=0))
+    return cells
+
+
 def _examples(ev, dataset, profile: Profile) -> dict[str, np.ndarray]:
     """One test image per class (the first with gaze) with its Ψ and Ω^Y, for Table 3."""
     from .data import CLASS_NAMES
@@ -135,14 +146,15 @@ def _examples(ev, dataset, profile: Profile) -> dict[str, np.ndarray]:
     out = {
         "labels": ev.labels[rows], "psi": ev.gaze[rows],
         "cam": ev.cams[rows, ev.labels[rows]],
-        "dicom_id": np.array([dataset.metadata.iloc[int(ev.indices[r])]["dicom_id"] for r in rows]),
+        # evaluate() keeps the dataset's order: row r of ev is item r of the dataset.
+        "dicom_id": np.array([dataset.metadata.iloc[r]["dicom_id"] for r in rows]),
     }
     if profile.data == "phantom":  # never store credentialed patient images in results/
         import torch
 
         imgs = []
         for r in rows:
-            img = dataset[int(ev.indices[r])]["image"][None]
+            img = dataset[r]["image"][None]
             f = max(1, math.ceil(max(img.shape[-2:]) / EXAMPLE_IMAGE_MAX_SIDE))
             imgs.append(torch.nn.functional.avg_pool2d(img, f)[0, 0].numpy().astype(np.float16))
         out["image"] = np.stack(imgs)
@@ -179,7 +191,7 @@ def run_one(spec: RunSpec, profile: Profile, data, out_dir: Path, ckpt_root: Pat
         result = None
     wall = time.perf_counter() - t0
     ev = evaluate(model, test, loss_fn=loss_fn, config=config, with_cams=True)
-    fixations = [test.fixation_cells(i) for i in range(len(test))] if hasattr(test, "fixation_cells") else None
+    fixations = _fixation_cells(test)
     record = {
         "profile": profile.name, "network": spec.network, "variant": spec.variant,
         "seed": spec.seed, "run_id": spec.run_id, "config_hash": config.hash(),
@@ -200,7 +212,7 @@ def run_one(spec: RunSpec, profile: Profile, data, out_dir: Path, ckpt_root: Pat
                 record[f"{k}_final"] = float(last[k])
         curves = result.history.assign(run_id=spec.run_id)
         atomic_write_bytes(_frame_bytes(curves), out_dir / "curves" / f"{spec.run_id}.csv")
-    preds = pd.DataFrame({"dicom_id": [test.metadata.iloc[int(i)]["dicom_id"] for i in range(len(test))],
+    preds = pd.DataFrame({"dicom_id": test.metadata["dicom_id"].to_numpy(),
                           "label": ev.labels, **{f"p{k}": ev.probs[:, k] for k in range(ev.probs.shape[1])}})
     atomic_write_bytes(_frame_bytes(preds), out_dir / "predictions" / f"{spec.run_id}.csv")
     counts = omega_histogram(ev.cams)
@@ -281,7 +293,7 @@ def run_sweep(profile: Profile, *, data_root: str | Path | None = None,
               work_root: str | Path = ".cache", shard: tuple[int, int] = (0, 1),
               device: str | None = None, progress: bool = True) -> pd.DataFrame:
     """Run (or resume) every run of ``profile`` in this shard; return the runs table."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     out_dir = Path(results_root) / profile.name
     ckpt_root = Path(work_root) / "checkpoints" / profile.name

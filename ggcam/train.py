@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .cam import CAMNet, build_model
 from .config import TrainConfig
@@ -169,8 +169,8 @@ def _loss_param_report(loss_fn: nn.Module, optimizer: torch.optim.Optimizer) -> 
     rec = {}
     if not isinstance(loss_fn, GGCAMLoss):
         return rec
-    s_sm, s_ce = float(loss_fn.log_sigma_sm), float(loss_fn.log_sigma_ce)
-    rec.update(sigma_sm=math.exp(s_sm), sigma_ce=math.exp(s_ce), alpha=math.exp(float(loss_fn.log_alpha)),
+    s_sm, s_ce = float(loss_fn.log_sigma_sm.detach()), float(loss_fn.log_sigma_ce.detach())
+    rec.update(sigma_sm=math.exp(s_sm), sigma_ce=math.exp(s_ce), alpha=math.exp(float(loss_fn.log_alpha.detach())),
                w_sm=0.5 * math.exp(-2 * s_sm), w_ce=math.exp(-2 * s_ce))
     for name in LOSS_PARAMS:
         state = optimizer.state.get(getattr(loss_fn, name), {})
@@ -202,6 +202,9 @@ def fit(model: CAMNet, loss_fn: nn.Module, train: Dataset, val: Dataset, config:
     atomically each epoch; ``resume=True`` continues from ``last.pt`` and gives the same result
     as an uninterrupted run on CPU.
     """
+    for name, part in (("train", train), ("validation", val)):
+        if len(part) == 0:
+            raise ValueError(f"the {name} set is empty: use more images or another split")
     dist = distributed_context()
     device = torch.device(config.device)
     if dist.world_size > 1 and device.type == "cuda":
