@@ -1,0 +1,158 @@
+"""Reading a chest X-ray DICOM into a [0, 1] float image, the careful way.
+
+The chain is the one DICOM defines for display (PS3.4 N.2): stored values → modality LUT
+(``RescaleSlope``/``RescaleIntercept`` or a Modality LUT Sequence) → VOI (a VOI LUT Sequence,
+else the first ``WindowCenter``/``WindowWidth``) → MONOCHROME1 inverted so that bright is
+always dense. The result is scaled to [0, 1] by the range that chain can produce (the window's
+output range, or the stored range ``2**BitsStored - 1`` carried through the rescale), never by
+a hard-coded 4095.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+GREY_INTERPRETATIONS = ("MONOCHROME1", "MONOCHROME2")
+
+
+def _open(path: Path, stop_before_pixels: bool):
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    if not path.is_file():
+        raise FileNotFoundError(f"DICOM file not found: {path}")
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
+    except (InvalidDicomError, OSError, EOFError, ValueError, KeyError) as exc:
+        raise ValueError(f"unreadable DICOM file {path}: {exc}") from exc
+
+
+def dicom_shape(path) -> tuple[int, int]:
+    """(Rows, Columns) of a DICOM, read from the header only."""
+    path = Path(path)
+    ds = _open(path, stop_before_pixels=True)
+    try:
+        return int(ds.Rows), int(ds.Columns)
+    except AttributeError as exc:
+        raise ValueError(f"DICOM file {path} has no Rows/Columns: {exc}") from exc
+
+
+def _stored_range(ds) -> tuple[float, float]:
+    """The range of stored values: [0, 2**BitsStored − 1], or the signed range."""
+    bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 16)))
+    if int(ds.get("PixelRepresentation", 0)) == 0:
+        return 0.0, float(2**bits - 1)
+    return float(-(2 ** (bits - 1))), float(2 ** (bits - 1) - 1)
+
+
+def _modality(arr: np.ndarray, ds) -> tuple[np.ndarray, tuple[float, float]]:
+    """Modality LUT; returns the float32 values and their possible range (lo, hi)."""
+    if ds.get("ModalityLUTSequence"):
+        from pydicom.pixels import apply_modality_lut
+
+        depth = int(ds.ModalityLUTSequence[0].LUTDescriptor[2])
+        return apply_modality_lut(arr, ds).astype(np.float32), (0.0, float(2**depth - 1))
+    lo, hi = _stored_range(ds)
+    if "RescaleSlope" in ds and "RescaleIntercept" in ds:
+        slope, intercept = float(ds.RescaleSlope), float(ds.RescaleIntercept)
+        out = arr.astype(np.float32)
+        out *= np.float32(slope)
+        out += np.float32(intercept)
+        lo, hi = sorted((lo * slope + intercept, hi * slope + intercept))
+        return out, (lo, hi)
+    return arr.astype(np.float32), (lo, hi)
+
+
+def _first(value) -> float:
+    """The first of a possibly multi-valued DS element."""
+    try:
+        return float(value[0])
+    except TypeError:
+        return float(value)
+
+
+def _window01(x: np.ndarray, ds, path: Path) -> np.ndarray:
+    """The first window (PS3.3 C.11.2.1.2) mapped straight to [0, 1], in place on float32."""
+    center, width = _first(ds.WindowCenter), _first(ds.WindowWidth)
+    func = str(ds.get("VOILUTFunction", "LINEAR")).upper()
+    if func == "LINEAR":
+        if width < 1:
+            raise ValueError(f"{path}: WindowWidth must be >= 1 for LINEAR, got {width}")
+        if width == 1:  # a step: values <= center − 0.5 are black, the rest white
+            return (x > np.float32(center - 0.5)).astype(np.float32)
+        x -= np.float32(center - 0.5)
+        x *= np.float32(1.0 / (width - 1))
+        x += np.float32(0.5)
+    elif func == "LINEAR_EXACT":
+        if width <= 0:
+            raise ValueError(f"{path}: WindowWidth must be > 0 for LINEAR_EXACT, got {width}")
+        x -= np.float32(center)
+        x *= np.float32(1.0 / width)
+        x += np.float32(0.5)
+    elif func == "SIGMOID":
+        if width <= 0:
+            raise ValueError(f"{path}: WindowWidth must be > 0 for SIGMOID, got {width}")
+        x = (1.0 / (1.0 + np.exp(-4.0 * (x - np.float32(center)) / np.float32(width))))
+        x = x.astype(np.float32, copy=False)
+    else:
+        raise ValueError(f"{path}: unsupported VOILUTFunction {func!r}")
+    return np.clip(x, 0.0, 1.0, out=x)
+
+
+def read_dicom(path) -> np.ndarray:
+    """A grey DICOM image as float32 in [0, 1], bright = dense.
+
+    Args:
+        path: a single-frame MONOCHROME1/MONOCHROME2 DICOM file.
+
+    Returns:
+        image, shape (H, W) = (Rows, Columns), float32 in [0, 1].
+
+    Raises:
+        FileNotFoundError: the file does not exist (the message names it).
+        ValueError: unreadable file, colour or palette image, several frames (named).
+    """
+    path = Path(path)
+    ds = _open(path, stop_before_pixels=False)
+    photometric = str(ds.get("PhotometricInterpretation", "")).strip()
+    if photometric not in GREY_INTERPRETATIONS:
+        raise ValueError(
+            f"{path}: PhotometricInterpretation {photometric!r} is not supported; "
+            f"read_dicom reads grey images ({', '.join(GREY_INTERPRETATIONS)})"
+        )
+    if int(ds.get("NumberOfFrames", 1) or 1) != 1:
+        raise ValueError(f"{path}: {ds.NumberOfFrames} frames; read_dicom reads one frame")
+    try:
+        stored = ds.pixel_array
+    except Exception as exc:  # any decoder failure: say which file, keep the cause
+        raise ValueError(f"unreadable pixel data in DICOM file {path}: {exc}") from exc
+    if stored.ndim != 2:
+        raise ValueError(f"{path}: pixel data has shape {stored.shape}, expected (Rows, Columns)")
+
+    if ds.get("VOILUTSequence"):
+        from pydicom.pixels import apply_voi
+
+        if ds.get("ModalityLUTSequence") or "RescaleSlope" in ds:
+            values, _ = _modality(stored, ds)
+            values = np.round(values).astype(np.int64)
+        else:
+            values = stored
+        depth = int(ds.VOILUTSequence[0].LUTDescriptor[2])
+        image = apply_voi(values, ds).astype(np.float32) / np.float32(2**depth - 1)
+    else:
+        image, (lo, hi) = _modality(stored, ds)
+        if "WindowCenter" in ds and "WindowWidth" in ds:
+            image = _window01(image, ds, path)
+        else:
+            if hi <= lo:
+                lo, hi = float(image.min()), float(image.max())
+            image -= np.float32(lo)
+            image *= np.float32(1.0 / (hi - lo)) if hi > lo else np.float32(0.0)
+            np.clip(image, 0.0, 1.0, out=image)
+    if photometric == "MONOCHROME1":
+        warnings.warn(f"{path}: MONOCHROME1 image inverted so that bright is dense", stacklevel=2)
+        image = np.subtract(np.float32(1.0), image, dtype=np.float32)
+    return np.ascontiguousarray(image, dtype=np.float32)

@@ -1,0 +1,189 @@
+"""``EGDCXR``: the EGD-CXR gaze release + MIMIC-CXR DICOMs as a dataset of items.
+
+Every item follows one schema (a dict):
+
+* ``image``: float32 (H0, W0) in [0, 1], the DICOM at its original resolution;
+* ``label``: int, 0 = Normal, 1 = CHF, 2 = pneumonia;
+* ``gaze``: Ψ, float32 (h, w) on the Ω grid (Algorithm 1, ``ggcam.gaze_heatmap``);
+* ``has_gaze``: bool, False when no gaze point of the image survived (Ψ is then all zeros);
+* ``masks``: {"heart", "lung"}, bool (h, w) on the Ω grid (``ggcam.data.masks``);
+* ``dicom_id``: str.
+
+``.metadata`` is a DataFrame row-aligned with the items, ``.gaze_points(i)`` the raw points.
+The same code reads the real release and the phantom (``make_phantom``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from ..gaze import RESAMPLE_MODES, gaze_heatmap
+from ..geometry import grid_geometry
+from . import masks as M
+from .dicom import dicom_shape, read_dicom
+from .layout import BOUNDING_BOXES, CASE_DIR, CLASS_NAMES, GAZE_FILES, MASTER_SHEET
+from .tables import one_hot_labels, read_cardiac_boxes, read_gaze_table, read_master_sheet
+
+HEART_REGIONS = ("mediastinum", "cardiac_bbox")
+WEIGHTINGS = (None, "duration")
+
+
+def _choice(name, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+class EGDCXR:
+    """The EGD-CXR images with gaze maps and region masks on the Ω grid.
+
+    Args:
+        egd_root: the gaze release, ``.../egd-cxr/1.0.0``.
+        mimic_root: MIMIC-CXR, ``.../mimic-cxr/2.0.0`` (joined with the sheet's ``path``).
+        gaze: ``"fixations"`` (fixations.csv) or ``"eye_gaze"`` (raw ~60 Hz samples).
+        grid_shape: (h, w) of the Ω grid (48×40 for the paper's 1536×1280 input).
+        sigma: blur σ in image pixels; when None, ``kernel_size`` (the released code's B,
+            OpenCV's rule: 500 → σ = 75.5 px) is used.
+        weighting: None (one count per point, Algorithm 1) or ``"duration"`` (FPOGD, seconds;
+            fixations only).
+        resample: ``"area"`` (exact) or ``"stride"`` (the released code), see ``gaze_heatmap``.
+        heart: ``"mediastinum"`` (the mediastanum.png mask, as the released code) or
+            ``"cardiac_bbox"`` (the ``cardiac silhouette`` bounding box).
+        mask_rule: ``"majority"`` (a cell is in a region when ≥ half of it is covered) or
+            ``"any"``.
+        progress: show progress bars while reading.
+    """
+
+    def __init__(self, egd_root, mimic_root, *, gaze="fixations", grid_shape=(48, 40),
+                 sigma=None, kernel_size=500, weighting=None, resample="area",
+                 heart="mediastinum", mask_rule="majority", progress=True):
+        _choice("gaze", gaze, tuple(GAZE_FILES))
+        _choice("weighting", weighting, WEIGHTINGS)
+        _choice("resample", resample, RESAMPLE_MODES)
+        _choice("heart", heart, HEART_REGIONS)
+        _choice("mask_rule", mask_rule, M.MASK_RULES)
+        if weighting == "duration" and gaze != "fixations":
+            raise ValueError("weighting='duration' needs gaze='fixations': eye_gaze rows are "
+                             "~60 Hz samples, each already worth the same time")
+        self.egd_root, self.mimic_root = Path(egd_root), Path(mimic_root)
+        for name, root in (("egd_root", self.egd_root), ("mimic_root", self.mimic_root)):
+            if not root.is_dir():
+                raise FileNotFoundError(f"{name} is not a folder: {root}")
+        self.grid_shape = tuple(int(s) for s in grid_shape)
+        grid_geometry((1, 1), self.grid_shape)  # validates grid_shape
+        self.blur = {"sigma": sigma} if sigma is not None else {"kernel_size": kernel_size}
+        gaze_heatmap(np.zeros((0, 2)), (1, 1), self.grid_shape, **self.blur)  # validates blur
+        self.gaze, self.weighting, self.resample = gaze, weighting, resample
+        self.heart, self.mask_rule = heart, mask_rule
+
+        sheet_path = self.egd_root / MASTER_SHEET
+        sheet = read_master_sheet(sheet_path)
+        labels = one_hot_labels(sheet, sheet_path)
+        ids = pd.Index(sheet["dicom_id"])
+        self._paths = [self.mimic_root / p for p in sheet["path"]]
+        shapes = np.array([dicom_shape(p) for p in tqdm(self._paths, desc="DICOM headers",
+                                                         disable=not progress, unit="file")],
+                          dtype=np.int64).reshape(-1, 2)
+        table = read_gaze_table(self.egd_root / GAZE_FILES[gaze], ids, progress=progress)
+        self._offsets, self._xy, self._duration = table.offsets, table.xy.copy(), table.duration
+        # X/Y_ORIGINAL scale by the even-rounded size (§6): on an odd side the last value is
+        # one past the edge; such points are on the image's border pixel.
+        row_of = np.repeat(np.arange(len(sheet)), np.diff(self._offsets))
+        limit = shapes[row_of][:, ::-1] - 1
+        beyond = self._xy > limit
+        self._xy = np.minimum(self._xy, limit)
+        counts = np.diff(self._offsets)
+        self.gaze_report = dict(table.report, clipped_to_edge=int(beyond.any(axis=1).sum()))
+        r = self.gaze_report
+        warnings.warn(
+            f"{r['file']}: kept {r['kept_rows']} of {r['rows']} rows; dropped "
+            f"{r['calibration_rows']} calibration rows ({r['calibration_ids']} ids not in the "
+            f"master sheet), {r['off_image_rows']} off-image rows (negative X/Y_ORIGINAL) and "
+            f"{r['invalid_rows']} blank rows; {r['images_without_gaze']} image(s) have no gaze",
+            stacklevel=2,
+        )
+        self._boxes = (read_cardiac_boxes(self.egd_root / BOUNDING_BOXES, ids)
+                       if heart == "cardiac_bbox" else None)
+        self.labels = labels
+        meta = {"dicom_id": sheet["dicom_id"], "patient_id": sheet["patient_id"],
+                "study_id": sheet["study_id"], "label": labels,
+                "class_name": [CLASS_NAMES[k] for k in labels],
+                "rows": shapes[:, 0], "columns": shapes[:, 1], "n_gaze": counts,
+                "has_gaze": counts > 0, "path": sheet["path"]}
+        for extra in ("gender", "anchor_age"):
+            if extra in sheet.columns:
+                meta[extra] = sheet[extra]
+        self.metadata = pd.DataFrame(meta)
+
+    def __len__(self) -> int:
+        return len(self.metadata)
+
+    def _index(self, i) -> int:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"index must be an int, got {type(i).__name__}")
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"index {i} out of range for {n} images")
+        return int(i) % n
+
+    def image_shape(self, i) -> tuple[int, int]:
+        """(Rows, Columns) of image i, from its DICOM header."""
+        row = self.metadata.iloc[self._index(i)]
+        return int(row["rows"]), int(row["columns"])
+
+    def gaze_points(self, i) -> pd.DataFrame:
+        """Image i's kept gaze points: columns x, y (image pixels) and duration (FPOGD, s)."""
+        i = self._index(i)
+        a, b = self._offsets[i], self._offsets[i + 1]
+        return pd.DataFrame({"x": self._xy[a:b, 0], "y": self._xy[a:b, 1],
+                             "duration": self._duration[a:b]})
+
+    def gaze_map(self, i) -> np.ndarray:
+        """Ψ of image i: float32 (h, w) on the Ω grid, all zeros without gaze."""
+        i = self._index(i)
+        a, b = self._offsets[i], self._offsets[i + 1]
+        weights = self._duration[a:b] if self.weighting == "duration" else None
+        return gaze_heatmap(self._xy[a:b], self.image_shape(i), self.grid_shape, **self.blur,
+                            weights=weights, resample=self.resample)
+
+    def full_masks(self, i) -> dict[str, np.ndarray]:
+        """Heart and lung regions of image i at full resolution, bool (H0, W0)."""
+        i = self._index(i)
+        shape = self.image_shape(i)
+        folder = self.egd_root / CASE_DIR / self.metadata["dicom_id"].iat[i]
+        lung = (M.read_mask(M.mask_path(folder, "left_lung"), shape)
+                | M.read_mask(M.mask_path(folder, "right_lung"), shape))
+        if self.heart == "mediastinum":
+            heart = M.read_mask(M.mask_path(folder, "mediastinum"), shape)
+        else:
+            heart = M.box_mask(self._boxes[i], shape)
+        return {"heart": heart, "lung": lung}
+
+    def masks(self, i) -> dict[str, np.ndarray]:
+        """Heart and lung regions of image i on the Ω grid, bool (h, w) (``mask_rule``)."""
+        geom = grid_geometry(self.image_shape(i), self.grid_shape)
+        return {k: M.to_grid(m, geom, self.mask_rule) for k, m in self.full_masks(i).items()}
+
+    def read_image(self, i) -> np.ndarray:
+        """Image i as float32 (H0, W0) in [0, 1] (``read_dicom``)."""
+        i = self._index(i)
+        image = read_dicom(self._paths[i])
+        if image.shape != self.image_shape(i):
+            raise ValueError(f"{self._paths[i]}: pixel data {image.shape} differs from the "
+                             f"header's Rows×Columns {self.image_shape(i)}")
+        return image
+
+    def __getitem__(self, i) -> dict:
+        i = self._index(i)
+        return {"image": self.read_image(i), "label": int(self.labels[i]),
+                "gaze": self.gaze_map(i), "has_gaze": bool(self.metadata["has_gaze"].iat[i]),
+                "masks": self.masks(i), "dicom_id": str(self.metadata["dicom_id"].iat[i])}
+
+    def __repr__(self) -> str:
+        counts = np.bincount(self.labels, minlength=3)
+        return (f"EGDCXR({len(self)} images: " + ", ".join(f"{n} {c}" for n, c in zip(counts, CLASS_NAMES))
+                + f"; gaze={self.gaze!r}, grid={self.grid_shape}, {self.blur})")

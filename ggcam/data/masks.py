@@ -1,0 +1,70 @@
+"""Region masks: reading the release's PNGs and putting them on the Ω grid.
+
+A mask goes to the Ω grid with ``ggcam.geometry``'s placement, the same one the gaze map and
+the network input use: ``block_mean`` gives the covered fraction of every cell, and a cell
+belongs to the region when
+
+* ``mask_rule="majority"`` (default): at least half of it is covered;
+* ``mask_rule="any"``: any of it is covered (a looser region, as a 3×3 dilation would be).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..geometry import GridGeometry, block_mean
+from .layout import MASK_FILES
+
+MASK_RULES = ("majority", "any")
+
+
+def mask_path(folder: Path, key: str) -> Path:
+    """The file of mask ``key`` in an image's folder, accepting the alternative spellings."""
+    for name in MASK_FILES[key]:
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"mask not found: {folder / MASK_FILES[key][0]}"
+                            + (f" (nor {', '.join(MASK_FILES[key][1:])})" if len(MASK_FILES[key]) > 1 else ""))
+
+
+def read_mask(path, shape=None) -> np.ndarray:
+    """A binary PNG mask as bool (H, W): any value > 0 is inside; colour collapses by max.
+
+    Args:
+        path: the PNG file.
+        shape: the expected (H, W) (the DICOM's); a mismatch is an error naming the file.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            if img.mode == "P":
+                img = img.convert("RGB")
+            arr = np.asarray(img)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"unreadable mask {path}: {exc}") from exc
+    if arr.ndim == 3:
+        arr = arr[..., :3].max(axis=2) if arr.shape[2] >= 3 else arr[..., 0]
+    if shape is not None and arr.shape != tuple(shape):
+        raise ValueError(f"mask {path} has shape {arr.shape}, the image has {tuple(shape)}")
+    return arr > 0
+
+
+def box_mask(box, shape) -> np.ndarray:
+    """bool (H, W): pixels whose centre lies in the box (x1, x2, y1, y2), image pixels."""
+    x1, x2, y1, y2 = (float(b) for b in box)
+    H, W = shape
+    cols = (np.arange(W) + 0.5 >= x1) & (np.arange(W) + 0.5 < x2)
+    rows = (np.arange(H) + 0.5 >= y1) & (np.arange(H) + 0.5 < y2)
+    return rows[:, None] & cols[None, :]
+
+
+def to_grid(mask: np.ndarray, geometry: GridGeometry, rule: str = "majority") -> np.ndarray:
+    """A full-resolution bool mask (H0, W0) on the Ω grid: bool (h, w), by ``rule``."""
+    if rule not in MASK_RULES:
+        raise ValueError(f"mask_rule must be one of {MASK_RULES}, got {rule!r}")
+    covered = block_mean(mask, geometry)
+    return covered >= 0.5 if rule == "majority" else covered > 0

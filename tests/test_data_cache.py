@@ -1,0 +1,173 @@
+"""prepare and CachedDataset: the cache holds EGDCXR's items, resampled, and is reused."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from ggcam.data import EGDCXR, CachedDataset, prepare, read_dicom
+from ggcam.data.resample import points_to_input, to_input
+from ggcam.geometry import block_mean, grid_geometry, pad_to_canvas
+
+INPUT, STRIDE, GRID = (192, 160), 32, (6, 5)
+SIGMA = 75.5 * 0.05
+
+
+def _prepare(phantom_root, cache_dir, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return prepare(phantom_root["egd_root"], phantom_root["mimic_root"], cache_dir,
+                       input_shape=kwargs.pop("input_shape", INPUT), stride=STRIDE,
+                       sigma=kwargs.pop("sigma", SIGMA), progress=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def cache(phantom_root, tmp_path_factory):
+    return _prepare(phantom_root, tmp_path_factory.mktemp("cache") / "c", workers=2)
+
+
+@pytest.fixture(scope="module")
+def ds(phantom_root):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return EGDCXR(phantom_root["egd_root"], phantom_root["mimic_root"], grid_shape=GRID,
+                      sigma=SIGMA, progress=False)
+
+
+def test_cache_holds_the_items_resampled(cache, ds, phantom_root):
+    cached = CachedDataset(cache)
+    assert len(cached) == len(ds) == 12
+    for i in range(len(ds)):
+        item, ref = cached[i], ds[i]
+        assert item["dicom_id"] == ref["dicom_id"] and item["index"] == i
+        assert int(item["label"]) == ref["label"] and bool(item["has_gaze"]) == ref["has_gaze"]
+        np.testing.assert_array_equal(item["gaze"].numpy(), ref["gaze"])
+        for k in ("heart", "lung"):
+            np.testing.assert_array_equal(item["masks"][k].numpy(), ref["masks"][k])
+        geom = grid_geometry(ref["image"].shape, GRID)
+        expected = to_input(ref["image"], geom, STRIDE)
+        np.testing.assert_allclose(item["image"][0].numpy(), expected, atol=2.45e-4)  # float16
+        # The image lands where the masks and gaze do: cell means are the image's block means.
+        cells = item["image"][0].numpy().reshape(GRID[0], STRIDE, GRID[1], STRIDE).mean(axis=(1, 3))
+        np.testing.assert_allclose(cells, block_mean(ref["image"], geom), atol=2e-5)
+
+
+def test_integer_factor_is_pad_then_block_mean():
+    image = np.random.default_rng(0).random((191, 157), dtype=np.float32)
+    geom = grid_geometry(image.shape, GRID)  # cell 32: the 6×5 grid on a 192×160 canvas
+    expected = pad_to_canvas(image, geom).reshape(96, 2, 80, 2).mean(axis=(1, 3))
+    np.testing.assert_allclose(to_input(image, geom, 16), expected, atol=1e-6)
+    assert (geom.top, geom.left) == (0, 1)
+
+
+def test_tensor_schema(cache):
+    item = CachedDataset(cache)[0]
+    assert item["image"].shape == (1, *INPUT) and item["image"].dtype == torch.float32
+    assert 0 <= item["image"].min() and item["image"].max() <= 1
+    assert item["label"].dtype == torch.int64 and item["label"].shape == ()
+    assert item["gaze"].shape == GRID and item["gaze"].dtype == torch.float32
+    assert item["has_gaze"].dtype == torch.bool
+    assert item["masks"]["heart"].dtype == torch.bool and item["masks"]["lung"].shape == GRID
+
+
+def test_dataloader_default_collate_and_getitems(cache):
+    cached = CachedDataset(cache)
+    batches = list(DataLoader(cached, batch_size=4, num_workers=0))
+    assert len(batches) == 3
+    b = batches[1]
+    assert b["image"].shape == (4, 1, *INPUT) and b["label"].shape == (4,)
+    assert b["masks"]["lung"].shape == (4, *GRID) and b["index"].tolist() == [4, 5, 6, 7]
+    assert len(b["dicom_id"]) == 4 and isinstance(b["dicom_id"][0], str)
+    many = cached.__getitems__([7, 2, 2])
+    for got, i in zip(many, [7, 2, 2]):
+        one = cached[i]
+        assert got["dicom_id"] == one["dicom_id"]
+        assert torch.equal(got["image"], one["image"]) and torch.equal(got["gaze"], one["gaze"])
+        assert torch.equal(got["masks"]["heart"], one["masks"]["heart"])
+
+
+def test_subset_and_metadata(cache):
+    cached = CachedDataset(cache)
+    sub = cached.subset([5, 1])
+    assert len(sub) == 2 and sub[0]["index"] == 5
+    assert sub[1]["dicom_id"] == cached[1]["dicom_id"] == sub.metadata["dicom_id"][1]
+    assert sub.metadata["cache_index"].tolist() == [5, 1]
+    again = CachedDataset(cache, indices=np.array([3]))
+    assert again[0]["dicom_id"] == cached.metadata["dicom_id"][3]
+    with pytest.raises(IndexError):
+        CachedDataset(cache, indices=[12])
+    with pytest.raises(IndexError):
+        cached[12]
+
+
+def test_gaze_points_in_input_pixels(cache, ds):
+    cached = CachedDataset(cache)
+    for i in (0, 6):
+        xy, dur = cached.gaze_points(i)
+        pts = ds.gaze_points(i)
+        geom = grid_geometry(ds.image_shape(i), GRID)
+        assert xy.shape == (len(pts), 2) and dur.shape == (len(pts),)
+        # Same Ω cell in both spaces.
+        cells = np.floor(xy / STRIDE).astype(int)[:, ::-1]
+        np.testing.assert_array_equal(cells, geom.cell_of(pts[["x", "y"]].to_numpy()))
+        np.testing.assert_allclose(xy, points_to_input(pts[["x", "y"]].to_numpy(), geom, STRIDE))
+
+
+def test_reused_when_parameters_match_rebuilt_when_not(phantom_root, tmp_path):
+    path = _prepare(phantom_root, tmp_path / "c", workers=1)
+    manifest = path / "manifest.json"
+    stamp = (manifest.stat().st_mtime_ns, (path / "images.npy").stat().st_ino)
+    assert _prepare(phantom_root, tmp_path / "c", workers=1) == path
+    assert (manifest.stat().st_mtime_ns, (path / "images.npy").stat().st_ino) == stamp
+    before = CachedDataset(path)[0]["gaze"]
+    _prepare(phantom_root, tmp_path / "c", workers=1, sigma=2 * SIGMA)
+    assert json.loads(manifest.read_text())["params"]["sigma"] == 2 * SIGMA
+    assert not torch.equal(CachedDataset(path)[0]["gaze"], before)
+    _prepare(phantom_root, tmp_path / "c", workers=1, sigma=2 * SIGMA, mask_rule="any")
+    assert json.loads(manifest.read_text())["params"]["mask_rule"] == "any"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]  # no temporary folders left
+
+
+def test_pickles_without_the_arrays(cache):
+    cached = CachedDataset(cache)
+    cached[0]
+    blob = pickle.dumps(cached)
+    assert len(blob) < 100_000
+    assert torch.equal(pickle.loads(blob)[3]["image"], cached[3]["image"])
+
+
+def test_errors(phantom_root, tmp_path):
+    with pytest.raises(ValueError, match="multiples"):
+        _prepare(phantom_root, tmp_path / "x", input_shape=(100, 160))
+    with pytest.raises(ValueError, match="workers"):
+        _prepare(phantom_root, tmp_path / "x", workers=0)
+    with pytest.raises(FileNotFoundError, match="manifest"):
+        CachedDataset(tmp_path)
+
+
+def test_image_read_matches_dicom(cache, ds, phantom_root):
+    path = phantom_root["mimic_root"] / ds.metadata["path"][2]
+    stored = np.load(cache / "images.npy", mmap_mode="r")[2]
+    geom = grid_geometry(ds.image_shape(2), GRID)
+    assert stored.dtype == np.float16  # the default
+    np.testing.assert_array_equal(stored, to_input(read_dicom(path), geom, STRIDE).astype(np.float16))
+
+
+def test_uint16_images(phantom_root, tmp_path, cache, ds):
+    exact = CachedDataset(_prepare(phantom_root, tmp_path / "u", workers=1, image_dtype="uint16"))
+    half = CachedDataset(cache)
+    assert np.load(exact.cache_dir / "images.npy", mmap_mode="r").dtype == np.uint16
+    for i in (0, 7):
+        a, b = exact[i]["image"], half[i]["image"]
+        assert a.dtype == torch.float32 and a.shape == b.shape
+        expected = to_input(ds.read_image(i), grid_geometry(ds.image_shape(i), GRID), STRIDE)
+        np.testing.assert_allclose(a[0].numpy(), expected, atol=0.5 / 65535 + 1e-7)
+        assert torch.equal(exact[i]["gaze"], half[i]["gaze"])
+    with pytest.raises(ValueError, match="image_dtype"):
+        _prepare(phantom_root, tmp_path / "x", image_dtype="float32")
