@@ -48,7 +48,7 @@ PROFILES = {
                      max_epochs=2, early_stop_patience=2, batch_size=8, device="cpu",
                      budget="≤ 60 s on 2 CPU cores (tests, CI)"),
     "cpu": Profile("cpu", "phantom", n_images=300, scale=0.0625, input_shape=(160, 128),
-                   seeds=(0, 1, 2), max_epochs=8, early_stop_patience=8, batch_size=16,
+                   seeds=(0, 1, 2), max_epochs=4, early_stop_patience=4, batch_size=16,
                    device="cpu", budget="≤ 45 min on 2 CPU cores"),
     "gpu-fast": Profile("gpu-fast", "phantom", n_images=1083, scale=0.25, input_shape=(384, 320),
                         seeds=(0, 1, 2, 3, 4), max_epochs=30, early_stop_patience=30,

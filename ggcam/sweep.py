@@ -265,7 +265,10 @@ class ProfileData:
         blur = dict(kernel_size=config.kernel_size, sigma=config.blur_sigma)
         key = (blur["kernel_size"], blur["sigma"])
         if key not in self._cache:
-            name = f"{self.profile.name}-{self.profile.input_shape[0]}x{self.profile.input_shape[1]}"
+            # One cache per blur: ResNet and EffNet use different B (Table 1).
+            blur_tag = f"B{config.kernel_size}" if config.kernel_size else f"s{config.blur_sigma:.4g}"
+            name = (f"{self.profile.name}-{self.profile.input_shape[0]}x{self.profile.input_shape[1]}"
+                    f"-{blur_tag}")
             path = prepare(self.egd_root, self.mimic_root, self.work_root / "prepared" / name,
                            input_shape=self.profile.input_shape, progress=self.progress, **blur)
             self._cache[key] = CachedDataset(path)
