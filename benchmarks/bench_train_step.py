@@ -65,7 +65,7 @@ def main(argv=None) -> None:
     steps = a.steps or (20 if gpu else 2)
     from ggcam.runtime import device_name
 
-    print(f"## Training step: released (fp32, NCHW) vs ours (bf16 autocast, channels_last)\n")
+    print("## Training step: released (fp32, NCHW) vs ours (bf16 autocast, channels_last)\n")
     print(f"Device: {device_name(str(device))}; input {shape[0]}×{shape[1]}; {steps} timed steps.\n")
     if not gpu:
         print("On a CPU bf16 is emulated and slow: this run only shows the script works; the "

@@ -26,14 +26,12 @@
 import warnings
 from pathlib import Path
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from myst_nb import glue
 
 from ggcam.data import CLASS_NAMES, EGDCXR, PAPER_CLASS_NAMES, make_phantom, split
-from ggcam.data.layout import CASE_DIR
 
 warnings.filterwarnings("ignore", message=".*kept .* rows")  # shown below as a table instead
 

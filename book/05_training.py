@@ -27,7 +27,6 @@
 # validation loss), Table 1's learning rates, P, initial σ_sm and blur B, five runs per model.
 
 # %%
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -69,10 +68,9 @@ pd.Series(config.to_dict(), name="value").to_frame()
 # %%
 work = Path(work_dir)
 out_dir = work / "results" / prof.name
-shutil.rmtree(work / "checkpoints" / prof.name / spec.run_id, ignore_errors=True)
 data = ProfileData(prof, Path(data_root) if data_root else None, work)
 record = run_one(spec, prof, data, out_dir, work / "checkpoints" / prof.name,
-                 device=device or None, progress=True)
+                 device=device or None, progress=True, resume=False)
 
 # %%
 summary = pd.Series({k: record.get(k) for k in (

@@ -92,6 +92,26 @@ finals.insert(0, "model", [plots.model_name(n, v) for n, v in zip(finals.network
 finals.drop(columns=["network", "variant"]).style.format("{:.3g}", subset=final_cols).hide(axis="index")
 
 # %% [markdown]
+# ## Does σ_sm freeze?
+#
+# The gradient of log σ_sm is about L_sm/σ_sm²; Adam keeps its square in float32, which
+# overflows (≈3.4e38) once σ_sm is below roughly 1e-10 — and then log σ_sm never moves again
+# (design notes, "Hazards"). The sweep flags every run whose optimiser state for a loss
+# parameter became non-finite:
+
+# %%
+gg = runs[runs.variant != "standard"].copy()
+gg["σ_sm frozen"] = gg["flags"].fillna("").str.contains("adam-overflow:log_sigma_sm")
+frozen = gg.groupby(["network", "variant"]).agg(runs=("seed", "size"), frozen=("σ_sm frozen", "sum"),
+                                                 sigma_sm_final=("sigma_sm_final", "median")).reset_index()
+frozen.insert(0, "model", [plots.model_name(n, v) for n, v in zip(frozen.network, frozen.variant)])
+frozen.drop(columns=["network", "variant"]).style.format({"sigma_sm_final": "{:.2e}"}).hide(axis="index")
+
+# %% [markdown]
+# The paper's EffNet value (σ_sm = 1.4e-11) and the released code's ResNet value
+# (e^−23 ≈ 1.0e-10) both sit on the wrong side of that line; `ggcam-stable` keeps the loss
+# parameters in float64 and does not freeze.
+#
 # ## Resampling: exact area average versus every 64th pixel
 #
 # The released code keeps every 64th pixel of the blurred, padded image; the paper only says

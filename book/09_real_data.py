@@ -67,10 +67,12 @@
 # ## What to expect: disk and time
 
 # %%
+import inspect
+
 import pandas as pd
 from myst_nb import glue
 
-from ggcam.data.cache import IMAGE_DTYPE
+from ggcam.data import prepare
 from ggcam.profiles import get_profile
 
 # %% tags=["parameters"]
@@ -79,6 +81,7 @@ epochs_per_run = 250  # the paper: GG-CAM networks converge in 200-300 epochs
 
 # %%
 paper = get_profile("paper")
+IMAGE_DTYPE = inspect.signature(prepare).parameters["image_dtype"].default  # the cache's default
 h, w = paper.input_shape
 itemsize = pd.api.types.pandas_dtype(IMAGE_DTYPE).itemsize
 cache_gb = n_images * h * w * itemsize / 1e9

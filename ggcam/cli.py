@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--network", choices=NETWORKS, default="resnet50", help="(default: resnet50)")
     tr.add_argument("--variant", choices=VARIANTS, default="ggcam", help="(default: ggcam)")
     tr.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    tr.add_argument("--resume", action="store_true",
+                    help="continue an interrupted run from its last checkpoint (default: start afresh)")
 
     sw = sub.add_parser("sweep", help="every network × variant × seed of a profile, resumable, results as data")
     run_options(sw)
@@ -113,7 +115,7 @@ def _dispatch(args) -> int:
             spec = RunSpec(profile.name, args.network, args.variant, args.seed)
             out = args.results / profile.name
             rec = run_one(spec, profile, data, out, args.work / "checkpoints" / profile.name,
-                          device=args.device, progress=not args.quiet)
+                          device=args.device, progress=not args.quiet, resume=args.resume)
             collect_runs(out)
             print(f"{spec.run_id}: test AUC (ovo) {rec.get('auc_ovo')}, epochs {rec['epochs']}, "
                   f"{rec['wall_s']} s; record in {out / 'runs' / (spec.run_id + '.json')}")

@@ -7,6 +7,7 @@ import warnings
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from .plots import STYLE, VARIANT_NAMES, _figure, _need, network_name
 
@@ -67,7 +68,7 @@ def training_curves(curves: pd.DataFrame) -> Figure:
     return fig
 
 
-def sigma_trajectories(curves: pd.DataFrame) -> "Figure":
+def sigma_trajectories(curves: pd.DataFrame) -> Figure:
     """σ_sm per epoch (log scale) of every GG-CAM run, one panel per network.
 
     Args:

@@ -14,6 +14,7 @@ import datetime as _dt
 import io
 import json
 import math
+import shutil
 import time
 import warnings
 from dataclasses import dataclass
@@ -118,8 +119,9 @@ def test_metrics(ev, fixations: list[np.ndarray] | None) -> dict:
         fx = [f for f, k in zip(fixations, keep) if k] if fixations is not None else None
         agree = metrics.attention_agreement(ev.cams[keep], ev.labels[keep], ev.gaze[keep], fx)
         for col in ("cc", "kl", "sim", "nss", "auc_judd"):
-            if col in agree:
-                out[col] = float(np.nanmean(agree[col].to_numpy(dtype=float)))
+            values = agree[col].to_numpy(dtype=float) if col in agree else np.array([])
+            # NSS and AUC-Judd are undefined for a map without (or all) fixated cells.
+            out[col] = float(np.mean(values[np.isfinite(values)])) if np.isfinite(values).any() else None
     return out
 
 
@@ -162,8 +164,12 @@ def _examples(ev, dataset, profile: Profile) -> dict[str, np.ndarray]:
 
 
 def run_one(spec: RunSpec, profile: Profile, data, out_dir: Path, ckpt_root: Path, *,
-            device: str | None = None, progress: bool = True) -> dict:
-    """Train and test one run; write its record, curves, predictions, Ω histogram (and examples)."""
+            device: str | None = None, progress: bool = True, resume: bool = True) -> dict:
+    """Train and test one run; write its record, curves, predictions, Ω histogram (and examples).
+
+    With ``resume`` an interrupted run continues from its last checkpoint; without, any
+    checkpoint of this run is discarded first.
+    """
     from .data import split
     from .train import NonFiniteLoss, evaluate, fit, make_loss, make_model
 
@@ -171,6 +177,8 @@ def run_one(spec: RunSpec, profile: Profile, data, out_dir: Path, ckpt_root: Pat
     dataset = data(config)
     parts = split(dataset.metadata, "paper", seed=spec.seed)
     train, val, test = (dataset.subset(parts[k]) for k in ("train", "val", "test"))
+    if not resume:
+        shutil.rmtree(ckpt_root / spec.run_id, ignore_errors=True)
     seed_everything(spec.seed)
     model, loss_fn = make_model(config), make_loss(config)
     t0 = time.perf_counter()
