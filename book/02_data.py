@@ -23,6 +23,7 @@
 # `ggcam.data.make_phantom` in exactly the release's layout. `ggcam.data.EGDCXR` reads either.
 
 # %%
+# %matplotlib inline
 import warnings
 from pathlib import Path
 

@@ -27,6 +27,7 @@
 # the literal version. This page runs each step on one phantom case.
 
 # %%
+# %matplotlib inline
 import time
 import warnings
 from pathlib import Path

@@ -22,6 +22,7 @@
 # paper's Figure 2, the reason eq. 10 squashes Ω with a sigmoid before comparing it with Ψ.
 
 # %%
+# %matplotlib inline
 import numpy as np
 import pandas as pd
 import torch
@@ -108,7 +109,7 @@ omega_stats[["model", "q01", "q50", "q99"]].round(3).style.hide(axis="index")
 # Ω is unbounded: its median sits near zero while the tails reach far beyond the [0, 1] range
 # of Ψ, which is why eq. 10 maps Ω through Sigmoid(αΩ) before the selective MSE (eq. 9). The
 # released code compares the *raw* Ω with Ψ instead (see
-# [the paper versus the released code](08_paper_vs_code)).
+# [the paper versus the released code](08_paper_vs_code.ipynb)).
 #
 # ## Summary
 #

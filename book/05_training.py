@@ -27,6 +27,7 @@
 # validation loss), Table 1's learning rates, P, initial σ_sm and blur B, five runs per model.
 
 # %%
+# %matplotlib inline
 from pathlib import Path
 
 import pandas as pd

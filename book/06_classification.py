@@ -20,6 +20,7 @@
 # the paper's own numbers — each labelled with the data it comes from.
 
 # %%
+# %matplotlib inline
 import warnings
 
 import pandas as pd

@@ -21,6 +21,7 @@
 # the saliency benchmark's metrics (CC, KL, SIM, NSS, AUC-Judd).
 
 # %%
+# %matplotlib inline
 import warnings
 
 import numpy as np

@@ -31,6 +31,7 @@
 # | split | random 70/10/20 per class | file order 70/10/20 per class | `split(..., "paper" / "released")` |
 
 # %%
+# %matplotlib inline
 import warnings
 from pathlib import Path
 
@@ -144,7 +145,7 @@ diffs.describe().loc[["mean", "min", "max"]].round(4)
 # With a blur this wide (σ = 75.5 px against 64-px cells) the two maps are nearly the same —
 # mean absolute difference {glue:text}`resample_mean_diff`, correlation
 # {glue:text}`resample_cc` — so this difference matters little at the paper's B; it grows as
-# B shrinks (see [Algorithm 1](03_algorithm1)).
+# B shrinks (see [Algorithm 1](03_algorithm1.ipynb)).
 #
 # ## Interpretability: strict argmax versus its 3×3 neighbourhood
 

@@ -97,7 +97,7 @@ pd.DataFrame([
 # %% [markdown]
 # The cache of network-ready images takes {glue:text}`cache_gb` GB. One GG-CAM run of about
 # 250 epochs at batch 4 is {glue:text}`steps_per_run` optimiser steps; the
-# [performance page](10_performance) gives measured step rates where a GPU was available.
+# [performance page](10_performance.ipynb) gives measured step rates where a GPU was available.
 #
 # ## Summary
 #
