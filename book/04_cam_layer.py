@@ -83,10 +83,7 @@ equivalence.style.format({"max |Δ logit|": "{:.1e}"}).hide(axis="index")
 folder = results.profile_dir(profile or None)
 info = results.provenance(folder)
 glue("profile", info["profile"], display=False)
-Markdown(
-    f"**Provenance.** Profile `{info['profile']}`, {info['runs']} runs, commit {info['commit']}, "
-    f"device {info['device']}, date {info['date']}. Phantom data: these are not the paper's numbers."
-)
+Markdown(results.provenance_markdown(folder))
 
 # %%
 hist = results.load_omega(folder)

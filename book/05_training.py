@@ -102,9 +102,7 @@ plots.training_curves(curves[curves.run_id == spec.run_id])
 
 # %%
 folder = results.profile_dir(None)
-info = results.provenance(folder)
-Markdown(f"**Provenance.** Profile `{info['profile']}`, {info['runs']} runs, commit {info['commit']}, "
-         f"device {info['device']}, date {info['date']}. Phantom data: not the paper's numbers.")
+Markdown(results.provenance_markdown(folder))
 
 # %%
 all_curves = results.load_curves(folder)

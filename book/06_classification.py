@@ -46,9 +46,7 @@ info = results.provenance(folder)
 runs = results.load_runs(folder)
 runs["model"] = [plots.model_name(n, v) for n, v in zip(runs.network, runs.variant)]
 glue("n_runs", len(runs), display=False)
-Markdown(f"**Provenance.** Profile `{info['profile']}`, {info['runs']} runs, commit {info['commit']}, "
-         f"device {info['device']}, date {info['date']}. **Phantom data: these are not the "
-         "paper's numbers.**")
+Markdown(results.provenance_markdown(folder))
 
 # %% [markdown]
 # ## Table 1: the hyper-parameters

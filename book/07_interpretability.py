@@ -40,11 +40,8 @@ overlay_alpha = 0.5  # opacity of the heat maps in Table 3
 
 # %%
 folder = results.profile_dir(profile or None)
-info = results.provenance(folder)
 runs = results.load_runs(folder)
-Markdown(f"**Provenance.** Profile `{info['profile']}`, {info['runs']} runs, commit {info['commit']}, "
-         f"device {info['device']}, date {info['date']}. **Phantom data: these are not the "
-         "paper's numbers.**")
+Markdown(results.provenance_markdown(folder))
 
 # %% [markdown]
 # ## Figure 3c–f: interpretability (eq. 12)

@@ -55,11 +55,8 @@ kernel_size = 500  # B, Table 1 (ResNet)
 
 # %%
 folder = results.profile_dir(profile or None)
-info = results.provenance(folder)
 runs = results.load_runs(folder)
-Markdown(f"**Provenance.** Profile `{info['profile']}`, {info['runs']} runs, commit {info['commit']}, "
-         f"device {info['device']}, date {info['date']}. **Phantom data: these are not the "
-         "paper's numbers.**")
+Markdown(results.provenance_markdown(folder))
 
 # %% [markdown]
 # ## The selective MSE and the initial σ: paper versus legacy training

@@ -84,3 +84,11 @@ def provenance(path: Path) -> dict:
     join = lambda col: ", ".join(sorted(set(map(str, runs[col].dropna())))) if col in runs else "?"
     return {"profile": Path(path).name, "runs": len(runs), "commit": join("commit"),
             "device": join("device"), "date": join("date")}
+
+
+def provenance_markdown(path: Path) -> str:
+    """The provenance line every results page starts with (Markdown)."""
+    info = provenance(path)
+    return (f"**Provenance.** Profile `{info['profile']}`, {info['runs']} runs, commit "
+            f"{info['commit']}, device {info['device']}, date {info['date']}. **Phantom data: "
+            "these are not the paper's numbers.**")

@@ -15,3 +15,15 @@ def phantom_root(tmp_path_factory) -> dict:
 
     root = tmp_path_factory.mktemp("phantom")
     return make_phantom(root, n_images=12, scale=0.05, seed=0, workers=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module of small forwards: on a busy 2-core machine a second
+    OpenMP thread only spins against the first (10-40× slower). Restored afterwards."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -25,14 +25,7 @@ FAMILIES = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # On a shared 2-core machine two OpenMP threads spin against each other: one thread is
-    # 10-40x faster for these small forwards. Restored afterwards.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _calibrated(arch: str, seed: int = 0) -> nn.Module:

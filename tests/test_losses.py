@@ -14,13 +14,7 @@ from ggcam import GGCAMLoss, StandardLoss, legacy_selective_mse, selective_mse
 LN3 = math.log(3.0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: on a shared 2-core machine a second OpenMP thread only adds contention.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _hand_batch(dtype=torch.float64):
