@@ -83,7 +83,7 @@ def test_resume_equals_uninterrupted(tmp_path):
     np.testing.assert_allclose(res.history["train_loss"], full.history["train_loss"], rtol=0, atol=0)
     for (k, a), b in zip(m_full.state_dict().items(), m_res.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
-    assert float(l_full.log_sigma_sm) == float(l_res.log_sigma_sm)
+    assert l_full.log_sigma_sm.item() == l_res.log_sigma_sm.item()
 
 
 def test_resume_refuses_another_config(tmp_path):
@@ -98,7 +98,7 @@ def test_history_records_sigma_and_effective_weights():
     for col in ("sigma_sm", "sigma_ce", "alpha", "w_sm", "w_ce", "val_auc", "lr", "train_sm"):
         assert col in h
     last = h.iloc[-1]
-    assert last["sigma_sm"] == pytest.approx(math.exp(float(loss.log_sigma_sm)))
+    assert last["sigma_sm"] == pytest.approx(math.exp(loss.log_sigma_sm.item()))
     assert last["w_sm"] == pytest.approx(0.5 / last["sigma_sm"] ** 2)
     # Adam moves log σ by about lr per step: σ_sm must have moved away from its start.
     assert last["sigma_sm"] != pytest.approx(0.5, rel=1e-6)
@@ -109,11 +109,11 @@ def test_paper_effnet_sigma_overflows_adam_and_is_flagged():
     _, loss, res = run(tiny(sigma_sm=1.4e-11, lr=6e-3, max_epochs=1))
     assert any(f.startswith("adam-overflow:log_sigma_sm") for f in res.flags)
     assert not res.history["log_sigma_sm_state_finite"].iloc[-1]
-    assert float(loss.log_sigma_sm) == pytest.approx(math.log(1.4e-11), abs=1e-6)  # frozen
+    assert loss.log_sigma_sm.item() == pytest.approx(math.log(1.4e-11), abs=1e-6)  # frozen
     # In float64 (the ggcam-stable remedy) the same start does not overflow, and σ_sm moves.
     _, loss64, res64 = run(tiny(sigma_sm=1.4e-11, lr=6e-3, max_epochs=1, loss_param_dtype="float64"))
     assert not res64.flags
-    assert float(loss64.log_sigma_sm) > math.log(1.4e-11) + 1e-3
+    assert loss64.log_sigma_sm.item() > math.log(1.4e-11) + 1e-3
 
 
 def test_non_finite_stops_with_message_and_keeps_checkpoint(tmp_path, monkeypatch):
