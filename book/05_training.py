@@ -36,7 +36,7 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from ggcam import plots, results
-from ggcam.profiles import get_profile
+from ggcam.profiles import get_profile, profiles_frame
 from ggcam.sweep import ProfileData, RunSpec, run_config, run_one
 
 # Tiny smoke test sets leave some classes unpredicted; the run's record says so already.
@@ -54,10 +54,17 @@ device = ""  # empty: the profile's device (cpu for smoke and cpu, cuda otherwis
 work_dir = "../.cache/book-training"  # phantom, cache, checkpoints and this run's results
 
 # %% [markdown]
-# ## The run's configuration
+# ## The profiles
 #
-# The profile fixes sizes, seeds and epoch caps; everything else is Table 1's value for this
-# network and variant (or the released code's values for `ggcam-legacy`).
+# One code path, five sizes: a profile fixes the data, image and network-input sizes, seeds,
+# epoch cap, batch and device; everything else is Table 1's value for the network and variant
+# (or the released code's values for `ggcam-legacy`).
+
+# %%
+profiles_frame().style.hide(axis="index")
+
+# %% [markdown]
+# ## The run's configuration
 
 # %%
 prof = get_profile(profile)

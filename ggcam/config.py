@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 
 NETWORKS = ("resnet50", "efficientnet_v2_s")
 NETWORK_LABELS = {"resnet50": "ResNet", "efficientnet_v2_s": "EffNet"}
@@ -167,6 +167,3 @@ def table1_frame():
         })
     return pd.DataFrame(rows)
 
-
-def with_overrides(config: TrainConfig, **changes) -> TrainConfig:
-    return replace(config, **changes)
