@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -25,8 +26,9 @@ class Evaluation:
     masks: dict[str, np.ndarray] | None  # {"heart", "lung"}: (N, h, w) bool
     indices: np.ndarray | None  # dataset indices, row-aligned
 
-    @property
+    @cached_property
     def probs(self) -> np.ndarray:
+        """Softmax of the logits, (N, K); computed once."""
         z = self.logits - self.logits.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)

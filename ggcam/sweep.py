@@ -221,7 +221,7 @@ def run_one(spec: RunSpec, profile: Profile, data, out_dir: Path, ckpt_root: Pat
         curves = result.history.assign(run_id=spec.run_id)
         atomic_write_bytes(_frame_bytes(curves), out_dir / "curves" / f"{spec.run_id}.csv")
     preds = pd.DataFrame({"dicom_id": test.metadata["dicom_id"].to_numpy(),
-                          "label": ev.labels, **{f"p{k}": ev.probs[:, k] for k in range(ev.probs.shape[1])}})
+                          "label": ev.labels, **{f"p{k}": p for k, p in enumerate(ev.probs.T)}})
     atomic_write_bytes(_frame_bytes(preds), out_dir / "predictions" / f"{spec.run_id}.csv")
     counts = omega_histogram(ev.cams)
     hist = pd.DataFrame({"run_id": spec.run_id, "network": spec.network, "variant": spec.variant,
