@@ -24,13 +24,20 @@ SUPPORTED_FAMILIES = (
 )
 
 
-def cam_head(features: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
+REDUCTIONS = ("sum", "mean")
+
+
+def cam_head(features: Tensor, weight: Tensor, bias: Tensor,
+             reduction: str = "sum") -> tuple[Tensor, Tensor]:
     """Class activation maps and logits of a CAM layer.
 
     Args:
         features: A, shape (B, G, h, w).
         weight: Λ, shape (K, G).
         bias: λ, shape (K,).
+        reduction: ``"sum"``, Ω_c = Σ_k Λ_ck A_k (eq. 4); ``"mean"``, Ω_c = (1/G) Σ_k Λ_ck A_k,
+            what the released code computes (docs/released-code.md). y_c = mean_ij Ω_c + λ_c
+            either way (eq. 5-6).
 
     Returns:
         logits y, shape (B, K), and maps Ω, shape (B, K, h, w).
@@ -45,6 +52,8 @@ def cam_head(features: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, Te
         cams = torch.bmm(weight.expand(B, -1, -1), features.flatten(2)).view(B, len(weight), h, w)
     else:
         cams = nn.functional.conv2d(features, weight[:, :, None, None])  # eq. 4
+    if reduction == "mean":
+        cams = cams / features.shape[1]
     logits = cams.mean(dim=(-2, -1)) + bias  # eq. 5-6
     return logits, cams
 
@@ -56,14 +65,17 @@ class CAMHead(nn.Module):
     ``nn.Linear(in_features, num_classes)``, so a Linear state dict loads into it.
     """
 
-    def __init__(self, in_features: int, num_classes: int) -> None:
+    def __init__(self, in_features: int, num_classes: int, reduction: str = "sum") -> None:
         super().__init__()
         if in_features < 1 or num_classes < 1:
             raise ValueError(
                 f"in_features and num_classes must be positive, got {in_features}, {num_classes}"
             )
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
         self.in_features = in_features
         self.num_classes = num_classes
+        self.reduction = reduction
         self.weight = nn.Parameter(torch.empty(num_classes, in_features))
         self.bias = nn.Parameter(torch.empty(num_classes))
         self.reset_parameters()
@@ -75,14 +87,17 @@ class CAMHead(nn.Module):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
-        if features.ndim != 4 or features.shape[1] != self.in_features:
+        if (features.ndim != 4 or features.shape[1] != self.in_features
+                or features.shape[-1] < 1 or features.shape[-2] < 1):
             raise ValueError(
-                f"features must have shape (B, {self.in_features}, h, w), got {tuple(features.shape)}"
+                f"features must have shape (B, {self.in_features}, h, w) with h, w >= 1, got "
+                f"{tuple(features.shape)}"
             )
-        return cam_head(features, self.weight, self.bias)
+        return cam_head(features, self.weight, self.bias, self.reduction)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, num_classes={self.num_classes}"
+        return (f"in_features={self.in_features}, num_classes={self.num_classes}, "
+                f"reduction={self.reduction!r}")
 
 
 class CAMNet(nn.Module):
@@ -143,11 +158,12 @@ def _family(tv_model: nn.Module) -> str:
     )
 
 
-def to_cam_model(tv_model: nn.Module) -> CAMNet:
+def to_cam_model(tv_model: nn.Module, reduction: str = "sum") -> CAMNet:
     """Replace a torchvision CNN's GAP + Linear head by a ``CAMHead``, keeping every weight.
 
-    The result's logits equal the original's (up to float rounding: the mean and the linear map
-    are applied in the other order). The input model is not modified: its modules are copied.
+    With ``reduction="sum"`` (eq. 4) the result's logits equal the original's (up to float
+    rounding: the mean and the linear map are applied in the other order); ``"mean"`` is the
+    released code's head, whose weight part is 1/G of that. The input model is not modified.
     """
     family = _family(tv_model)
     m = copy.deepcopy(tv_model)
@@ -168,21 +184,25 @@ def to_cam_model(tv_model: nn.Module) -> CAMNet:
         linear, p = _split_classifier(m.fc, family)
     if linear.bias is None:
         raise ValueError(f"the {family} classifier has no bias; the CAM layer needs λ (eq. 1)")
-    head = CAMHead(linear.in_features, linear.out_features)
+    head = CAMHead(linear.in_features, linear.out_features, reduction=reduction)
     # Cast before loading: loading first would round float64 weights through float32.
     head.to(dtype=linear.weight.dtype, device=linear.weight.device)
     head.load_state_dict(linear.state_dict())
     return CAMNet(features, head, dropout=p)
 
 
-def build_model(arch: str, num_classes: int = 3, weights: str | Path | None = None) -> CAMNet:
+def build_model(arch: str, num_classes: int = 3, weights: str | Path | None = None,
+                reduction: str | None = None) -> CAMNet:
     """A torchvision CNN with a CAM layer, randomly initialised (the paper trains from scratch).
 
     Args:
         arch: a torchvision model name, e.g. ``"resnet50"`` or ``"efficientnet_v2_s"``.
         num_classes: K, the number of classes.
-        weights: optional local file holding a state dict of either the torchvision model or
-            a ``CAMNet``. Nothing is ever downloaded.
+        weights: optional local file: a checkpoint written by ``ggcam train`` / ``fit``
+            (``best.pt``, ``last.pt``; its config sets ``reduction``), or a state dict of the
+            torchvision model or of a ``CAMNet``. Nothing is ever downloaded.
+        reduction: the CAM layer's ``"sum"`` (eq. 4, default) or ``"mean"`` (released code);
+            None takes it from a ggcam checkpoint, else ``"sum"``.
     """
     from torchvision import models
 
@@ -195,23 +215,15 @@ def build_model(arch: str, num_classes: int = 3, weights: str | Path | None = No
     _family(tv_model)  # raise early, before loading weights, for an unsupported family
     state = None
     if weights is not None:
+        from .checkpoint import read_model_state
+
         path = Path(weights)
-        if not path.is_file():
-            raise ValueError(f"weights file not found: {path}")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # torch.load raises many types for a file that is not its own
-            raise ValueError(
-                f"cannot read weights from {path}: {type(err).__name__}: {err}"
-            ) from err
-        if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-            state = state["model"]  # a ggcam checkpoint
-        if not (isinstance(state, dict) and all(isinstance(k, str) for k in state)):
-            raise ValueError(f"{path} does not hold a state dict, but a {type(state).__name__}")
+        state, saved_reduction = read_model_state(path)
+        reduction = reduction or saved_reduction
         if not any(k.startswith("head.") for k in state):
             _load(tv_model, state, path)
             state = None
-    model = to_cam_model(tv_model)
+    model = to_cam_model(tv_model, reduction=reduction or "sum")
     if state is not None:
         _load(model, state, path)
     return model

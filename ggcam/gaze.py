@@ -136,7 +136,8 @@ def _stride_weights(pix: np.ndarray, positions: np.ndarray, extent: int, sigma: 
 
 
 def gaze_heatmap(xy, image_shape, out_shape, *, sigma=None, kernel_size=None, weights=None,
-                 resample="area", normalize="max", return_dropped=False):
+                 resample="area", normalize="max", return_dropped=False,
+                 align="receptive-field"):
     """Visual heat map Ψ on the Ω grid (Algorithm 1).
 
     Args:
@@ -152,20 +153,21 @@ def gaze_heatmap(xy, image_shape, out_shape, *, sigma=None, kernel_size=None, we
             and keeps every c-th pixel of the canvas.
         normalize: ``"max"`` (divide by the peak, Algorithm 1 step 5), ``"sum"`` or ``None``.
         return_dropped: also return how many points fell outside the image.
+        align: ``"receptive-field"`` (default): cells centred where the network's Ω cells look;
+            ``"block"``: the earlier rule, half a cell off (``ggcam.geometry``).
 
     Returns:
         Ψ, float32 of shape (h, w) (and the dropped count). No valid point gives all zeros.
     """
     _check_modes(resample, normalize)
     s, radius = _resolve_sigma(sigma, kernel_size)
-    geom = grid_geometry(image_shape, out_shape)
+    geom = grid_geometry(image_shape, out_shape, align)
     pix, w, dropped = _valid_points(xy, weights, geom.image_shape)
     h, wd = geom.grid_shape
     H0, W0 = geom.image_shape
     c = geom.cell
     if resample == "area":
-        row_edges = np.arange(h + 1) * c - geom.top
-        col_edges = np.arange(wd + 1) * c - geom.left
+        row_edges, col_edges = geom.row_edges(), geom.col_edges()
         # The histogram bin of pixel p is the unit interval [p, p+1): its mass sits at p + 0.5.
         rows = _cell_integrals(pix[:, 1] + 0.5, row_edges, H0, s)
         cols = _cell_integrals(pix[:, 0] + 0.5, col_edges, W0, s)
@@ -180,7 +182,7 @@ def gaze_heatmap(xy, image_shape, out_shape, *, sigma=None, kernel_size=None, we
 
 
 def reference_heatmap(xy, image_shape, out_shape, *, sigma=None, kernel_size=None, weights=None,
-                      resample="area", normalize="max"):
+                      resample="area", normalize="max", align="receptive-field"):
     """Algorithm 1 done literally at full resolution (slow; the tests' reference).
 
     Histogram → ``scipy.ndimage`` blur → resample → normalise. ``"area"`` blurs with a zero
@@ -189,7 +191,7 @@ def reference_heatmap(xy, image_shape, out_shape, *, sigma=None, kernel_size=Non
     """
     _check_modes(resample, normalize)
     s, radius = _resolve_sigma(sigma, kernel_size)
-    geom: GridGeometry = grid_geometry(image_shape, out_shape)
+    geom: GridGeometry = grid_geometry(image_shape, out_shape, align)
     pix, w, _ = _valid_points(xy, weights, geom.image_shape)
     hist = np.zeros(geom.image_shape)
     np.add.at(hist, (pix[:, 1], pix[:, 0]), w)

@@ -155,11 +155,10 @@ def test_single_point_peaks_at_row_y_column_x(resample):
     H0, W0, h, w = 290, 195, 15, 10  # c = 20, top = 5, left = 2
     g = grid_geometry((H0, W0), (h, w))
     assert (g.cell, g.top, g.left) == (20, 5, 2)
-    # Near the centre of cell (2, 6): rows [35, 55), columns [118, 138).
-    x, y = 128.0, 45.0
+    # The centre of cell (2, 6) is canvas (40, 120), image (35, 118) (receptive-field
+    # alignment); the released stride sampling looks at the same pixel.
+    x, y = 6 * 20 - 2 + 0.5, 2 * 20 - 5 + 0.5
     kw = dict(sigma=4.0, resample=resample)
-    if resample == "stride":  # samples at cell corners: put the point on one
-        x, y = 6 * 20 - 2 + 0.5, 2 * 20 - 5 + 0.5
     psi = gaze_heatmap(np.array([[x, y]]), (H0, W0), (h, w), **kw)
     assert np.unravel_index(psi.argmax(), psi.shape) == (2, 6)
     assert tuple(g.cell_of(np.array([[x, y]]))[0]) == (2, 6)
@@ -300,3 +299,17 @@ def test_bad_input_names_the_value(xy, kwargs, needle):
         gaze_heatmap(xy, **kw)
     with pytest.raises(ValueError, match=re.escape(needle)):
         reference_heatmap(xy, **kw)
+
+
+def test_block_alignment_is_half_a_cell_off():
+    """The earlier rule (cells [c·i, c·(i+1))) is kept as an option; a point at a receptive-
+    field centre lies on the corner of four block cells."""
+    H0, W0, h, w = 290, 195, 15, 10  # c = 20, top = 5, left = 2
+    x, y = 6 * 20 - 2 + 0.5, 2 * 20 - 5 + 0.5  # canvas (40, 120): centre of rf cell (2, 6)
+    rf = gaze_heatmap(np.array([[x, y]]), (H0, W0), (h, w), sigma=2.0, normalize="sum")
+    block = gaze_heatmap(np.array([[x, y]]), (H0, W0), (h, w), sigma=8.0, normalize="sum",
+                         align="block")
+    assert rf[2, 6] > 0.9
+    np.testing.assert_allclose(block[1:3, 5:7], 0.25, atol=0.03)  # four cells share it
+    g = grid_geometry((H0, W0), (h, w), align="block")
+    assert tuple(g.cell_of(np.array([[x + 10, y + 10]]))[0]) == (2, 6)

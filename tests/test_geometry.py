@@ -44,8 +44,8 @@ def test_cell_rule(image, grid, cell, top, left):
     assert grid[0] * (cell - 1) < image[0] or grid[1] * (cell - 1) < image[1]
 
 
-def test_cell_of_paper_geometry():
-    g = grid_geometry((3056, 2544), (48, 40))
+def test_cell_of_paper_geometry_block_alignment():
+    g = grid_geometry((3056, 2544), (48, 40), align="block")
     xy = np.array([
         [0.0, 0.0],  # → canvas (8, 8): cell (0, 0)
         [55.0, 55.0],  # canvas 63: still cell 0
@@ -79,9 +79,23 @@ def test_cell_of_agrees_with_padding_and_block_mean():
             assert cells.max() == pytest.approx(1.0 / g.cell**2)
 
 
+def test_cell_of_paper_geometry_receptive_field_alignment():
+    g = grid_geometry((3056, 2544), (48, 40))  # c = 64, top = left = 8, shift = 32
+    xy = np.array([
+        [0.0, 0.0],  # canvas (8, 8): within 32 px of cell (0, 0)'s centre (0, 0)
+        [23.0, 23.0],  # canvas 31: still cell 0
+        [24.0, 24.0],  # canvas 32: cell 1, centred at canvas 64
+        [2543.0, 3055.0],  # canvas (3063, 2551): centre of cell 48 is 3072 → past the grid
+        [1000.0, 2000.0],  # canvas (2008, 1008) → ((2008 + 32) // 64, (1008 + 32) // 64)
+    ])
+    np.testing.assert_array_equal(
+        g.cell_of(xy), [[0, 0], [0, 0], [1, 1], [48, 40], [31, 16]]
+    )
+
+
 def test_block_mean_values():
     img = np.arange(12.0).reshape(3, 4)  # 3×4 on a 2×2 grid: c = 2, canvas 4×4, top 0, left 0
-    g = grid_geometry((3, 4), (2, 2))
+    g = grid_geometry((3, 4), (2, 2), align="block")
     assert (g.cell, g.top, g.left) == (2, 0, 0)
     # Cells: rows {0,1} × cols {0,1} = (0+1+4+5)/4; rows {2, pad} × cols {2,3} = (10+11)/4.
     np.testing.assert_allclose(block_mean(img, g), [[2.5, 4.5], [4.25, 5.25]])
@@ -110,3 +124,11 @@ def test_pad_to_canvas_rejects_a_wrong_image():
     g = grid_geometry((5, 3), (2, 2))
     with pytest.raises(ValueError, match=re.escape("(5, 3)")):
         pad_to_canvas(np.zeros((3, 5)), g)
+
+
+def test_block_mean_receptive_field_cells():
+    img = np.arange(16.0).reshape(4, 4)  # c = 2, shift 1: cell i covers canvas [2i − 1, 2i + 1)
+    g = grid_geometry((4, 4), (2, 2))
+    # Cell (0, 0) covers canvas rows/cols {−1, 0}: only pixel (0, 0) is inside, value 0.
+    # Cell (1, 1) covers rows/cols {1, 2}: pixels 5, 6, 9, 10.
+    np.testing.assert_allclose(block_mean(img, g), [[0 / 4, (1 + 2) / 4], [(4 + 8) / 4, 30 / 4]])
