@@ -2,9 +2,10 @@
 
 ``fit`` trains a CAM model with a loss from ``ggcam.losses`` (the model and the loss
 parameters α, σ_sm, σ_ce in one optimiser), with ReduceLROnPlateau on the validation loss,
-early stopping, a checkpoint per epoch (config inside) and exact resume. Every epoch records
-σ_sm, σ_ce, α and the effective weights 1/(2σ_sm²), 1/σ_ce² of eq. 11, and whether Adam's
-state for the loss parameters has overflowed (the σ_sm freeze of design.md, "Hazards").
+early stopping, a checkpoint per epoch (``ggcam.checkpoint``) and exact resume. Every epoch
+records σ_sm, σ_ce, α, the effective weights 1/(2σ_sm²), 1/σ_ce² of eq. 11 and how much
+gradient the gaze term can still give; a run's flags name any optimiser state that overflowed
+(the σ_sm freeze of design.md, "Hazards") and a saturated sigmoid.
 """
 
 from __future__ import annotations
@@ -22,18 +23,15 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from .cam import CAMNet, build_model
-from .config import TrainConfig
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import RunOptions, TrainConfig
+from .evaluate import Evaluation, autocast_for, batch_inputs, evaluate
 from .losses import GGCAMLoss, StandardLoss
-from .evaluate import Evaluation, autocast_for, batch_inputs, evaluate  # noqa: F401  (evaluate re-exported)
-from .runtime import atomic_torch_save, distributed_context
+from .runtime import distributed_context
 
-LOSS_PARAMS = ("log_alpha", "log_sigma_sm", "log_sigma_ce")
-# A run may be resumed with a longer epoch budget, or on another device.
-RESUMABLE_CHANGES = {"max_epochs", "early_stop_patience", "device", "num_workers"}
-
-
-def _config_changes(a: dict, b: dict) -> set[str]:
-    return {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+# A run is flagged "sigmoid-saturated" when the gaze term sits at the loss of a map that is 0
+# everywhere (L_sm / mean Ψ² within 2% of 1) with almost every cell saturated.
+SATURATION_RATIO_TOL, SATURATION_SHARE = 0.02, 0.95
 
 
 class NonFiniteLoss(RuntimeError):
@@ -46,23 +44,40 @@ class FitResult:
     best_epoch: int
     epochs: int
     stop_reason: str
-    flags: list[str] = field(default_factory=list)  # e.g. "adam-overflow:log_sigma_sm@epoch1"
+    flags: list[str] = field(default_factory=list)  # e.g. "adam-overflow:loss.log_sigma_sm@epoch1"
+
+
+@dataclass
+class _State:
+    """What survives an epoch: the record so far, the best weights and the flags."""
+
+    history: list[dict] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    best_score: float = math.inf
+    best_epoch: int = 0
+    best_weights: dict | None = None
+    epoch: int = 0  # last finished epoch
+
+    def to_checkpoint(self, optimizer, scheduler) -> dict:
+        return {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "torch_rng": torch.get_rng_state(), "history": self.history, "flags": self.flags,
+                "best_score": self.best_score, "best_epoch": self.best_epoch}
 
 
 def make_loss(config: TrainConfig) -> nn.Module:
     """The objective of a variant: CE alone, eq. 11 (paper) or the released code's."""
-    if config.variant == "standard":
+    if config.loss_mode == "standard":
         return StandardLoss()
-    mode = "legacy" if config.variant == "ggcam-legacy" else "paper"
-    loss = GGCAMLoss(config.sigma_sm, config.sigma_ce, config.alpha, mode=mode)
+    loss = GGCAMLoss(config.sigma_sm, config.sigma_ce, config.alpha, mode=config.loss_mode)
     return loss.to(getattr(torch, config.loss_param_dtype))
 
 
 def make_model(config: TrainConfig) -> CAMNet:
-    return build_model(config.network, num_classes=config.num_classes)
+    return build_model(config.network, num_classes=config.num_classes,
+                       reduction=config.cam_reduction)
 
 
-def _optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
     # "with their default settings" (section 4.2): only the learning rate is set.
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr)
@@ -83,24 +98,183 @@ class _Objective(nn.Module):
 
     def forward(self, x, labels, gaze, has_gaze):
         logits, cams = self.model.forward_cams(x)
-        total, parts = self.loss_fn(logits, cams, labels, gaze, has_gaze)
-        return total, parts
+        return self.loss_fn(logits, cams, labels, gaze, has_gaze)
 
 
-def _loss_param_report(loss_fn: nn.Module, optimizer: torch.optim.Optimizer) -> dict:
-    """σ_sm, σ_ce, α, effective weights, and whether Adam's v for a loss parameter blew up."""
-    rec = {}
-    if not isinstance(loss_fn, GGCAMLoss):
-        return rec
-    s_sm, s_ce = float(loss_fn.log_sigma_sm.detach()), float(loss_fn.log_sigma_ce.detach())
-    rec.update(sigma_sm=math.exp(s_sm), sigma_ce=math.exp(s_ce), alpha=math.exp(float(loss_fn.log_alpha.detach())),
-               w_sm=0.5 * math.exp(-2 * s_sm), w_ce=math.exp(-2 * s_ce))
-    for name in LOSS_PARAMS:
-        state = optimizer.state.get(getattr(loss_fn, name), {})
-        bad = any(torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()
-                  for v in state.values())
-        rec[f"{name}_state_finite"] = not bad
+def fit(model: CAMNet, loss_fn: nn.Module, train: Dataset, val: Dataset, config: TrainConfig, *,
+        options: RunOptions | None = None, checkpoint_dir: str | Path | None = None,
+        resume: bool = False, progress: bool = True) -> FitResult:
+    """Train ``model`` and ``loss_fn``'s parameters together; the best model is loaded at the end.
+
+    Stops after ``early_stop_patience`` epochs without improvement of the checkpoint criterion,
+    when the learning rate falls below ``min_lr``, or at ``max_epochs``. With
+    ``checkpoint_dir``, ``last.pt`` (everything needed to resume) and ``best.pt`` are written
+    atomically each epoch; ``resume=True`` continues from ``last.pt`` and gives the same result
+    as an uninterrupted run on CPU.
+    """
+    options = options or RunOptions()
+    _check_sets(train, val)
+    objective, device, dist = _place(model, loss_fn, options)
+    optimizer = make_optimizer([p for p in objective.parameters() if p.requires_grad], config)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience)
+    step_fn = _wrap(objective, options, dist, device)
+    ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    state = _State()
+    if resume and ckpt is not None and (ckpt / "last.pt").is_file():
+        state = _restore(ckpt, config, objective, optimizer, scheduler, device)
+    stop_reason = "max_epochs"
+    for epoch in range(state.epoch + 1, config.max_epochs + 1):
+        stop_reason = _stop_reason(state, optimizer, config) or stop_reason
+        if stop_reason != "max_epochs":
+            break
+        t0 = time.perf_counter()
+        rec = _train_epoch(step_fn, objective, optimizer, train, config, options, device, epoch,
+                           dist, progress)
+        ev = evaluate(model, val, loss_fn=loss_fn, options=options, device=device,
+                      batch_size=max(config.batch_size, 8))
+        lr_before = optimizer.param_groups[0]["lr"]
+        scheduler.step(ev.loss)
+        rec.update(_epoch_record(ev, loss_fn, optimizer), seconds=time.perf_counter() - t0)
+        _update_flags(state, rec, objective, optimizer, epoch)
+        _keep_best(state, rec, objective, config, epoch)
+        if config.reload_best_on_lr_drop and optimizer.param_groups[0]["lr"] < lr_before:
+            objective.load_state_dict(state.best_weights)  # the released code's habit
+        state.epoch = epoch
+        if ckpt is not None and dist.rank == 0:
+            _save(ckpt, state, objective, optimizer, scheduler, config)
+    if state.best_weights is not None:
+        objective.load_state_dict(state.best_weights)
+    return FitResult(pd.DataFrame(state.history), state.best_epoch, state.epoch, stop_reason,
+                     state.flags)
+
+
+def _check_sets(train: Dataset, val: Dataset) -> None:
+    for name, part in (("train", train), ("validation", val)):
+        if len(part) == 0:
+            raise ValueError(f"the {name} set is empty: use more images or another split")
+
+
+def _place(model, loss_fn, options: RunOptions):
+    dist = distributed_context()
+    device = torch.device(options.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {options.device!r} was asked for, but torch sees no CUDA GPU")
+    if dist.world_size > 1 and device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)  # one GPU per torchrun process
+        torch.cuda.set_device(device)
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
+    model.to(device)
+    loss_fn.to(device)
+    if options.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return _Objective(model, loss_fn), device, dist
+
+
+def _wrap(objective: nn.Module, options: RunOptions, dist, device) -> nn.Module:
+    step_fn = objective
+    if dist.world_size > 1:
+        step_fn = nn.parallel.DistributedDataParallel(
+            objective, device_ids=[device.index] if device.type == "cuda" else None)
+    return torch.compile(step_fn) if options.compile else step_fn
+
+
+def _restore(ckpt: Path, config: TrainConfig, objective, optimizer, scheduler, device) -> _State:
+    last = load_checkpoint(ckpt / "last.pt", map_location=device)
+    saved = TrainConfig.from_dict(last["config"])
+    if saved.identity() != config.identity():
+        diff = sorted(k for k, v in config.identity().items() if saved.identity().get(k) != v)
+        raise ValueError(f"{ckpt / 'last.pt'} was written by another TrainConfig (differs in "
+                         f"{diff}); use a fresh checkpoint_dir or resume=False")
+    objective.model.load_state_dict(last["model"])
+    objective.loss_fn.load_state_dict(last["loss"])
+    s = last["state"]
+    optimizer.load_state_dict(s["optimizer"])
+    scheduler.load_state_dict(s["scheduler"])
+    torch.set_rng_state(s["torch_rng"])
+    best = None
+    if s["best_epoch"]:
+        b = load_checkpoint(ckpt / "best.pt")
+        best = {**{f"model.{k}": v for k, v in b["model"].items()},
+                **{f"loss_fn.{k}": v for k, v in b["loss"].items()}}
+    return _State(list(s["history"]), list(s["flags"]), s["best_score"], s["best_epoch"], best,
+                  last["epoch"])
+
+
+def _save(ckpt: Path, state: _State, objective, optimizer, scheduler, config) -> None:
+    common = dict(config=config.to_dict(), model=objective.model, loss_fn=objective.loss_fn)
+    if state.best_epoch == state.epoch:
+        save_checkpoint(ckpt / "best.pt", epoch=state.epoch, **common)
+    save_checkpoint(ckpt / "last.pt", epoch=state.epoch,
+                    state=state.to_checkpoint(optimizer, scheduler), **common)
+
+
+def _stop_reason(state: _State, optimizer, config: TrainConfig) -> str | None:
+    if not state.history:
+        return None
+    if optimizer.param_groups[0]["lr"] < config.min_lr:
+        return "min_lr"
+    if state.history[-1]["epoch"] - state.best_epoch >= config.early_stop_patience:
+        return "early_stop"
+    return None
+
+
+def _epoch_record(ev: Evaluation, loss_fn: nn.Module, optimizer) -> dict:
+    """Validation numbers, the loss parameters and the gaze term's saturation of one epoch."""
+    rec = {"lr": optimizer.param_groups[0]["lr"], "val_loss": ev.loss, "val_ce": ev.ce,
+           "val_auc": _safe_auc(ev)}
+    rec.update({f"val_{k}": v for k, v in ev.diagnostics.items()})
+    if isinstance(loss_fn, GGCAMLoss):
+        s_sm, s_ce = float(loss_fn.log_sigma_sm.detach()), float(loss_fn.log_sigma_ce.detach())
+        rec.update(sigma_sm=math.exp(s_sm), sigma_ce=math.exp(s_ce),
+                   alpha=math.exp(float(loss_fn.log_alpha.detach())),
+                   w_sm=0.5 * math.exp(-2 * s_sm), w_ce=math.exp(-2 * s_ce))
     return rec
+
+
+def non_finite_optimizer_state(objective: nn.Module, optimizer) -> list[str]:
+    """Names of the parameters whose optimiser state holds inf or NaN (frozen by Adam)."""
+    names = []
+    for name, p in objective.named_parameters():
+        st = optimizer.state.get(p, {})
+        if any(torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()
+               for v in st.values()):
+            names.append(name)
+    return names
+
+
+def _update_flags(state: _State, rec: dict, objective, optimizer, epoch: int) -> None:
+    bad = non_finite_optimizer_state(objective, optimizer)
+    rec["optimizer_state_finite"] = not bad
+    for name in bad:
+        if not any(f.startswith(f"adam-overflow:{name}@") for f in state.flags):
+            state.flags.append(f"adam-overflow:{name}@epoch{epoch}")
+            warnings.warn(f"epoch {epoch}: the optimiser state of {name} is non-finite (float32 "
+                          "overflow of the squared gradient): that parameter is frozen")
+    ratio, share = rec.get("val_sm_ratio", math.nan), rec.get("val_saturated", math.nan)
+    if (abs(ratio - 1) <= SATURATION_RATIO_TOL and share > SATURATION_SHARE
+            and not any(f.startswith("sigmoid-saturated") for f in state.flags)):
+        state.flags.append(f"sigmoid-saturated@epoch{epoch}")
+    state.history.append({"epoch": epoch, **rec})
+
+
+def _keep_best(state: _State, rec: dict, objective, config: TrainConfig, epoch: int) -> None:
+    score = rec["val_loss"] if config.checkpoint_criterion == "val_loss" else -rec["val_auc"]
+    score = score if math.isfinite(score) else math.inf
+    if score < state.best_score or state.best_weights is None:
+        state.best_score, state.best_epoch = score, epoch
+        state.best_weights = {k: v.detach().cpu().clone() for k, v in objective.state_dict().items()}
+
+
+def _safe_auc(ev: Evaluation) -> float:
+    from .metrics import auc
+
+    try:
+        return float(auc(ev.labels, ev.logits, multi_class="ovo", from_logits=True))
+    except ValueError:  # a class missing from a tiny validation set
+        return math.nan
 
 
 def _check_finite(parts: dict, total: float, epoch: int, step: int) -> None:
@@ -114,146 +288,30 @@ def _check_finite(parts: dict, total: float, epoch: int, step: int) -> None:
     )
 
 
-def fit(model: CAMNet, loss_fn: nn.Module, train: Dataset, val: Dataset, config: TrainConfig, *,
-        checkpoint_dir: str | Path | None = None, resume: bool = False,
-        progress: bool = True) -> FitResult:
-    """Train ``model`` and ``loss_fn``'s parameters together; the best model is loaded at the end.
-
-    Stops after ``early_stop_patience`` epochs without improvement of the checkpoint criterion,
-    when the learning rate falls below ``min_lr``, or at ``max_epochs``. With
-    ``checkpoint_dir``, ``last.pt`` (everything needed to resume) and ``best.pt`` are written
-    atomically each epoch; ``resume=True`` continues from ``last.pt`` and gives the same result
-    as an uninterrupted run on CPU.
-    """
-    for name, part in (("train", train), ("validation", val)):
-        if len(part) == 0:
-            raise ValueError(f"the {name} set is empty: use more images or another split")
-    dist = distributed_context()
-    device = torch.device(config.device)
-    if dist.world_size > 1 and device.type == "cuda":
-        device = torch.device("cuda", dist.local_rank)  # one GPU per torchrun process
-        torch.cuda.set_device(device)
-    torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
-    model.to(device)
-    loss_fn.to(device)
-    if config.channels_last:
-        model.to(memory_format=torch.channels_last)
-    objective: nn.Module = _Objective(model, loss_fn)
-    params = [p for p in objective.parameters() if p.requires_grad]
-    optimizer = _optimizer(params, config)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience)
-    step_fn = objective
-    if dist.world_size > 1:
-        step_fn = nn.parallel.DistributedDataParallel(
-            objective, device_ids=[device.index] if device.type == "cuda" else None)
-    if config.compile:
-        step_fn = torch.compile(step_fn)
-
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    history: list[dict] = []
-    best = {"score": math.inf, "epoch": 0, "state": None}
-    flags: list[str] = []
-    start_epoch = 1
-    if resume and ckpt_dir is not None and (ckpt_dir / "last.pt").is_file():
-        state = torch.load(ckpt_dir / "last.pt", map_location=device, weights_only=False)
-        diff = _config_changes(state["config"], config.to_dict()) - RESUMABLE_CHANGES
-        if diff:
-            raise ValueError(f"{ckpt_dir / 'last.pt'} was written by another TrainConfig "
-                             f"(differs in {sorted(diff)}); use a fresh checkpoint_dir or resume=False")
-        objective.load_state_dict(state["objective"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["torch_rng"])
-        history, flags = state["history"], state["flags"]
-        best = {"score": state["best_score"], "epoch": state["best_epoch"],
-                "state": torch.load(ckpt_dir / "best.pt", map_location="cpu", weights_only=False)["objective"]
-                if state["best_epoch"] else None}
-        start_epoch = state["epoch"] + 1
-
-    stop_reason = "max_epochs"
-    epoch = start_epoch - 1
-    for epoch in range(start_epoch, config.max_epochs + 1):
-        reason = _should_stop(history, best, optimizer, config)
-        if reason:
-            stop_reason = reason
-            epoch -= 1
-            break
-        t0 = time.perf_counter()
-        sums = _train_epoch(step_fn, objective, optimizer, train, config, device, epoch, dist,
-                            progress)
-        ev = evaluate(model, val, loss_fn=loss_fn, config=config, device=device)
-        val_auc = _safe_auc(ev)
-        scheduler.step(ev.loss)
-        rec = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], **sums,
-               "val_loss": ev.loss, "val_ce": ev.ce, "val_auc": val_auc,
-               **_loss_param_report(loss_fn, optimizer), "seconds": time.perf_counter() - t0}
-        for name in LOSS_PARAMS:
-            if rec.get(f"{name}_state_finite") is False and not any(f.startswith(f"adam-overflow:{name}") for f in flags):
-                flags.append(f"adam-overflow:{name}@epoch{epoch}")
-                warnings.warn(f"epoch {epoch}: the optimiser state of {name} is non-finite "
-                              "(float32 overflow of the squared gradient): that parameter is frozen")
-        history.append(rec)
-        score = ev.loss if config.checkpoint_criterion == "val_loss" else -val_auc
-        if not math.isfinite(score):
-            score = math.inf
-        if score < best["score"] or best["state"] is None:
-            best = {"score": score, "epoch": epoch,
-                    "state": {k: v.detach().cpu().clone() for k, v in objective.state_dict().items()}}
-            if ckpt_dir is not None and dist.rank == 0:
-                atomic_torch_save({"objective": best["state"], "config": config.to_dict(),
-                                   "epoch": epoch}, ckpt_dir / "best.pt")
-        if ckpt_dir is not None and dist.rank == 0:
-            atomic_torch_save({
-                "objective": objective.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
-                "history": history, "flags": flags, "best_score": best["score"],
-                "best_epoch": best["epoch"], "epoch": epoch, "config": config.to_dict(),
-            }, ckpt_dir / "last.pt")
-    if best["state"] is not None:
-        objective.load_state_dict(best["state"])
-    return FitResult(pd.DataFrame(history), best["epoch"], epoch, stop_reason, flags)
-
-
-def _safe_auc(ev: Evaluation) -> float:
-    from .metrics import auc
-
-    try:
-        return float(auc(ev.labels, ev.probs, multi_class="ovo"))
-    except ValueError:  # a class missing from a tiny validation set
-        return math.nan
-
-
-def _should_stop(history, best, optimizer, config: TrainConfig) -> str | None:
-    if not history:
-        return None
-    if optimizer.param_groups[0]["lr"] < config.min_lr:
-        return "min_lr"
-    if history[-1]["epoch"] - best["epoch"] >= config.early_stop_patience:
-        return "early_stop"
-    return None
-
-
-def _train_epoch(step_fn, objective, optimizer, train, config, device, epoch, dist, progress) -> dict:
+def _loader(train: Dataset, config: TrainConfig, options: RunOptions, device, epoch, dist):
     # The order of the data depends only on (seed, epoch): resuming replays it exactly.
-    gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+    common = dict(batch_size=config.batch_size, num_workers=options.num_workers,
+                  pin_memory=device.type == "cuda")
     if dist.world_size > 1:
         sampler = torch.utils.data.DistributedSampler(train, num_replicas=dist.world_size,
                                                       rank=dist.rank, seed=config.seed)
         sampler.set_epoch(epoch)
-        loader = DataLoader(train, batch_size=config.batch_size, sampler=sampler,
-                            num_workers=config.num_workers, pin_memory=device.type == "cuda")
-    else:
-        loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, generator=gen,
-                            num_workers=config.num_workers, pin_memory=device.type == "cuda",
-                            drop_last=len(train) > config.batch_size)
+        return DataLoader(train, sampler=sampler, **common)
+    gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+    return DataLoader(train, shuffle=True, generator=gen,
+                      drop_last=len(train) > config.batch_size, **common)
+
+
+def _train_epoch(step_fn, objective, optimizer, train, config, options, device, epoch, dist,
+                 progress) -> dict:
     objective.train()
     sums: dict[str, float] = {}
     n = 0
-    bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not progress or dist.rank != 0)
+    bar = tqdm(_loader(train, config, options, device, epoch, dist), desc=f"epoch {epoch}",
+               leave=False, disable=not progress or dist.rank != 0)
     for step, batch in enumerate(bar):
-        x, labels, gaze, has_gaze = batch_inputs(batch, device, config.channels_last)
-        with autocast_for(config, device):
+        x, labels, gaze, has_gaze = batch_inputs(batch, device, options.channels_last)
+        with autocast_for(options, device):
             total, parts = step_fn(x, labels, gaze, has_gaze)
         value = float(total.detach())
         _check_finite(parts, value, epoch, step)

@@ -29,7 +29,8 @@ def _require(metadata: pd.DataFrame, column: str) -> None:
         raise ValueError(f"metadata has no {column!r} column (columns: {list(metadata.columns)})")
 
 
-def split(metadata: pd.DataFrame, scheme: str = "paper", seed: int = 0) -> dict[str, np.ndarray]:
+def split(metadata: pd.DataFrame, scheme: str = "paper", seed: int = 0,
+          fractions: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
     """Row indices (into ``metadata``) of the train, validation and test sets.
 
     Args:
@@ -37,6 +38,8 @@ def split(metadata: pd.DataFrame, scheme: str = "paper", seed: int = 0) -> dict[
             ``"patient"``), e.g. ``EGDCXR(...).metadata``.
         scheme: ``"paper"``, ``"released"`` or ``"patient"``.
         seed: the shuffle's seed; the same seed gives the same split.
+        fractions: (train, validation) shares instead of the scheme's (the rest is test), e.g.
+            a larger held-out test set for a phantom study.
 
     Returns:
         {"train", "val", "test"} → sorted int64 arrays, disjoint, covering all rows.
@@ -44,6 +47,11 @@ def split(metadata: pd.DataFrame, scheme: str = "paper", seed: int = 0) -> dict[
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
     _require(metadata, "label")
+    if fractions is not None:
+        a, b = (float(f) for f in fractions)
+        if not (0 < a and 0 < b and a + b < 1):
+            raise ValueError(f"fractions must be (train, val) > 0 with a sum < 1, got {fractions!r}")
+    fractions = tuple(fractions) if fractions is not None else FRACTIONS[scheme]
     labels = metadata["label"].to_numpy()
     rng = np.random.default_rng(seed)
     out: dict[str, list] = {"train": [], "val": [], "test": []}
@@ -52,7 +60,7 @@ def split(metadata: pd.DataFrame, scheme: str = "paper", seed: int = 0) -> dict[
             rows = np.flatnonzero(labels == c)
             if scheme == "paper":
                 rows = rng.permutation(rows)
-            a, b = _cuts(len(rows), FRACTIONS[scheme])
+            a, b = _cuts(len(rows), fractions)
             out["train"].append(rows[:a])
             out["val"].append(rows[a:b])
             out["test"].append(rows[b:])
@@ -64,7 +72,7 @@ def split(metadata: pd.DataFrame, scheme: str = "paper", seed: int = 0) -> dict[
             group = rng.permutation(first.index[first.to_numpy() == c].to_numpy())
             rows = [np.flatnonzero(patients == p) for p in group]
             sizes = np.cumsum([len(r) for r in rows])
-            a, b = _cuts(int(sizes[-1]), FRACTIONS[scheme])
+            a, b = _cuts(int(sizes[-1]), fractions)
             # A patient goes to the side where its last image would fall.
             side = np.searchsorted([a, b], sizes, side="left")
             for name, k in (("train", 0), ("val", 1), ("test", 2)):

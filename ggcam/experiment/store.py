@@ -1,0 +1,295 @@
+"""The results store: the on-disk format of ``results/<profile>/``, written down once.
+
+Every reader and writer of results goes through this module. Files (all written atomically;
+``<run_id>`` is ``<network>__<variant>__s<seed>``):
+
+``runs/<run_id>.json``
+    One ``RunRecord`` (the fields below), the run's result. A run is done when its record
+    exists with the current config hash and data identity.
+``runs.csv``
+    All records, one row each, sorted by network, variant, seed; rebuilt from ``runs/``
+    after every run (safe with several shards writing). Columns = ``RunRecord`` fields.
+``predictions/<run_id>.csv``
+    One row per test image, in test-set order: ``dicom_id`` (str), ``label`` (int, 0 Normal,
+    1 CHF, 2 pneumonia), ``logit_0`` … ``logit_{K-1}`` (the network's float32 logits written
+    as float64 text that round-trips exactly).
+``maps/<run_id>.npz``
+    The test set on the Ω grid, row-aligned with the predictions: ``cams`` (N, K, h, w)
+    float32 Ω; ``gaze`` (N, h, w) float32 Ψ; ``has_gaze`` (N,) bool; ``fixations``
+    (N, h, w) bool, the cells holding a gaze point; ``mask_<name>`` (N, h, w) bool for each
+    region (``heart``, ``lung``; ``finding`` = true findings where the data has ground truth);
+    ``centre_prior`` (h, w) float32, the mean training Ψ (the chance baseline's map).
+``curves/<run_id>.csv``
+    One row per epoch: epoch, lr, train_loss, train_ce, train_sm, val_loss, val_ce, val_auc,
+    val_saturated (share of Ω^Y cells with |αΩ^Y| > 10), val_sm_ratio (L_sm / mean Ψ²),
+    val_omega_y_min/max, sigma_sm, sigma_ce, alpha, w_sm, w_ce (GG-CAM arms),
+    optimizer_state_finite, seconds.
+``examples/<network>__<variant>.npz``
+    For Table 3, from the first seed: ``labels``, ``psi``, ``cam`` (Ω^Y), ``dicom_id`` of one
+    test image per class and, for phantom data only, ``image`` (a thumbnail). Real images are
+    never stored.
+
+Every metric of a record is a function of its ``predictions`` and ``maps`` files
+(``ggcam.experiment.metrics.run_metrics``), so it can be recomputed exactly from them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..runtime import atomic_write_bytes, atomic_write_text
+
+PREFERRED_PROFILES = ("paper", "gpu", "gpu-fast", "cpu")  # best first
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run's result: exactly the columns of ``runs.csv``. None = not applicable."""
+
+    # what ran
+    profile: str
+    network: str
+    variant: str
+    seed: int
+    run_id: str
+    config_hash: str  # TrainConfig.hash()
+    data_origin: str  # "phantom" | "real", decided from the data itself
+    data_id: str  # identity of the data files (ggcam.data.data_identity)
+    # how training went
+    status: str  # "ok" | "diverged"
+    message: str
+    epochs: int | None
+    best_epoch: int | None
+    stop_reason: str
+    flags: str  # ";"-joined flags with their epochs, e.g. "adam-overflow:loss_fn.log_sigma_sm@epoch1"
+    optimizer_overflow: bool  # some optimiser state became inf/NaN (that parameter froze)
+    sigma_frozen: bool  # the overflow hit log σ_sm: σ_sm never moves again
+    sigmoid_saturated: bool  # the gaze term gives no gradient (flag "sigmoid-saturated")
+    single_class: bool  # every test image predicted as one class
+    auc_ci_covers_chance: bool  # the 95% bootstrap interval of the test AUC contains 0.5
+    learned: bool  # neither of the two above: the run is used in conclusions
+    n_train: int
+    n_val: int
+    n_test: int
+    # classification (Table 2)
+    auc_ovo: float | None
+    auc_ovr: float | None
+    auc_ovo_low: float | None  # 95% percentile bootstrap, resampling within classes
+    auc_ovo_high: float | None
+    precision_normal: float | None
+    recall_normal: float | None
+    precision_chf: float | None
+    recall_chf: float | None
+    precision_pneumonia: float | None
+    recall_pneumonia: float | None
+    # localisation: eq. 12 (strict, and the released code's 3×3), with chance baselines
+    interp_chf: float | None
+    interp_pneumonia: float | None
+    interp3x3_chf: float | None
+    interp3x3_pneumonia: float | None
+    interp_chance_chf: float | None  # share of Ω cells inside the heart region (CHF images)
+    interp_chance_pneumonia: float | None  # share inside the lungs (pneumonia images)
+    pointing: float | None  # pointing game against the true findings (3×3 tolerance)
+    pointing_chance: float | None  # share of cells in the true-finding neighbourhood
+    # agreement of Ω^Y with Ψ, and the same metrics of the centre prior (mean training Ψ)
+    cc: float | None
+    kl: float | None
+    sim: float | None
+    nss: float | None
+    auc_judd: float | None
+    cc_centre: float | None
+    kl_centre: float | None
+    sim_centre: float | None
+    nss_centre: float | None
+    auc_judd_centre: float | None
+    # loss parameters at the end
+    sigma_sm_final: float | None
+    sigma_ce_final: float | None
+    alpha_final: float | None
+    w_sm_final: float | None
+    w_ce_final: float | None
+    # provenance
+    wall_s: float
+    device: str
+    threads: int
+    commit: str
+    date: str
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunRecord:
+        missing = set(cls.columns()) - set(d)
+        if missing:
+            raise ValueError(f"run record lacks {sorted(missing)} (written by an older ggcam? "
+                             "rerun it with `ggcam sweep --fresh RUN_ID`)")
+        return cls(**{k: _none_if_nan(d[k]) for k in cls.columns()})
+
+
+def _none_if_nan(v):
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer, np.bool_)):
+        return o.item()
+    raise TypeError(f"cannot write {type(o).__name__} to a run record")
+
+
+def _csv_bytes(df: pd.DataFrame) -> bytes:
+    buf = io.StringIO()
+    df.to_csv(buf, index=False)  # repr of float64: round-trips exactly
+    return buf.getvalue().encode()
+
+
+class ResultsStore:
+    """``results/<profile>/``: typed readers and writers for one profile's results."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def profile(self) -> str:
+        return self.path.name
+
+    # -- writing -----------------------------------------------------------------------------
+    def write_run(self, record: RunRecord, predictions: pd.DataFrame, maps: dict[str, np.ndarray],
+                  curves: pd.DataFrame | None) -> None:
+        """A run's files; the record last, so a run is "done" only when everything is there."""
+        rid = record.run_id
+        atomic_write_bytes(_csv_bytes(predictions), self.path / "predictions" / f"{rid}.csv")
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **maps)
+        atomic_write_bytes(buf.getvalue(), self.path / "maps" / f"{rid}.npz")
+        if curves is not None and len(curves):
+            atomic_write_bytes(_csv_bytes(curves.assign(run_id=rid)),
+                               self.path / "curves" / f"{rid}.csv")
+        atomic_write_text(json.dumps(asdict(record), indent=1, default=_json_default) + "\n",
+                          self.path / "runs" / f"{rid}.json")
+
+    def write_example(self, network: str, variant: str, example: dict[str, np.ndarray]) -> None:
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **example)
+        atomic_write_bytes(buf.getvalue(), self.path / "examples" / f"{network}__{variant}.npz")
+
+    def collect(self) -> pd.DataFrame:
+        """Rebuild ``runs.csv`` from the records and return it."""
+        records = [self.record_dict(p) for p in sorted((self.path / "runs").glob("*.json"))]
+        df = pd.DataFrame(records, columns=RunRecord.columns())
+        if len(df):
+            df = df.sort_values(["network", "variant", "seed"]).reset_index(drop=True)
+        atomic_write_bytes(_csv_bytes(df), self.path / "runs.csv")
+        return df
+
+    # -- reading -----------------------------------------------------------------------------
+    @staticmethod
+    def record_dict(path: Path) -> dict:
+        try:
+            return json.loads(Path(path).read_text())
+        except (OSError, ValueError) as err:
+            raise ValueError(f"cannot read run record {path}: {err}") from err
+
+    def record(self, run_id: str) -> RunRecord | None:
+        path = self.path / "runs" / f"{run_id}.json"
+        return RunRecord.from_dict(self.record_dict(path)) if path.is_file() else None
+
+    def runs(self) -> pd.DataFrame:
+        path = self.path / "runs.csv"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist; run `ggcam sweep --profile {self.profile}`")
+        df = pd.read_csv(path, dtype={"commit": str, "message": str, "flags": str})
+        missing = set(RunRecord.columns()) - set(df.columns)
+        if missing:
+            raise ValueError(f"{path} lacks columns {sorted(missing)}: written by an older ggcam; "
+                             f"rerun `ggcam sweep --profile {self.profile}`")
+        df["flags"] = df["flags"].fillna("")
+        df["message"] = df["message"].fillna("")
+        return df
+
+    def predictions(self, run_id: str) -> pd.DataFrame:
+        return pd.read_csv(self.path / "predictions" / f"{run_id}.csv", dtype={"dicom_id": str})
+
+    def maps(self, run_id: str) -> dict[str, np.ndarray]:
+        with np.load(self.path / "maps" / f"{run_id}.npz") as z:
+            return {k: z[k] for k in z.files}
+
+    def curves(self) -> pd.DataFrame:
+        """Every run's per-epoch curves with network, variant and seed columns."""
+        runs = self.runs()[["run_id", "network", "variant", "seed"]]
+        files = sorted((self.path / "curves").glob("*.csv"))
+        if not files:
+            raise FileNotFoundError(f"no curves in {self.path / 'curves'}")
+        curves = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+        return curves.merge(runs, on="run_id", how="inner")
+
+    def omega_histograms(self, edges: np.ndarray) -> pd.DataFrame:
+        """Counts of all test-set Ω values on ``edges`` per run (Figure 2), from the maps."""
+        rows = []
+        for r in self.runs().itertuples():
+            cams = self.maps(r.run_id)["cams"]
+            counts = np.histogram(np.clip(cams.ravel(), edges[0], edges[-1]), bins=edges)[0]
+            rows.append(pd.DataFrame({"run_id": r.run_id, "network": r.network,
+                                      "variant": r.variant, "seed": r.seed,
+                                      "bin_left": edges[:-1], "bin_right": edges[1:],
+                                      "count": counts}))
+        return pd.concat(rows, ignore_index=True)
+
+    def examples(self) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+        """{(network, variant): {"labels", "psi", "cam", "dicom_id", ["image"]}} for Table 3."""
+        out = {}
+        for f in sorted((self.path / "examples").glob("*.npz")):
+            network, variant = f.stem.split("__")
+            with np.load(f) as z:
+                out[(network, variant)] = {k: z[k] for k in z.files}
+        return out
+
+    def provenance(self) -> dict:
+        """Where the numbers come from: profile, data origin, commits, devices, dates, runs."""
+        runs = self.runs()
+        join = lambda col: ", ".join(sorted(set(map(str, runs[col].dropna())))) or "?"
+        return {"profile": self.profile, "runs": len(runs), "origin": join("data_origin"),
+                "commit": join("commit"), "device": join("device"), "date": join("date"),
+                "threads": join("threads")}
+
+    def provenance_markdown(self) -> str:
+        """The provenance line every results page starts with (Markdown)."""
+        info = self.provenance()
+        origin = info["origin"]
+        warning = ("**Phantom data: these are not the paper's numbers.**" if origin == "phantom"
+                   else f"Data: {origin}.")
+        return (f"**Provenance.** Profile `{info['profile']}`, {info['runs']} runs, commit "
+                f"{info['commit']}, device {info['device']} ({info['threads']} threads), date "
+                f"{info['date']}. {warning}")
+
+
+def results_root(start: str | Path | None = None) -> Path:
+    """The ``results/`` folder of the repository holding ``start`` (default: the cwd)."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "results").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder / "results"
+    raise FileNotFoundError(f"no results/ folder beside a pyproject.toml above {here}")
+
+
+def open_store(profile: str | None = None, root: str | Path | None = None) -> ResultsStore:
+    """The store of ``profile``, or of the best profile with results (``gpu-fast`` before
+    ``cpu``); only committed phantom results are considered unless a profile is named."""
+    root = Path(root) if root else results_root()
+    names = [profile] if profile else list(PREFERRED_PROFILES)
+    for name in names:
+        store = ResultsStore(root / name)
+        if (store.path / "runs.csv").is_file():
+            if profile is None and "real" in set(store.runs()["data_origin"]):
+                continue  # never pick real-data results silently
+            return store
+    raise FileNotFoundError(f"no results/<profile>/runs.csv for {names} under {root}; run "
+                            "`ggcam sweep`")
