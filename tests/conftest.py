@@ -27,3 +27,18 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def phantom_copy(phantom_root, tmp_path) -> dict:
+    """A writable copy of the whole ``phantom_root`` folder (release, DICOMs, truth, marker).
+
+    Same keys as ``make_phantom``'s dict plus ``root``; for tests that edit or delete files.
+    """
+    import shutil
+    from pathlib import Path
+
+    src = Path(phantom_root["egd_root"]).parents[1]
+    root = Path(shutil.copytree(src, tmp_path / "phantom-copy"))
+    return {"root": root, "egd_root": root / "egd-cxr" / "1.0.0",
+            "mimic_root": root / "mimic-cxr" / "2.0.0", "truth_path": root / "phantom-truth.csv"}

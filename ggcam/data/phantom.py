@@ -4,7 +4,10 @@ The phantom is what the book, the tests and CI read: the same loader serves it a
 data. Cases are drawn in two steps: the parent samples every case's identity (ids, class,
 size, session) from one seeded generator, then each case is rendered from its own child seed
 (``np.random.SeedSequence.spawn``), so ``workers > 1`` writes the same bytes as ``workers=1``.
-The dataset is built in a temporary folder under ``root`` and moved into place at the end.
+The dataset is built in a temporary folder under ``root`` and moved into place at the end;
+``root/.ggcam-phantom.json`` marks the folder as the phantom's, and nothing without that
+marker is ever replaced (``phantom_marker``). Beside the release, ``root/phantom-truth.csv``
+holds every drawn finding's box (``truth``): the ground truth real data does not have.
 
 How hard the phantom is (``phantom_anatomy``): CHF enlarges the heart on average (CTR
 0.54 ± 0.045 against 0.45 ± 0.035 for normals), with edema in about half and effusion in
@@ -16,11 +19,18 @@ and CHF, 0.70 for pneumonia. Learnable, far from AUC 1.
 
 Blur sizes are in image pixels: on a phantom of ``scale`` s use σ = 75.5·s (the paper's
 B = 500 at full size), e.g. ``EGDCXR(..., sigma=75.5 * s)``.
+
+How informative the gaze is: after a systematic scan (about 20 fixations) the simulated
+reader aims a share ``informativeness`` of its remaining fixations at the findings (default
+0.6, ``phantom_reader.INFORMATIVENESS``); 0 makes the gaze ignore the findings beyond the
+scan, 1 dwells only on them.
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -32,10 +42,12 @@ from tqdm import tqdm
 from . import layout as L
 from . import phantom_anatomy as pa
 from . import phantom_draw, phantom_reader, phantom_tables
+from .phantom_files import write_dicom, write_png
+from .phantom_marker import check_replaceable, install, remove_stale_temps
+from .truth import TRUTH_COLUMNS, TRUTH_FILE, truth_rows
 
-DX_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.1"
-IMPLEMENTATION_UID = "2.25.163027004470911361254938458052393331526"  # ggcam phantom writer
 FULL_SIZES = ((3056, 2544), (2544, 3056))  # portrait (58 %), landscape (25 %); the rest vary
+PHANTOM_VERSION = 1  # bump when the same parameters would write different bytes
 AGES = ("20 - 30", "30 - 40", "40 - 50", "50 - 60", "60 - 70", "70 - 80", "80 - 90")
 
 
@@ -103,65 +115,38 @@ def case_specs(n_images: int, scale: float, seed: int) -> list[CaseSpec]:
     return specs
 
 
-def _uid(rng) -> str:
-    return "2.25." + str(int.from_bytes(rng.bytes(16), "big"))
+def _finding_boxes(spec: CaseSpec, extents, boxes) -> list:
+    """(finding, (x0, y0, x1, y1)) of one case: the heart for CHF, then each drawn finding."""
+    out = []
+    if spec.label == 1:  # CHF: the (on average enlarged) heart is the finding
+        x1, x2, y1, y2 = boxes["cardiac silhouette"]
+        out.append(("cardiomegaly", (x1, y1, x2, y2)))
+    for name, low_res in extents:
+        box = phantom_draw.box_of(low_res, spec.shape)
+        if box is not None:
+            out.append((name, (box[0], box[2], box[1], box[3])))
+    return out
 
 
-def write_dicom(path: Path, pixels: np.ndarray, spec: CaseSpec, window, rng) -> None:
-    """A MIMIC-CXR-like DX DICOM: Explicit VR Little Endian, MONOCHROME2, 12 of 16 bits."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian
-
-    sop = _uid(rng)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = DX_FOR_PRESENTATION
-    meta.MediaStorageSOPInstanceUID = sop
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = IMPLEMENTATION_UID
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = DX_FOR_PRESENTATION, sop
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = _uid(rng), _uid(rng)
-    ds.StudyDate = ds.SeriesDate = ds.ContentDate = spec.date
-    ds.StudyTime = f"{rng.integers(0, 24):02d}{rng.integers(0, 60):02d}{rng.integers(0, 60):02d}"
-    ds.PatientID, ds.PatientName, ds.PatientSex = spec.patient_id, "Phantom", "F" if spec.female else "M"
-    ds.StudyID, ds.AccessionNumber = spec.study_id, ""
-    ds.Modality, ds.ViewPosition, ds.PresentationIntentType = "DX", "PA", "FOR PRESENTATION"
-    ds.ImageType = ["DERIVED", "PRIMARY"]
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.Rows, ds.Columns = pixels.shape
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.WindowCenter, ds.WindowWidth = f"{window[0]:.1f}", f"{window[1]:.1f}"
-    ds.PixelSpacing = ds.ImagerPixelSpacing = [f"{spec.pixel_mm:.6g}"] * 2
-    ds.PixelData = np.ascontiguousarray(pixels, dtype="<u2").tobytes()
-    ds["PixelData"].VR = "OW"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(path, enforce_file_format=True)
-
-
-def _write_png(path: Path, mask: np.ndarray) -> None:
-    from PIL import Image
-
-    Image.fromarray(mask.astype(np.uint8) * np.uint8(255)).save(path, format="PNG", compress_level=1)
-
-
-def build_case(spec: CaseSpec, egd: Path, mimic: Path) -> dict:
+def build_case(spec: CaseSpec, egd: Path, mimic: Path, informativeness=None) -> dict:
     """Render one case, write its DICOM, masks and transcript; return its table rows."""
     rng = np.random.default_rng(spec.seed)
     anat = pa.sample_anatomy(rng, spec.label, spec.shape, spec.female)
     fnd = pa.sample_findings(rng, spec.label, anat)
-    pixels, masks, window, boxes = phantom_draw.render(anat, fnd, spec.shape, rng)
+    extents: list = []
+    pixels, masks, window, boxes = phantom_draw.render(anat, fnd, spec.shape, rng, extents)
     write_dicom(mimic / spec.path, pixels, spec, window, rng)
     folder = egd / L.CASE_DIR / spec.dicom_id
     folder.mkdir(parents=True, exist_ok=True)
     for stem, mask in masks.items():
-        _write_png(folder / f"{stem}.png", mask)
-    fix, raw = phantom_reader.read_image(rng, anat, fnd, spec.shape)
+        write_png(folder / f"{stem}.png", mask)
+    fix, raw = phantom_reader.read_image(rng, anat, fnd, spec.shape, informativeness)
     cal = phantom_reader.calibrate(rng, spec.shape)
     duration = float(raw["Time (in secs)"][-1])
     (folder / L.TRANSCRIPT).write_text(phantom_tables.transcript(fnd, spec.label, duration, rng))
     row = phantom_tables.master_row(spec, anat, fnd, L.screen_pads(spec.shape), rng)
     return {"row": row, "boxes": phantom_tables.bbox_rows(spec.dicom_id, boxes),
+            "truth": truth_rows(spec.dicom_id, spec.label, _finding_boxes(spec, extents, boxes)),
             "screens": {"image": (fix, raw), "calibration": cal}}
 
 
@@ -202,21 +187,36 @@ def _screens(specs, results, rng) -> list[tuple[dict, dict, dict]]:
     return out
 
 
+def phantom_params(n_images: int, scale: float, seed: int, informativeness=None) -> dict:
+    """The generation parameters, as the marker file records them."""
+    return {"generator": "ggcam.data.make_phantom", "version": PHANTOM_VERSION,
+            "n_images": int(n_images), "scale": float(scale), "seed": int(seed),
+            "informativeness": None if informativeness is None else float(informativeness)}
+
+
 def make_phantom(root, n_images: int = 1083, scale: float = 1.0, seed: int = 0, workers: int = 1,
-                 progress: bool = True) -> dict:
+                 progress: bool = True, informativeness: float | None = None) -> dict:
     """Write a phantom EGD-CXR under ``root`` (``egd-cxr/1.0.0``, ``mimic-cxr/2.0.0/files``).
 
     Args:
-        root: folder to write into; existing ``egd-cxr``/``mimic-cxr`` there are replaced.
+        root: folder to write into. Existing ``egd-cxr``/``mimic-cxr`` there are replaced
+            only when ``root`` carries the phantom's marker (``.ggcam-phantom.json``); without
+            it they may be real data, and the call refuses.
         n_images: number of images; classes are split as evenly as possible.
         scale: image size relative to the release (1.0: mostly 3056×2544); sizes, boxes,
             masks and gaze coordinates all scale together.
         seed: the same seed writes the same bytes, whatever ``workers`` is.
         workers: processes rendering cases in parallel.
         progress: show a tqdm progress bar.
+        informativeness: share of the reader's free fixations aimed at the findings, in
+            [0, 1]; None is today's reader (0.6), byte for byte.
 
     Returns:
-        {"egd_root": Path, "mimic_root": Path}.
+        {"egd_root": Path, "mimic_root": Path, "truth_path": Path} (``root/phantom-truth.csv``).
+
+    Raises:
+        ValueError: a bad argument, or ``root`` holds ``egd-cxr``/``mimic-cxr`` without the
+            marker (the message names the folder).
     """
     if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or n_images < 1:
         raise ValueError(f"n_images must be a positive int, got {n_images!r}")
@@ -224,15 +224,23 @@ def make_phantom(root, n_images: int = 1083, scale: float = 1.0, seed: int = 0, 
         raise ValueError(f"scale must be in (0, 2], got {scale!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int, got {workers!r}")
+    if informativeness is not None and (isinstance(informativeness, bool) or not isinstance(
+            informativeness, (int, float)) or not (0 <= informativeness <= 1) or math.isnan(informativeness)):
+        raise ValueError(f"informativeness must be None or in [0, 1], got {informativeness!r}")
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"root {root} is a file, expected a folder")
     root.mkdir(parents=True, exist_ok=True)
+    check_replaceable(root)  # refuse before any work
+    remove_stale_temps(root)
+    params = phantom_params(n_images, scale, seed, informativeness)
     specs = case_specs(int(n_images), float(scale), seed)
-    tmp = Path(tempfile.mkdtemp(prefix=".phantom-", dir=root))
+    tmp = Path(tempfile.mkdtemp(prefix=f".phantom-{os.getpid()}-", dir=root))
     egd, mimic = tmp / "egd-cxr" / "1.0.0", tmp / "mimic-cxr" / "2.0.0"
     egd.mkdir(parents=True)
     try:
         bar = tqdm(total=len(specs), desc="phantom", disable=not progress, unit="image")
-        tasks = [(s, egd, mimic) for s in specs]
+        tasks = [(s, egd, mimic, informativeness) for s in specs]
         pool = multiprocessing.get_context().Pool(workers) if workers > 1 else None
         try:
             results = []
@@ -256,10 +264,10 @@ def make_phantom(root, n_images: int = 1083, scale: float = 1.0, seed: int = 0, 
             phantom_tables.csv_text([r["row"] for r in results], L.MASTER_COLUMNS), newline="")
         (egd / L.BOUNDING_BOXES).write_text(
             phantom_tables.csv_text([b for r in results for b in r["boxes"]], L.BBOX_COLUMNS), newline="")
-        for part in ("egd-cxr", "mimic-cxr"):
-            if (root / part).exists():
-                shutil.rmtree(root / part)
-            (tmp / part).rename(root / part)
+        (tmp / TRUTH_FILE).write_text(
+            phantom_tables.csv_text([t for r in results for t in r["truth"]], TRUTH_COLUMNS), newline="")
+        install(tmp, root, params, extra_files=(TRUTH_FILE,))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"egd_root": root / "egd-cxr" / "1.0.0", "mimic_root": root / "mimic-cxr" / "2.0.0"}
+    return {"egd_root": root / "egd-cxr" / "1.0.0", "mimic_root": root / "mimic-cxr" / "2.0.0",
+            "truth_path": root / TRUTH_FILE}

@@ -99,8 +99,13 @@ def _vessels(rng, u, v, hila, px_units) -> np.ndarray:
     return np.exp(-((val / width) ** 2)) * (0.02 + 0.08 * np.exp(-r / 0.35)) * fade + hilum
 
 
-def density(anat: pa.Anatomy, fnd: pa.Findings, u, v, fields, rng, px_units: float) -> np.ndarray:
-    """Projected density D on the low-res grid (u, v chest coordinates; ``mask_fields``)."""
+def density(anat: pa.Anatomy, fnd: pa.Findings, u, v, fields, rng, px_units: float,
+            extents: list | None = None) -> np.ndarray:
+    """Projected density D on the low-res grid (u, v chest coordinates; ``mask_fields``).
+
+    ``extents``, when given, receives (finding, bool low-res mask) per drawn finding: where
+    it adds at least half its peak density (``_findings``).
+    """
     shape = np.broadcast_shapes(u.shape, v.shape)
     med = fields["mediastanum"]
     lungs = [_inside(fields["right_lung"]), _inside(fields["left_lung"])]
@@ -138,11 +143,14 @@ def density(anat: pa.Anatomy, fnd: pa.Findings, u, v, fields, rng, px_units: flo
         for s in (-1, 1):
             breast = np.sqrt(((u - s * 0.55) / 0.42) ** 2 + ((v - 0.85) / 0.32) ** 2) - 1
             d += rng.uniform(0.04, 0.09) * _inside(breast, 0.08)
-    return d + _findings(anat, fnd, u, v, rng, px_units, lung, lungs, near)
+    return d + _findings(anat, fnd, u, v, rng, px_units, lung, lungs, near, extents)
 
 
-def _findings(anat, fnd, u, v, rng, px_units, lung, lungs, near) -> np.ndarray:
+def _findings(anat, fnd, u, v, rng, px_units, lung, lungs, near, extents=None) -> np.ndarray:
+    """Finding densities; each finding's extent (half its peak, inside the lung) goes to
+    ``extents``. Recording draws no random numbers, so the image is the same either way."""
     d = np.zeros(np.broadcast_shapes(u.shape, v.shape), dtype=np.float32)
+    out = [] if extents is None else extents
     for cu, cv, r, strength in fnd.consolidations:
         blob = np.zeros_like(d)
         for _ in range(int(rng.integers(3, 6))):
@@ -152,8 +160,10 @@ def _findings(anat, fnd, u, v, rng, px_units, lung, lungs, near) -> np.ndarray:
         blob /= max(float(blob.max()), 1e-6)
         texture = 0.75 + 0.25 * _smooth_noise(rng, d.shape, 0.03 / px_units)
         d += strength * np.clip(blob * texture, 0, 1) * lung
+        out.append(("consolidation", (blob >= 0.5) & (lung >= 0.5)))
     if fnd.edema:
         d += fnd.edema * np.clip(near, 0, 1) * lung
+        out.extend(("edema", (near >= 0.5) & (side >= 0.5)) for side in lungs)
     for k, (side, h) in enumerate(zip((-1, 1), fnd.effusion)):
         if h <= 0:
             continue
@@ -161,8 +171,11 @@ def _findings(anat, fnd, u, v, rng, px_units, lung, lungs, near) -> np.ndarray:
         lateral = np.clip(side * u / w, 0, 1)
         top = pa.diaphragm(anat, u, side) - h * (0.5 + 0.9 * lateral)
         region = _inside(0.05 - side * u, 0.02) * _inside(np.abs(side * u - 0.52 * w) - 0.5 * w, 0.03)
-        d += 0.45 * _inside(top - v, 0.03) * _inside(v - pa.diaphragm(anat, u, side) - 0.05, 0.03) \
+        fluid = 0.45 * _inside(top - v, 0.03) * _inside(v - pa.diaphragm(anat, u, side) - 0.05, 0.03) \
             * region * (0.3 + 0.7 * lungs[k])
+        d += fluid
+        if fluid.max() > 0:
+            out.append(("effusion", fluid >= 0.5 * float(fluid.max())))
     return d
 
 
@@ -173,8 +186,9 @@ def exposure(rng) -> dict:
             "noise": rng.uniform(0.006, 0.014), "window": rng.uniform(-0.03, 0.03, 2)}
 
 
-def render(anat, fnd, shape, rng) -> tuple[np.ndarray, dict, tuple[float, float], dict]:
-    """The full image and its geometry.
+def render(anat, fnd, shape, rng, extents: list | None = None
+           ) -> tuple[np.ndarray, dict, tuple[float, float], dict]:
+    """The full image and its geometry; ``extents`` as for ``density``.
 
     Returns:
         pixels uint16 (H, W) in [0, 4095]; masks {stem: bool (H, W)}; window (center, width);
@@ -186,7 +200,7 @@ def render(anat, fnd, shape, rng) -> tuple[np.ndarray, dict, tuple[float, float]
     px_units = (H / low[0]) / anat.unit
     ex = exposure(rng)
     fields = pa.mask_fields(anat, u, v)
-    d = density(anat, fnd, u, v, fields, rng, px_units)
+    d = density(anat, fnd, u, v, fields, rng, px_units, extents)
     intensity = 1 - np.exp(-ex["k"] * np.clip(d, 0, None))
     intensity = intensity.astype(np.float32) ** np.float32(ex["gamma"])
     full = upsample(intensity, shape)
@@ -205,7 +219,7 @@ def render(anat, fnd, shape, rng) -> tuple[np.ndarray, dict, tuple[float, float]
     return pixels, masks, window, boxes(anat, fields, u, v, shape)
 
 
-def _box_of(mask: np.ndarray, shape) -> tuple[float, float, float, float] | None:
+def box_of(mask: np.ndarray, shape) -> tuple[float, float, float, float] | None:
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if len(rows) == 0:
         return None
@@ -244,7 +258,7 @@ def boxes(anat, fields, u, v, shape) -> dict[str, tuple[float, float, float, flo
                                                         pa.diaphragm(anat, side * 0.93 * w, side) - 0.03,
                                                         0.11, 0.11, shape)
     for name, mask in regions.items():
-        box = _box_of(mask, shape)
+        box = box_of(mask, shape)
         out[name] = box if box is not None else _box_around(anat, 0.0, 0.0, 0.01, 0.01, shape)
     fallback = _box_around(anat, 0.0, 0.0, 0.01, 0.01, shape)
     return {name: out.get(name, fallback) for name in BBOX_NAMES}

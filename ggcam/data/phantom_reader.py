@@ -21,6 +21,7 @@ from . import phantom_anatomy as pa
 from .layout import SCREEN_H, SCREEN_W, image_to_screen, screen_pads, screen_to_image
 
 RATE = 60.0  # Hz, Gazepoint GP3
+INFORMATIVENESS = 0.6  # default share of the free fixations aimed at findings
 DECIMALS = 5  # FPOGX/FPOGY are rounded before X/Y_ORIGINAL are derived, as written
 
 
@@ -45,8 +46,13 @@ def _targets(anat: pa.Anatomy, fnd: pa.Findings) -> tuple[list, list]:
     return scan, find
 
 
-def _fixation_plan(rng, anat, fnd) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fixation targets (n, 2) in (u, v), spreads (n,), and a finding flag (n,)."""
+def _fixation_plan(rng, anat, fnd, informativeness: float = INFORMATIVENESS
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fixation targets (n, 2) in (u, v), spreads (n,), and a finding flag (n,).
+
+    After the systematic scan, ``informativeness`` of the remaining (free) fixations aim at
+    the findings, the rest re-check scan targets; an image without findings re-checks only.
+    """
     n_total = int(np.clip(round(rng.lognormal(np.log(42.0), 0.35)), 12, 140))
     scan, find = _targets(anat, fnd)
     order = rng.permutation(len(scan)) if rng.random() < 0.3 else np.arange(len(scan))
@@ -58,7 +64,7 @@ def _fixation_plan(rng, anat, fnd) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     extra = []
     if find:
         w = np.array([t[3] for t in find])
-        for k in rng.choice(len(find), size=int(round(0.6 * rest)), p=w / w.sum()):
+        for k in rng.choice(len(find), size=int(round(informativeness * rest)), p=w / w.sum()):
             u, v, s, _ = find[k]
             extra.append(((u, v), s, True))
     for k in rng.integers(len(scan), size=rest - len(extra)):
@@ -141,9 +147,15 @@ def _tables(rng, pos, durations, shape, t0) -> tuple[dict, dict]:
     return fix, raw
 
 
-def read_image(rng, anat: pa.Anatomy, fnd: pa.Findings, shape) -> tuple[dict, dict]:
-    """One reading of an (H, W) image: (fixation table, raw-sample table)."""
-    uv, spread, on_finding = _fixation_plan(rng, anat, fnd)
+def read_image(rng, anat: pa.Anatomy, fnd: pa.Findings, shape, informativeness=None
+               ) -> tuple[dict, dict]:
+    """One reading of an (H, W) image: (fixation table, raw-sample table).
+
+    ``informativeness``: share of the free fixations aimed at findings, in [0, 1]; None is
+    ``INFORMATIVENESS`` (0.6).
+    """
+    share = INFORMATIVENESS if informativeness is None else float(informativeness)
+    uv, spread, on_finding = _fixation_plan(rng, anat, fnd, share)
     bias = rng.normal(0, 0.01, 2)  # this session's calibration error, chest units
     uv = uv + bias + rng.normal(0, 1, uv.shape) * spread[:, None]
     x, y = pa.image_coords(anat, uv[:, 0], uv[:, 1])

@@ -1,0 +1,105 @@
+"""Input checks shared by the readers: one clear error naming the file, column or value.
+
+A missing file, a folder where a file should be (or the reverse), an empty or header-only
+CSV, ids with stray spaces: each is reported here, at the top, in words, instead of a
+traceback from deep inside pandas, pydicom or PIL.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+
+def require_file(path: Path, what: str) -> None:
+    """``path`` is a regular file; else FileNotFoundError (missing) or ValueError (a folder)."""
+    path = Path(path)
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder, expected a file")
+    if path.exists():
+        raise ValueError(f"{what} {path} is not a regular file")
+    raise FileNotFoundError(f"{what} not found: {path}")
+
+
+def require_dir(path: Path, what: str) -> None:
+    """``path`` is a folder; else FileNotFoundError (missing) or ValueError (a file)."""
+    path = Path(path)
+    if path.is_dir():
+        return
+    if path.exists():
+        raise ValueError(f"{what} {path} is a file, expected a folder")
+    raise FileNotFoundError(f"{what} is not a folder: {path} (it does not exist)")
+
+
+def require_columns(path: Path, columns, required) -> None:
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(map(repr, missing))}")
+
+
+def read_csv(path: Path, *, allow_empty: bool = False, **kwargs) -> pd.DataFrame:
+    """``pd.read_csv`` whose failures name the file: empty (0 bytes), header only, unparsable."""
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: empty file ({path.stat().st_size} bytes, no header)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV file: {exc}") from exc
+    except ValueError as exc:  # e.g. usecols naming an absent column, a bad dtype
+        raise ValueError(f"{path}: {exc}") from exc
+    if not allow_empty and kwargs.get("nrows") != 0 and len(table) == 0:
+        raise ValueError(f"{path}: no rows (header only)")
+    return table
+
+
+def strip_ids(table: pd.DataFrame, columns, path: Path) -> pd.DataFrame:
+    """Strip surrounding whitespace from id-like text columns, warning with the first case.
+
+    A ``dicom_id`` written as ``"abc "`` would silently match nothing; the release has none.
+    """
+    changed = []
+    for col in columns:
+        if col not in table.columns:
+            continue
+        values = table[col].astype(str)
+        stripped = values.str.strip()
+        bad = (stripped != values).to_numpy()
+        if bad.any():
+            changed.append(f"{col} ({int(bad.sum())} value(s), e.g. {values[bad].iloc[0]!r})")
+            table[col] = stripped
+    if changed:
+        warnings.warn(f"{path}: stripped surrounding whitespace from {'; '.join(changed)}",
+                      stacklevel=3)
+    return table
+
+
+def check_roots(egd_root: Path, mimic_root: Path) -> None:
+    """The two roots exist and are the right way round (format doc §1).
+
+    The EGD root holds ``master_sheet.csv``; the MIMIC-CXR root holds ``files/``, which the
+    master sheet's ``path`` column starts with.
+    """
+    from .layout import MASTER_SHEET
+
+    egd, mimic = Path(egd_root), Path(mimic_root)
+    require_dir(egd, "egd_root")
+    require_dir(mimic, "mimic_root")
+    if not (egd / MASTER_SHEET).exists() and (mimic / MASTER_SHEET).is_file():
+        raise ValueError(f"egd_root and mimic_root look swapped: {MASTER_SHEET} is in mimic_root "
+                         f"{mimic}, not in egd_root {egd}")
+    if not (mimic / "files").exists():
+        hint = ""
+        if mimic.name == "files":
+            hint = f"; pass the folder above it, {mimic.parent}"
+        elif (mimic / "mimic-cxr" / "2.0.0" / "files").is_dir():
+            hint = f"; pass {mimic / 'mimic-cxr' / '2.0.0'}"
+        elif (mimic / "2.0.0" / "files").is_dir():
+            hint = f"; pass {mimic / '2.0.0'}"
+        raise FileNotFoundError(f"mimic_root {mimic} has no files/ folder (the master sheet's "
+                                f"paths are files/p../p../s../<dicom_id>.dcm){hint}")
+    require_dir(mimic / "files", "MIMIC-CXR files folder")
