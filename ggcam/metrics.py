@@ -1,11 +1,11 @@
 """Classification and interpretability metrics of sections 4.3-4.4 (Table 2, Figure 3, eq. 12).
 
-* ``auc``: the multi-class AUC of Hand & Till (the paper's [13], ``"ovo"``, the headline) and
-  the macro one-vs-rest AUC (``"ovr"``); both are what the released code saved.
-* ``precision_recall``: per-class precision and recall (Table 2).
+* ``auc``: scikit-learn's multi-class AUC, Hand & Till's M (the paper's [13], ``"ovo"``, the
+  headline) or the macro one-vs-rest mean (``"ovr"``); both are what the released code saved.
+* ``precision_recall``: per-class precision and recall (Table 2), from scikit-learn.
 * ``interpretability`` / ``interpretability_hits``: eq. 12, whether the peak of Ω^Y lies in
   the heart (CHF) or lung (pneumonia) region, strictly (paper) or within a 3×3 neighbourhood
-  (released code).
+  (released code); the rule is ``ggcam.localization.peak_hits``.
 
 The agreement metrics between Ω^Y and Ψ (CC, KL, SIM, NSS, AUC-Judd) live in
 ``ggcam.saliency`` and are re-exported here. Every function takes NumPy arrays or torch
@@ -19,8 +19,10 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
+from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
+from .data.layout import CLASS_NAMES  # labels 0, 1, 2 (released code's order)
+from .localization import bool_masks, peak_hits
 from .saliency import (
     attention_agreement,
     auc_judd,
@@ -32,17 +34,18 @@ from .saliency import (
     to_numpy,
 )
 
-# labels 0, 1, 2 (released code's order); the same names as ggcam.data.layout.CLASS_NAMES
-CLASS_NAMES = ("Normal", "CHF", "pneumonia")
 REGIONS = {1: "heart", 2: "lung"}  # eq. 12: S^Y for CHF and pneumonia; normal has none
+MULTI_CLASS = ("ovo", "ovr")
 
 __all__ = [
     "CLASS_NAMES",
+    "MULTI_CLASS",
     "REGIONS",
     "attention_agreement",
     "auc",
     "auc_judd",
     "cc",
+    "class_probabilities",
     "interpretability",
     "interpretability_hits",
     "kl_div",
@@ -57,12 +60,20 @@ def _class_names(k: int) -> tuple[str, ...]:
     return CLASS_NAMES if k == len(CLASS_NAMES) else tuple(str(i) for i in range(k))
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+def class_probabilities(y_true, scores, from_logits: bool | None = None):
+    """Check labels and scores for an AUC and return ``(y, probabilities)``.
 
+    Args:
+        y_true: labels, shape (N,), integers in [0, K); every class must occur.
+        scores: shape (N, K), K >= 2, class probabilities or logits, finite.
+        from_logits: None decides by itself: rows that are non-negative and sum to 1 are
+            probabilities, anything else is taken as logits and passed through softmax;
+            True always applies softmax; False uses the scores as they are (they must then
+            be probabilities, as scikit-learn requires).
 
-def _check_scores(y_true, scores, from_logits) -> tuple[np.ndarray, np.ndarray]:
+    Returns:
+        y, int array (N,), and the scores, float array (N, K).
+    """
     s = to_numpy(scores)
     if s.ndim != 2 or s.shape[1] < 2:
         raise ValueError(f"scores must have shape (N, K) with K >= 2, got {s.shape}")
@@ -75,60 +86,49 @@ def _check_scores(y_true, scores, from_logits) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"AUC needs every class in y_true; class(es) {missing} of {k} missing")
     is_prob = s.min() >= 0 and np.allclose(s.sum(axis=1), 1.0)
     if from_logits or (from_logits is None and not is_prob):
-        s = _softmax(s)
+        e = np.exp(s - s.max(axis=1, keepdims=True))
+        s = e / e.sum(axis=1, keepdims=True)
     return y, s
-
-
-def _binary_auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    """P(score of a positive > score of a negative) + ½ P(tie): the Mann-Whitney U / (n₁n₀)."""
-    ranks = rankdata(np.concatenate([pos, neg]))  # ties get the mean rank
-    n1 = pos.size
-    return float((ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * neg.size))
-
-
-def _auc_checked(y: np.ndarray, s: np.ndarray, multi_class: str) -> float:
-    k = s.shape[1]
-    if multi_class == "ovr":
-        return float(np.mean([_binary_auc(s[y == c, c], s[y != c, c]) for c in range(k)]))
-    pairs = []
-    for i in range(k):
-        for j in range(i + 1, k):
-            a_ij = _binary_auc(s[y == i, i], s[y == j, i])  # Â(i|j) of Hand & Till
-            a_ji = _binary_auc(s[y == j, j], s[y == i, j])
-            pairs.append((a_ij + a_ji) / 2)
-    return float(np.mean(pairs))  # M = 2 / (K(K−1)) Σ_{i<j} Â(i, j)
 
 
 def auc(y_true, scores, multi_class: str = "ovo", from_logits: bool | None = None) -> float:
     """Multi-class AUC: Hand & Till's M (``"ovo"``) or the macro one-vs-rest mean (``"ovr"``).
 
-    Each binary AUC is the Mann-Whitney statistic with ties counted ½, so the result equals
-    ``sklearn.metrics.roc_auc_score(y_true, probs, multi_class=..., average="macro")``.
+    ``sklearn.metrics.roc_auc_score(y, probs, multi_class=multi_class, average="macro")``
+    after the checks of ``class_probabilities``; with K = 2 classes, where scikit-learn takes
+    one score column, both are the mean of the two one-vs-rest AUCs (equal to the AUC of
+    column 1 for probabilities). Ties count ½ (Mann-Whitney).
 
     Args:
         y_true: labels, shape (N,), integers in [0, K); every class must occur.
         scores: shape (N, K), class probabilities or logits.
         multi_class: "ovo" (Hand & Till, the paper's [13]) or "ovr".
-        from_logits: None (default) decides by itself: rows that are non-negative and sum to
-            1 are probabilities, anything else is taken as logits and passed through softmax
-            (so ``auc(y, logits) == auc(y, softmax(logits))``); True always applies softmax;
-            False uses the scores as they are (any per-class score).
+        from_logits: as in ``class_probabilities`` (so ``auc(y, logits) ==
+            auc(y, softmax(logits))``).
 
     Returns:
         AUC in [0, 1].
     """
-    if multi_class not in ("ovo", "ovr"):
+    if multi_class not in MULTI_CLASS:
         raise ValueError(f"multi_class must be 'ovo' or 'ovr', got {multi_class!r}")
-    y, s = _check_scores(y_true, scores, from_logits)
-    return _auc_checked(y, s, multi_class)
+    y, s = class_probabilities(y_true, scores, from_logits)
+    k = s.shape[1]
+    try:
+        if k == 2:
+            return float(np.mean([roc_auc_score(y == c, s[:, c]) for c in range(2)]))
+        return float(roc_auc_score(y, s, multi_class=multi_class, average="macro",
+                                   labels=np.arange(k)))
+    except ValueError as err:
+        raise ValueError(f"auc of y_true {y.shape} and scores {s.shape} (multi_class="
+                         f"{multi_class!r}, from_logits={from_logits!r}): {err}") from err
 
 
 def precision_recall(y_true, y_pred, num_classes: int = 3) -> pd.DataFrame:
     """Per-class precision and recall, as in Table 2.
 
-    Zero division is never NaN: a class that is never predicted gets precision 0.0 and a
-    class absent from ``y_true`` gets recall 0.0, each with a ``UserWarning`` (the same as
-    scikit-learn's ``precision_recall_fscore_support(..., zero_division=0)``).
+    ``sklearn.metrics.precision_recall_fscore_support(..., zero_division=0)``: a class that
+    is never predicted gets precision 0.0 and a class absent from ``y_true`` gets recall
+    0.0, each with a ``UserWarning`` naming the classes (never NaN).
 
     Args:
         y_true: labels, shape (N,), integers in [0, num_classes).
@@ -150,24 +150,20 @@ def precision_recall(y_true, y_pred, num_classes: int = 3) -> pd.DataFrame:
         raise ValueError(f"y_pred must have the shape of y_true {y.shape}, got {p.shape}")
     p = select_labels(p, y.size, num_classes)
     names = _class_names(num_classes)
-    tp = np.bincount(y[y == p], minlength=num_classes).astype(float)
-    support = np.bincount(y, minlength=num_classes)
     predicted = np.bincount(p, minlength=num_classes)
+    prec, rec, _, support = precision_recall_fscore_support(
+        y, p, labels=np.arange(num_classes), zero_division=0.0
+    )
     for what, den in (("precision", predicted), ("recall", support)):
         zero = [names[c] for c in np.flatnonzero(den == 0)]
         if zero:
             why = "never predicted" if what == "precision" else "absent from y_true"
             warnings.warn(f"{what} set to 0.0 for class(es) {zero}: {why}", stacklevel=2)
-    table = pd.DataFrame(
-        {
-            "precision": np.divide(tp, predicted, out=np.zeros(num_classes), where=predicted > 0),
-            "recall": np.divide(tp, support, out=np.zeros(num_classes), where=support > 0),
-            "support": support,
-            "predicted": predicted,
-        },
+    return pd.DataFrame(
+        {"precision": prec.astype(float), "recall": rec.astype(float),
+         "support": support.astype(np.int64), "predicted": predicted},
         index=pd.Index(names, name="class"),
     )
-    return table
 
 
 def precision_recall_columns(table: pd.DataFrame) -> dict[str, float]:
@@ -187,16 +183,7 @@ def _region_masks(masks: Mapping, regions: Mapping[int, str], needed, n, h, w) -
         key = regions[c]
         if key not in masks:
             raise ValueError(f"masks has no {key!r} (has {sorted(masks)}); class {c} needs it")
-        m = to_numpy(masks[key], dtype=None)
-        if m.shape == (h, w):
-            m = np.broadcast_to(m, (n, h, w))
-        if m.shape != (n, h, w):
-            raise ValueError(f"masks[{key!r}] must be {(n, h, w)} or {(h, w)}, got {m.shape}")
-        if m.dtype != bool:
-            if not np.isin(m, (0, 1)).all():
-                raise ValueError(f"masks[{key!r}] must be boolean or 0/1")
-            m = m.astype(bool)
-        out[c] = m
+        out[c] = bool_masks(masks[key], (n, h, w), f"masks[{key!r}]")
     return out
 
 
@@ -237,10 +224,9 @@ def interpretability_hits(
     needed = sorted(c for c in set(y.tolist()) if c in regions)
     region = _region_masks(masks, regions, needed, n, h, w)
     hits = np.zeros(n, dtype=bool)
-    for i in np.flatnonzero(np.isin(y, needed)):
-        row, col = divmod(int(np.argmax(omega[i, y[i]])), w)  # first max, row-major
-        window = region[y[i]][i, max(row - r, 0) : row + r + 1, max(col - r, 0) : col + r + 1]
-        hits[i] = window.any()
+    for c in needed:
+        sel = y == c
+        hits[sel] = peak_hits(omega[sel, c], region[c][sel], r)
     return hits
 
 

@@ -27,6 +27,8 @@ Departures from the benchmark, all deterministic and never NaN:
 
 Fixations are a boolean (h, w) map or a sequence of (row, col) cells (for instance
 ``GridGeometry.cell_of(xy)``); repeated cells count once, as in the benchmark.
+
+``to_numpy`` and ``select_labels`` are the array helpers the other metric modules share.
 """
 
 from __future__ import annotations
@@ -40,6 +42,19 @@ from scipy.special import expit
 EPS = float(np.finfo(np.float64).eps)  # ε in kl_div, MATLAB's eps
 TRANSFORMS = ("minmax", "sigmoid", None)
 FIX_COLUMNS = ["nss", "auc_judd"]
+
+__all__ = [
+    "EPS",
+    "attention_agreement",
+    "auc_judd",
+    "cc",
+    "fixation_map",
+    "kl_div",
+    "nss",
+    "select_labels",
+    "sim",
+    "to_numpy",
+]
 
 
 def to_numpy(x, dtype=np.float64) -> np.ndarray:

@@ -1,14 +1,24 @@
-"""AUC (Hand & Till, one-vs-rest), precision/recall and eq. 12 interpretability."""
+"""AUC (Hand & Till, one-vs-rest), precision/recall and eq. 12 interpretability.
+
+The AUC comes from scikit-learn; the oracle here is the rank-based Hand & Till M, written
+out from the paper's definition and used nowhere else.
+"""
 
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from scipy.stats import rankdata
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
+from ggcam.data.layout import CLASS_NAMES
+from ggcam.metrics import (
+    CLASS_NAMES as METRIC_CLASS_NAMES,
+)
 from ggcam.metrics import (
     auc,
+    class_probabilities,
     interpretability,
     interpretability_hits,
     precision_recall,
@@ -70,11 +80,59 @@ def brute_force_hand_till(y, s):
     return np.mean([(a(i, j) + a(j, i)) / 2 for i in range(k) for j in range(i + 1, k)])
 
 
-def test_auc_raw_scores_hand_till_by_counting():
+def binary_auc(pos, neg):
+    """Mann-Whitney U / (n₁ n₀): P(positive > negative) + ½ P(tie), from mean ranks."""
+    ranks = rankdata(np.concatenate([pos, neg]))
+    n1 = pos.size
+    return (ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * neg.size)
+
+
+def rank_hand_till(y, s, multi_class="ovo"):
+    """The hand-written AUC the library used before scikit-learn: the oracle."""
+    k = s.shape[1]
+    if multi_class == "ovr":
+        return np.mean([binary_auc(s[y == c, c], s[y != c, c]) for c in range(k)])
+    return np.mean([(binary_auc(s[y == i, i], s[y == j, i]) + binary_auc(s[y == j, j], s[y == i, j]))
+                    / 2 for i in range(k) for j in range(i + 1, k)])
+
+
+@pytest.mark.parametrize("multi_class", ["ovo", "ovr"])
+def test_auc_equals_rank_oracle(multi_class):
+    rng = np.random.default_rng(4)
+    y = labels_all_classes(rng, 70, 4)
+    p = softmax(np.round(rng.normal(size=(70, 4)), 1))  # ties in the scores
+    assert auc(y, p, multi_class) == pytest.approx(rank_hand_till(y, p, multi_class), abs=1e-12)
+    if multi_class == "ovo":
+        assert auc(y, p) == pytest.approx(brute_force_hand_till(y, p), abs=1e-12)
+
+
+def test_auc_raw_scores_are_refused_with_what_was_passed():
     rng = np.random.default_rng(2)
-    s = np.round(rng.normal(size=(40, 3)), 1)  # raw scores with ties
+    s = np.round(rng.normal(size=(40, 3)), 1)  # raw per-class scores, not probabilities
     y = labels_all_classes(rng, 40)
+    with pytest.raises(ValueError, match=r"auc of y_true \(40,\) and scores \(40, 3\) "
+                       r"\(multi_class='ovo', from_logits=False\): Target scores need"):
+        auc(y, s, from_logits=False)
+    # the same scores as logits: softmax first
+    assert auc(y, s) == pytest.approx(brute_force_hand_till(y, softmax(s)), abs=1e-12)
+
+
+def test_auc_binary_raw_scores_mean_of_both_columns():
+    # K = 2: the mean of the two one-vs-rest AUCs, = Hand & Till for K = 2
+    y = np.array([0, 0, 1, 1])
+    s = np.array([[0.9, 0.3], [0.1, 0.2], [0.5, 0.8], [0.2, 0.4]])
+    # column 0 for class 0: {0.9, 0.1} vs {0.5, 0.2} → 2 of 4 pairs → ½
+    # column 1 for class 1: {0.8, 0.4} vs {0.3, 0.2} → 4 of 4 → 1;  mean ¾
+    assert auc(y, s, from_logits=False) == pytest.approx(0.75)
     assert auc(y, s, from_logits=False) == pytest.approx(brute_force_hand_till(y, s))
+
+
+def test_class_probabilities_and_class_names():
+    y, p = class_probabilities(torch.tensor([0, 1, 2]), torch.zeros(3, 3))
+    assert y.tolist() == [0, 1, 2] and np.allclose(p, 1 / 3)  # zeros are logits: softmax
+    q = np.array([[0.2, 0.3, 0.5]] * 3)
+    np.testing.assert_array_equal(class_probabilities([0, 1, 2], q)[1], q)  # kept as is
+    assert METRIC_CLASS_NAMES is CLASS_NAMES
 
 
 def test_auc_hand_cases():
