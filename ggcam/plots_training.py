@@ -1,4 +1,7 @@
-"""Training figures: one run's curves, and σ_sm trajectories across runs (eq. 11)."""
+"""Training figures: one run's curves, and σ_sm trajectories across runs (eq. 11).
+
+Imports only ``ggcam.plot_style`` (``ggcam.plots`` re-exports these functions; no cycle).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,10 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-from .plots import STYLE, VARIANT_NAMES, _figure, _need, network_name
+from .plot_style import (STYLE, figure, need, network_name, order_networks, order_variants,
+                         variant_colour, variant_label)
 
 CURVE_LABELS = {  # eq. 11's parameters and the effective weights of L_sm and L_ce
     "sigma_sm": r"$\sigma_{sm}$",
@@ -29,10 +34,11 @@ def training_curves(curves: pd.DataFrame) -> Figure:
             the σ's as 1/(2σ_sm²) and 1/σ_ce². NaN points are skipped.
 
     Returns:
-        Figure with three Axes: loss, AUC, and the loss parameters on a log scale. A panel
-        with nothing to draw (e.g. the parameters of a standard run) says so in its middle.
+        Figure with three Axes stacked over one epoch axis: loss, AUC, and the loss
+        parameters on a log scale, each with its legend to the right, outside the data. A
+        panel with nothing to draw (e.g. the parameters of a standard run) says so.
     """
-    _need(curves, "curves", ("epoch",))
+    need(curves, "curves", ("epoch",))
     if curves["epoch"].duplicated().any():
         raise ValueError("curves must hold one row per epoch (one run); epochs are repeated")
     c = curves.sort_values("epoch", kind="stable").copy()
@@ -45,11 +51,15 @@ def training_curves(curves: pd.DataFrame) -> Figure:
         ("validation AUC", {"val_auc": "validation AUC"}, False),
         ("loss parameters (log)", CURVE_LABELS, True),
     )
-    fig = _figure((10.0, 3.0))
+    fig = figure(6.2, 6.4)
     with mpl.rc_context(STYLE):
-        axes = fig.subplots(1, 3)
+        axes = fig.subplots(3, 1, sharex=True)
         for ax, (ylabel, columns, log) in zip(axes, panels):
             present = [k for k in columns if k in c and c[k].notna().any()]
+            values = c[present].to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            if not log and values.size and values.min() > 0 and values.max() > 1e3 * values.min():
+                log, ylabel = True, f"{ylabel} (log)"  # falling by orders of magnitude
             for k in present:
                 ok = c[k].notna() & ((c[k] > 0) if log else True)
                 if log and (c[k] <= 0).any():
@@ -59,12 +69,14 @@ def training_curves(curves: pd.DataFrame) -> Figure:
             if present:
                 if log:
                     ax.set_yscale("log")
-                ax.legend(loc="best")
+                if len(present) > 1:
+                    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
             else:
                 ax.text(0.5, 0.5, "nothing to plot", ha="center", va="center",
                         transform=ax.transAxes)
-            ax.set_xlabel("epoch")
             ax.set_ylabel(ylabel)
+        axes[-1].set_xlabel("epoch")
+        axes[-1].xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     return fig
 
 
@@ -76,29 +88,30 @@ def sigma_trajectories(curves: pd.DataFrame) -> Figure:
             sigma_sm, are left out).
 
     Returns:
-        Figure with one Axes per network; colour = variant, one line per seed.
+        Figure with one Axes per network; colour = variant (in ``VARIANTS`` order, legend
+        below the panels), one line per seed.
     """
-    _need(curves, "curves", ("network", "variant", "seed", "epoch"))
+    need(curves, "curves", ("network", "variant", "seed", "epoch"))
     c = curves[curves.get("sigma_sm", pd.Series(np.nan, index=curves.index)).notna()]
     if c.empty:
         raise ValueError("curves hold no sigma_sm: no GG-CAM run to draw")
-    networks = list(pd.unique(c["network"]))
-    variants = list(pd.unique(c["variant"]))
-    colours = dict(zip(variants, mpl.colormaps["tab10"].colors))
-    fig = _figure((4.2 * len(networks), 3.0))
+    networks = order_networks(c["network"])
+    variants = order_variants(c["variant"])
+    fig = figure(3.1 * len(networks), 3.8)
     with mpl.rc_context(STYLE):
         axes = np.atleast_1d(fig.subplots(1, len(networks), sharey=True))
         for ax, net in zip(axes, networks):
-            labelled = set()
-            for (variant, _seed), run in c[c.network == net].groupby(["variant", "seed"], sort=True):
-                run = run.sort_values("epoch")
-                label = None if variant in labelled else VARIANT_NAMES.get(variant, variant)
-                labelled.add(variant)
-                ax.plot(run["epoch"], run["sigma_sm"], color=colours[variant], alpha=0.8, label=label)
+            for variant in variants:
+                runs = c[(c.network == net) & (c.variant == variant)]
+                for _seed, run in runs.groupby("seed", sort=True):
+                    run = run.sort_values("epoch")
+                    ax.plot(run["epoch"], run["sigma_sm"], color=variant_colour(variant), alpha=0.8)
             ax.set_yscale("log")
             ax.set_xlabel("epoch")
             ax.set_title(network_name(net))
-            ax.legend(loc="best")
         axes[0].set_ylabel(r"$\sigma_{sm}$ (log scale)")
+        fig.legend([Line2D([], [], color=variant_colour(v)) for v in variants],
+                   [variant_label(v) for v in variants], loc="outside lower center",
+                   ncol=1 if max(len(variant_label(v)) for v in variants) > 28 else 2,
+                   frameon=False)
     return fig
-
