@@ -22,6 +22,8 @@ class SyntheticCXR(Dataset):
             r, q = [(0, 0), (h - 1, w - 1), (0, w - 1)][c]
             self.images[i, 0, r * 32:(r + 1) * 32, q * 32:(q + 1) * 32] += 0.3
             self.gaze[i, r, q] = 1.0
+        self.grid_shape = (h, w)
+        self.finding = self.gaze > 0  # the blob is the true finding
         self.heart = np.zeros((n, h, w), bool)
         self.heart[:, -1, -1] = True
         self.lung = ~self.heart
@@ -49,7 +51,14 @@ class SyntheticCXR(Dataset):
             "label": torch.tensor(int(self.labels[j])),
             "gaze": torch.from_numpy(self.gaze[j]),
             "has_gaze": torch.tensor(True),
-            "masks": {"heart": torch.from_numpy(self.heart[j]), "lung": torch.from_numpy(self.lung[j])},
+            "masks": {"heart": torch.from_numpy(self.heart[j]), "lung": torch.from_numpy(self.lung[j]),
+                      "finding": torch.from_numpy(self.finding[j])},
             "dicom_id": self._meta.dicom_id[j],
             "index": i,
         }
+
+    def input_gaze_points(self, i: int):
+        """One gaze point at the centre of the blob's cell, network-input pixels (x, y)."""
+        j = int(self.indices[i])
+        r, q = np.argwhere(self.gaze[j] > 0)[0]
+        return np.array([[q * 32.0, r * 32.0]], np.float32), np.array([0.3], np.float32)
