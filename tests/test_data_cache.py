@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from torch.utils.data import DataLoader
 
 from ggcam.data import EGDCXR, CachedDataset, prepare, read_dicom
 from ggcam.data.resample import points_to_input, to_input
-from ggcam.geometry import block_mean, grid_geometry, pad_to_canvas
+from ggcam.geometry import block_mean, grid_geometry, input_cells, pad_to_canvas
 
 INPUT, STRIDE, GRID = (192, 160), 32, (6, 5)
 SIGMA = 75.5 * 0.05
@@ -53,9 +54,11 @@ def test_cache_holds_the_items_resampled(cache, ds, phantom_root):
         geom = grid_geometry(ref["image"].shape, GRID)
         expected = to_input(ref["image"], geom, STRIDE)
         np.testing.assert_allclose(item["image"][0].numpy(), expected, atol=2.45e-4)  # float16
-        # The image lands where the masks and gaze do: cell means are the image's block means.
-        cells = item["image"][0].numpy().reshape(GRID[0], STRIDE, GRID[1], STRIDE).mean(axis=(1, 3))
-        np.testing.assert_allclose(cells, block_mean(ref["image"], geom), atol=2e-5)
+        # The image lands on the canvas the masks and gaze use: the input's s×s blocks are the
+        # canvas's c×c blocks (block alignment; receptive-field cells are these shifted by c/2).
+        blocks = item["image"][0].numpy().reshape(GRID[0], STRIDE, GRID[1], STRIDE).mean(axis=(1, 3))
+        block_geom = grid_geometry(ref["image"].shape, GRID, align="block")
+        np.testing.assert_allclose(blocks, block_mean(ref["image"], block_geom), atol=2e-5)
 
 
 def test_integer_factor_is_pad_then_block_mean():
@@ -109,14 +112,24 @@ def test_subset_and_metadata(cache):
 def test_gaze_points_in_input_pixels(cache, ds):
     cached = CachedDataset(cache)
     for i in (0, 6):
-        xy, dur = cached.gaze_points(i)
+        xy, dur = cached.input_gaze_points(i)
         pts = ds.gaze_points(i)
         geom = grid_geometry(ds.image_shape(i), GRID)
         assert xy.shape == (len(pts), 2) and dur.shape == (len(pts),)
-        # Same Ω cell in both spaces.
-        cells = np.floor(xy / STRIDE).astype(int)[:, ::-1]
-        np.testing.assert_array_equal(cells, geom.cell_of(pts[["x", "y"]].to_numpy()))
+        # Same Ω cells in both spaces.
+        image_cells = geom.cell_of(pts[["x", "y"]].to_numpy())
+        inside = ((image_cells >= 0) & (image_cells < GRID)).all(axis=1)
+        np.testing.assert_array_equal(input_cells(xy, STRIDE, GRID), np.unique(image_cells[inside], axis=0))
         np.testing.assert_allclose(xy, points_to_input(pts[["x", "y"]].to_numpy(), geom, STRIDE))
+
+
+def test_gaze_points_is_a_deprecated_alias(cache):
+    cached = CachedDataset(cache)
+    with pytest.warns(DeprecationWarning, match="input_gaze_points"):
+        xy, dur = cached.gaze_points(3)
+    new_xy, new_dur = cached.input_gaze_points(3)
+    np.testing.assert_array_equal(xy, new_xy)
+    np.testing.assert_array_equal(dur, new_dur)
 
 
 def test_reused_when_parameters_match_rebuilt_when_not(phantom_root, tmp_path):
@@ -171,3 +184,43 @@ def test_uint16_images(phantom_root, tmp_path, cache, ds):
         assert torch.equal(exact[i]["gaze"], half[i]["gaze"])
     with pytest.raises(ValueError, match="image_dtype"):
         _prepare(phantom_root, tmp_path / "x", image_dtype="float32")
+
+
+def test_edited_inputs_rebuild_the_cache(phantom_copy, tmp_path):
+    """data_identity is in the parameters: an edited DICOM (bytes or just mtime) rebuilds."""
+    import os
+
+    import pydicom
+
+    from ggcam.data import data_identity
+
+    path = _prepare(phantom_copy, tmp_path / "c", workers=1)
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["data_identity"] == data_identity(phantom_copy["egd_root"], phantom_copy["mimic_root"])
+    assert manifest["params"]["data_identity"] == manifest["data_identity"]
+    before = CachedDataset(path)[2]["image"]
+    meta = CachedDataset(path).metadata
+    dcm = phantom_copy["mimic_root"] / meta["path"][2]
+    ds = pydicom.dcmread(dcm)
+    ds.PixelData = (4095 - ds.pixel_array).astype("<u2").tobytes()  # same size, new pixels
+    ds.save_as(dcm)
+    _prepare(phantom_copy, tmp_path / "c", workers=1)
+    assert not torch.equal(CachedDataset(path)[2]["image"], before)
+    inode = (path / "images.npy").stat().st_ino
+    os.utime(dcm, ns=(1, 10**18))  # only the mtime, to an older one
+    _prepare(phantom_copy, tmp_path / "c", workers=1)
+    assert (path / "images.npy").stat().st_ino != inode
+    inode = (path / "images.npy").stat().st_ino
+    _prepare(phantom_copy, tmp_path / "c", workers=1)  # nothing changed: reused
+    assert (path / "images.npy").stat().st_ino == inode
+
+
+def test_old_cache_version_is_refused(cache, tmp_path):
+    import shutil
+
+    old = Path(shutil.copytree(cache, tmp_path / "old"))
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["params"]["version"] = 1
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="cache version 1"):
+        CachedDataset(old)

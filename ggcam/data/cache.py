@@ -9,6 +9,8 @@ images.npy         (n, H, W) float16 | uint16   input image (uint16: value · 65
 gaze.npy           (n, h, w) float32            Ψ on the Ω grid
 heart.npy          (n, h, w) bool               heart region on the Ω grid
 lung.npy           (n, h, w) bool               lung region on the Ω grid
+findings.npy       (n, h, w) bool               true finding boxes on the Ω grid (all False
+                                                without a truth file: real data)
 labels.npy         (n,) int64                   0 Normal, 1 CHF, 2 pneumonia
 has_gaze.npy       (n,) bool
 gaze_offsets.npy   (n + 1,) int64               rows of image i in the two below
@@ -16,9 +18,16 @@ gaze_xy.npy        (N, 2) float32               gaze points, network-input pixel
 gaze_duration.npy  (N,) float32                 FPOGD, seconds
 =================  ===========================  =============================================
 
-plus ``metadata.csv`` (``EGDCXR.metadata``) and ``manifest.json`` (the parameters and the
-data files' sizes and times). A cache whose manifest matches is reused; otherwise it is
-rebuilt in a temporary sibling folder and swapped in by renaming.
+plus ``metadata.csv`` (``EGDCXR.metadata``) and ``manifest.json``: ``params`` (the options,
+``data_identity`` of the two roots and the truth file's size and time), ``n_images``,
+``gaze_report``, ``data_identity``, ``origin`` ("phantom" or "real", ``is_phantom``) and
+``has_truth``. A cache whose ``params`` match is reused, so any edited DICOM, mask or table
+(size or mtime) rebuilds it; otherwise it is rebuilt in a temporary sibling folder and swapped
+in by renaming.
+
+The findings are the phantom's ``phantom-truth.csv`` (``truth``), found beside the release:
+each image's boxes are rasterised at image resolution (pixel centres inside) and reduced to
+the Ω grid by ``EGDCXR.to_grid``, the organ masks' rule.
 
 Images take 2 bytes a pixel (3.75 MiB at 1536×1280). ``image_dtype="float16"`` (default) has
 11 significant bits: worst error 2.4e-4 on [0.5, 1), about one 12-bit grey level and no more
@@ -42,23 +51,23 @@ from tqdm import tqdm
 
 from ..geometry import grid_geometry
 from .egdcxr import EGDCXR
-from .layout import BOUNDING_BOXES, GAZE_FILES, MASTER_SHEET
 from .resample import points_to_input, to_input
+from .roots import data_identity, is_phantom
+from .truth import boxes_by_image, finding_mask, read_phantom_truth, truth_beside
 
-CACHE_VERSION = 1
-GRID_ARRAYS = ("gaze", "heart", "lung")
+CACHE_VERSION = 2  # 2: findings.npy, data_identity, has_truth
+GRID_ARRAYS = ("gaze", "heart", "lung", "findings")
 IMAGE_DTYPES = ("float16", "uint16")
 
 
-def _params(egd_root, mimic_root, **options) -> dict:
+def _params(egd_root, mimic_root, truth: Path | None, **options) -> dict:
     egd, mimic = Path(egd_root).resolve(), Path(mimic_root).resolve()
-    files = {}
-    for name in (MASTER_SHEET, GAZE_FILES[options["gaze"]], BOUNDING_BOXES):
-        if (egd / name).is_file():
-            st = (egd / name).stat()
-            files[name] = [st.st_size, st.st_mtime_ns]
+    stamp = None
+    if truth is not None:
+        st = truth.stat()
+        stamp = [str(truth.resolve()), st.st_size, st.st_mtime_ns]
     return {"version": CACHE_VERSION, "egd_root": str(egd), "mimic_root": str(mimic),
-            "files": files, **options}
+            "data_identity": data_identity(egd, mimic), "truth": stamp, **options}
 
 
 def _read_manifest(cache_dir: Path) -> dict | None:
@@ -72,9 +81,9 @@ def _read_manifest(cache_dir: Path) -> dict | None:
 _WORKER: dict = {}
 
 
-def _init_worker(dataset: EGDCXR, folder: Path, stride: int) -> None:
+def _init_worker(dataset: EGDCXR, folder: Path, stride: int, findings) -> None:
     _WORKER.clear()
-    _WORKER.update(dataset=dataset, stride=stride, arrays={
+    _WORKER.update(dataset=dataset, stride=stride, findings=findings, arrays={
         name: np.load(folder / f"{name}.npy", mmap_mode="r+") for name in ("images", *GRID_ARRAYS)})
 
 
@@ -90,6 +99,8 @@ def _prepare_one(i: int) -> int:
     arrays["gaze"][i] = ds.gaze_map(i)
     masks = ds.masks(i)
     arrays["heart"][i], arrays["lung"][i] = masks["heart"], masks["lung"]
+    if _WORKER["findings"] is not None:
+        arrays["findings"][i] = ds.to_grid(i, finding_mask(_WORKER["findings"][i], ds.image_shape(i)))
     return i
 
 
@@ -109,7 +120,7 @@ def _check_shape(input_shape, stride) -> tuple[tuple[int, int], tuple[int, int]]
 def prepare(egd_root, mimic_root, cache_dir, *, input_shape=(1536, 1280), stride=32,
             sigma=None, kernel_size=500, gaze="fixations", weighting=None, resample="area",
             heart="mediastinum", mask_rule="majority", image_dtype="float16", workers=2,
-            progress=True) -> Path:
+            progress=True, truth_path=None) -> Path:
     """Build (or reuse) the cache of a dataset at one network input size.
 
     Args:
@@ -121,6 +132,8 @@ def prepare(egd_root, mimic_root, cache_dir, *, input_shape=(1536, 1280), stride
         image_dtype: ``"float16"`` (faster to load, error ≤ 2.4e-4) or ``"uint16"`` (≤ 7.6e-6).
         workers: processes working on images in parallel.
         progress: show progress bars.
+        truth_path: the phantom's ``phantom-truth.csv``; None looks beside the release
+            (``<root>/phantom-truth.csv``) and, finding none (real data), stores no findings.
 
     Returns:
         ``cache_dir`` as a Path, ready for ``CachedDataset``.
@@ -135,7 +148,8 @@ def prepare(egd_root, mimic_root, cache_dir, *, input_shape=(1536, 1280), stride
                    weighting=weighting, resample=resample, heart=heart, mask_rule=mask_rule,
                    image_dtype=image_dtype)
     cache_dir = Path(cache_dir)
-    params = _params(egd_root, mimic_root, **options)
+    truth = Path(truth_path) if truth_path is not None else truth_beside(egd_root)
+    params = _params(egd_root, mimic_root, truth, **options)
     old = _read_manifest(cache_dir)
     if old is not None and old.get("params") == params:
         return cache_dir
@@ -144,17 +158,21 @@ def prepare(egd_root, mimic_root, cache_dir, *, input_shape=(1536, 1280), stride
                 kernel_size=kernel_size, weighting=weighting, resample=resample, heart=heart,
                 mask_rule=mask_rule, progress=progress)
     n, (h, w) = len(ds), grid
+    findings = None
+    if truth is not None:
+        findings = boxes_by_image(read_phantom_truth(truth), list(ds.metadata["dicom_id"]), truth)
     cache_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{cache_dir.name}.tmp-", dir=cache_dir.parent))
     try:
         specs = {"images": ((n, H, W), np.dtype(image_dtype)), "gaze": ((n, h, w), np.float32),
-                 "heart": ((n, h, w), np.bool_), "lung": ((n, h, w), np.bool_)}
+                 "heart": ((n, h, w), np.bool_), "lung": ((n, h, w), np.bool_),
+                 "findings": ((n, h, w), np.bool_)}
         for name, (shape, dtype) in specs.items():
             np.lib.format.open_memmap(tmp / f"{name}.npy", mode="w+", dtype=dtype, shape=shape).flush()
         with tqdm(total=n, desc="prepare", disable=not progress, unit="image") as bar:
             if workers > 1 and n > 1:
                 pool = multiprocessing.get_context().Pool(
-                    min(workers, n), initializer=_init_worker, initargs=(ds, tmp, stride))
+                    min(workers, n), initializer=_init_worker, initargs=(ds, tmp, stride, findings))
                 try:
                     for _ in pool.imap_unordered(_prepare_one, range(n)):
                         bar.update()
@@ -166,7 +184,7 @@ def prepare(egd_root, mimic_root, cache_dir, *, input_shape=(1536, 1280), stride
                 finally:
                     pool.join()
             else:
-                _init_worker(ds, tmp, stride)
+                _init_worker(ds, tmp, stride, findings)
                 try:
                     for i in range(n):
                         _prepare_one(i)
@@ -186,7 +204,9 @@ def prepare(egd_root, mimic_root, cache_dir, *, input_shape=(1536, 1280), stride
         np.save(tmp / "labels.npy", ds.labels.astype(np.int64))
         np.save(tmp / "has_gaze.npy", ds.metadata["has_gaze"].to_numpy(dtype=bool))
         ds.metadata.to_csv(tmp / "metadata.csv", index=False)
-        manifest = {"params": params, "n_images": n, "gaze_report": ds.gaze_report}
+        manifest = {"params": params, "n_images": n, "gaze_report": ds.gaze_report,
+                    "data_identity": params["data_identity"], "has_truth": findings is not None,
+                    "origin": "phantom" if is_phantom(egd_root, mimic_root) else "real"}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
         if cache_dir.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{cache_dir.name}.old-", dir=cache_dir.parent))

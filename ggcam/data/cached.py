@@ -1,8 +1,9 @@
 """``CachedDataset``: the training-time view of a ``prepare``d cache, as torch tensors.
 
 Items follow the data schema as tensors: ``image`` float32 (1, H, W) in [0, 1], ``label``
-int64 scalar, ``gaze`` float32 (h, w), ``has_gaze`` bool scalar, ``masks`` {"heart", "lung"}
-bool (h, w), ``dicom_id`` str and ``index``, the row in the cache (its ``metadata.csv``).
+int64 scalar, ``gaze`` float32 (h, w), ``has_gaze`` bool scalar, ``masks`` {"heart", "lung",
+"finding"} bool (h, w) (``finding``: the phantom's true findings, all False on real data, see
+``has_truth``), ``dicom_id`` str and ``index``, the row in the cache (its ``metadata.csv``).
 The arrays are memory-mapped and opened lazily, so the dataset pickles cheaply into
 DataLoader workers; ``__getitems__`` serves a whole batch in one call.
 """
@@ -10,6 +11,7 @@ DataLoader workers; ``__getitems__`` serves a whole batch in one call.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from .cache import CACHE_VERSION, GRID_ARRAYS
 
 ARRAYS = ("images", *GRID_ARRAYS, "labels", "has_gaze", "gaze_offsets", "gaze_xy",
           "gaze_duration")
+MASK_ARRAYS = {"heart": "heart", "lung": "lung", "finding": "findings"}  # item key → array
 
 
 class CachedDataset(Dataset):
@@ -92,7 +95,7 @@ class CachedDataset(Dataset):
         return {"image": self._image(a["images"][j]),
                 "label": torch.tensor(int(a["labels"][j]), dtype=torch.int64),
                 "gaze": grid["gaze"], "has_gaze": torch.tensor(bool(a["has_gaze"][j])),
-                "masks": {"heart": grid["heart"], "lung": grid["lung"]},
+                "masks": {key: grid[name] for key, name in MASK_ARRAYS.items()},
                 "dicom_id": str(self._ids[j]), "index": j}
 
     def __getitem__(self, i) -> dict:
@@ -106,16 +109,32 @@ class CachedDataset(Dataset):
         grids = {k: torch.from_numpy(a[k][rows]) for k in GRID_ARRAYS}
         return [self._item(a, j, {k: g[b] for k, g in grids.items()}) for b, j in enumerate(rows)]
 
-    def gaze_points(self, i) -> tuple[np.ndarray, np.ndarray]:
-        """Item i's gaze points in network-input pixels: (M, 2) as (x, y), and durations (M,)."""
+    @property
+    def has_truth(self) -> bool:
+        """Whether ``masks["finding"]`` holds true findings (a phantom with its truth file)."""
+        return bool(self.manifest.get("has_truth", False))
+
+    def input_gaze_points(self, i) -> tuple[np.ndarray, np.ndarray]:
+        """Item i's gaze points in network-input pixels: (M, 2) as (x, y), and durations (M,).
+
+        Not ``EGDCXR.gaze_points``, which is a DataFrame in image pixels.
+        """
         j, a = self._row(i), self._open()
         lo, hi = a["gaze_offsets"][j], a["gaze_offsets"][j + 1]
         return np.array(a["gaze_xy"][lo:hi]), np.array(a["gaze_duration"][lo:hi])
+
+    def gaze_points(self, i) -> tuple[np.ndarray, np.ndarray]:
+        """Deprecated name of ``input_gaze_points`` (it clashed with ``EGDCXR.gaze_points``)."""
+        warnings.warn("CachedDataset.gaze_points is deprecated: use input_gaze_points (network-"
+                      "input pixels); EGDCXR.gaze_points is the image-pixel DataFrame",
+                      DeprecationWarning, stacklevel=2)
+        return self.input_gaze_points(i)
 
     def subset(self, indices) -> CachedDataset:
         """The items at positions ``indices`` of this dataset, as a new CachedDataset."""
         return CachedDataset(self.cache_dir, self.indices[np.asarray(indices, dtype=np.int64)])
 
     def __repr__(self) -> str:
+        truth = ", with truth" if self.has_truth else ""
         return (f"CachedDataset({len(self)} of {self.manifest['n_images']} images, input "
-                f"{self.input_shape}, grid {self.grid_shape}, {self.cache_dir})")
+                f"{self.input_shape}, grid {self.grid_shape}{truth}, {self.cache_dir})")

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import require_file
+
 GREY_INTERPRETATIONS = ("MONOCHROME1", "MONOCHROME2")
 
 
@@ -22,8 +24,7 @@ def _open(path: Path, stop_before_pixels: bool):
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    if not path.is_file():
-        raise FileNotFoundError(f"DICOM file not found: {path}")
+    require_file(path, "DICOM file")
     try:
         return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
     except (InvalidDicomError, OSError, EOFError, ValueError, KeyError) as exc:
@@ -48,7 +49,7 @@ def _stored_range(ds) -> tuple[float, float]:
     return float(-(2 ** (bits - 1))), float(2 ** (bits - 1) - 1)
 
 
-def _modality(arr: np.ndarray, ds) -> tuple[np.ndarray, tuple[float, float]]:
+def _modality(arr: np.ndarray, ds, path: Path) -> tuple[np.ndarray, tuple[float, float]]:
     """Modality LUT; returns the float32 values and their possible range (lo, hi)."""
     if ds.get("ModalityLUTSequence"):
         from pydicom.pixels import apply_modality_lut
@@ -58,6 +59,9 @@ def _modality(arr: np.ndarray, ds) -> tuple[np.ndarray, tuple[float, float]]:
     lo, hi = _stored_range(ds)
     if "RescaleSlope" in ds and "RescaleIntercept" in ds:
         slope, intercept = float(ds.RescaleSlope), float(ds.RescaleIntercept)
+        if slope == 0 or not np.isfinite([slope, intercept]).all():
+            raise ValueError(f"{path}: RescaleSlope {slope!r} / RescaleIntercept {intercept!r} "
+                             "make every pixel the same value")
         out = arr.astype(np.float32)
         out *= np.float32(slope)
         out += np.float32(intercept)
@@ -102,6 +106,14 @@ def _window01(x: np.ndarray, ds, path: Path) -> np.ndarray:
     return np.clip(x, 0.0, 1.0, out=x)
 
 
+def _require_contrast(values: np.ndarray, path: Path, where: str) -> None:
+    """A chest X-ray is never one flat value; a constant array is a broken file or header."""
+    lo, hi = float(values.min()), float(values.max())
+    if lo == hi:
+        raise ValueError(f"{path}: every pixel is {lo:g} {where}: a blank image (check "
+                         "RescaleSlope/RescaleIntercept, the window and the pixel data)")
+
+
 def read_dicom(path) -> np.ndarray:
     """A grey DICOM image as float32 in [0, 1], bright = dense.
 
@@ -113,7 +125,8 @@ def read_dicom(path) -> np.ndarray:
 
     Raises:
         FileNotFoundError: the file does not exist (the message names it).
-        ValueError: unreadable file, colour or palette image, several frames (named).
+        ValueError: unreadable file, colour or palette image, several frames, a constant
+            image (RescaleSlope 0, blank pixel data, a window outside the data) (named).
     """
     path = Path(path)
     ds = _open(path, stop_before_pixels=False)
@@ -136,14 +149,15 @@ def read_dicom(path) -> np.ndarray:
         from pydicom.pixels import apply_voi
 
         if ds.get("ModalityLUTSequence") or "RescaleSlope" in ds:
-            values, _ = _modality(stored, ds)
+            values, _ = _modality(stored, ds, path)
             values = np.round(values).astype(np.int64)
         else:
             values = stored
         depth = int(ds.VOILUTSequence[0].LUTDescriptor[2])
         image = apply_voi(values, ds).astype(np.float32) / np.float32(2**depth - 1)
     else:
-        image, (lo, hi) = _modality(stored, ds)
+        image, (lo, hi) = _modality(stored, ds, path)
+        _require_contrast(image, path, "after the modality LUT (rescale)")
         if "WindowCenter" in ds and "WindowWidth" in ds:
             image = _window01(image, ds, path)
         else:
@@ -152,6 +166,7 @@ def read_dicom(path) -> np.ndarray:
             image -= np.float32(lo)
             image *= np.float32(1.0 / (hi - lo)) if hi > lo else np.float32(0.0)
             np.clip(image, 0.0, 1.0, out=image)
+    _require_contrast(image, path, "after the VOI window")
     if photometric == "MONOCHROME1":
         warnings.warn(f"{path}: MONOCHROME1 image inverted so that bright is dense", stacklevel=2)
         image = np.subtract(np.float32(1.0), image, dtype=np.float32)

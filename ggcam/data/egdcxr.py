@@ -25,9 +25,16 @@ from tqdm import tqdm
 from ..gaze import RESAMPLE_MODES, gaze_heatmap
 from ..geometry import grid_geometry
 from . import masks as M
+from .checks import check_roots, require_dir
 from .dicom import dicom_shape, read_dicom
 from .layout import BOUNDING_BOXES, CASE_DIR, CLASS_NAMES, GAZE_FILES, MASTER_SHEET
-from .tables import one_hot_labels, read_cardiac_boxes, read_gaze_table, read_master_sheet
+from .tables import (
+    fit_to_images,
+    one_hot_labels,
+    read_cardiac_boxes,
+    read_gaze_table,
+    read_master_sheet,
+)
 
 HEART_REGIONS = ("mediastinum", "cardiac_bbox")
 WEIGHTINGS = (None, "duration")
@@ -70,9 +77,7 @@ class EGDCXR:
             raise ValueError("weighting='duration' needs gaze='fixations': eye_gaze rows are "
                              "~60 Hz samples, each already worth the same time")
         self.egd_root, self.mimic_root = Path(egd_root), Path(mimic_root)
-        for name, root in (("egd_root", self.egd_root), ("mimic_root", self.mimic_root)):
-            if not root.is_dir():
-                raise FileNotFoundError(f"{name} is not a folder: {root}")
+        check_roots(self.egd_root, self.mimic_root)
         self.grid_shape = tuple(int(s) for s in grid_shape)
         grid_geometry((1, 1), self.grid_shape)  # validates grid_shape
         self.blur = {"sigma": sigma} if sigma is not None else {"kernel_size": kernel_size}
@@ -88,22 +93,21 @@ class EGDCXR:
         shapes = np.array([dicom_shape(p) for p in tqdm(self._paths, desc="DICOM headers",
                                                          disable=not progress, unit="file")],
                           dtype=np.int64).reshape(-1, 2)
+        self._check_masks(sheet["dicom_id"])
         table = read_gaze_table(self.egd_root / GAZE_FILES[gaze], ids, progress=progress)
-        self._offsets, self._xy, self._duration = table.offsets, table.xy.copy(), table.duration
         # X/Y_ORIGINAL scale by the even-rounded size (§6): on an odd side the last value is
-        # one past the edge; such points are on the image's border pixel.
-        row_of = np.repeat(np.arange(len(sheet)), np.diff(self._offsets))
-        limit = shapes[row_of][:, ::-1] - 1
-        beyond = self._xy > limit
-        self._xy = np.minimum(self._xy, limit)
+        # one past the edge and goes onto the border pixel; points further out are dropped.
+        table = fit_to_images(table, shapes)
+        self._offsets, self._xy, self._duration = table.offsets, table.xy, table.duration
         counts = np.diff(self._offsets)
-        self.gaze_report = dict(table.report, clipped_to_edge=int(beyond.any(axis=1).sum()))
+        self.gaze_report = table.report
         r = self.gaze_report
         warnings.warn(
             f"{r['file']}: kept {r['kept_rows']} of {r['rows']} rows; dropped "
             f"{r['calibration_rows']} calibration rows ({r['calibration_ids']} ids not in the "
-            f"master sheet), {r['off_image_rows']} off-image rows (negative X/Y_ORIGINAL) and "
-            f"{r['invalid_rows']} blank rows; {r['images_without_gaze']} image(s) have no gaze",
+            f"master sheet), {r['off_image_rows']} off-image rows (negative X/Y_ORIGINAL, or "
+            f"{r['beyond_image_rows']} beyond the image) and {r['invalid_rows']} blank rows; "
+            f"{r['images_without_gaze']} image(s) have no gaze",
             stacklevel=2,
         )
         self._boxes = (read_cardiac_boxes(self.egd_root / BOUNDING_BOXES, ids)
@@ -118,6 +122,15 @@ class EGDCXR:
             if extra in sheet.columns:
                 meta[extra] = sheet[extra]
         self.metadata = pd.DataFrame(meta)
+
+    def _check_masks(self, dicom_ids) -> None:
+        """Every image's folder and the masks it needs exist (one error, naming the first)."""
+        keys = ("left_lung", "right_lung") + (("mediastinum",) if self.heart == "mediastinum" else ())
+        for dicom_id in dicom_ids:
+            folder = self.egd_root / CASE_DIR / dicom_id
+            require_dir(folder, f"folder of dicom_id {dicom_id!r}")
+            for key in keys:
+                M.mask_path(folder, key)
 
     def __len__(self) -> int:
         return len(self.metadata)
@@ -163,10 +176,15 @@ class EGDCXR:
             heart = M.box_mask(self._boxes[i], shape)
         return {"heart": heart, "lung": lung}
 
+    def to_grid(self, i, mask: np.ndarray) -> np.ndarray:
+        """A full-resolution bool region (H0, W0) of image i on the Ω grid, bool (h, w), by
+        ``mask_rule``: the one reduction of every region (organs, true findings)."""
+        geom = grid_geometry(self.image_shape(i), self.grid_shape)
+        return M.to_grid(mask, geom, self.mask_rule)
+
     def masks(self, i) -> dict[str, np.ndarray]:
         """Heart and lung regions of image i on the Ω grid, bool (h, w) (``mask_rule``)."""
-        geom = grid_geometry(self.image_shape(i), self.grid_shape)
-        return {k: M.to_grid(m, geom, self.mask_rule) for k, m in self.full_masks(i).items()}
+        return {k: self.to_grid(i, m) for k, m in self.full_masks(i).items()}
 
     def read_image(self, i) -> np.ndarray:
         """Image i as float32 (H0, W0) in [0, 1] (``read_dicom``)."""

@@ -25,6 +25,8 @@ def mask_path(folder: Path, key: str) -> Path:
     for name in MASK_FILES[key]:
         if (folder / name).is_file():
             return folder / name
+        if (folder / name).exists():
+            raise ValueError(f"mask {folder / name} is not a file (a folder?)")
     raise FileNotFoundError(f"mask not found: {folder / MASK_FILES[key][0]}"
                             + (f" (nor {', '.join(MASK_FILES[key][1:])})" if len(MASK_FILES[key]) > 1 else ""))
 
@@ -32,9 +34,16 @@ def mask_path(folder: Path, key: str) -> Path:
 def read_mask(path, shape=None) -> np.ndarray:
     """A binary PNG mask as bool (H, W): any value > 0 is inside; colour collapses by max.
 
+    Binary means at most two levels after the collapse, one of them 0 (0/255, 0/1, or a
+    colour mask's 0/c): a mask re-saved lossily (JPEG) or resampled has grey borders and is
+    refused rather than thresholded at a guess.
+
     Args:
         path: the PNG file.
         shape: the expected (H, W) (the DICOM's); a mismatch is an error naming the file.
+
+    Raises:
+        ValueError: unreadable, wrong shape, or not binary (naming the file and its levels).
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -50,7 +59,14 @@ def read_mask(path, shape=None) -> np.ndarray:
         arr = arr[..., :3].max(axis=2) if arr.shape[2] >= 3 else arr[..., 0]
     if shape is not None and arr.shape != tuple(shape):
         raise ValueError(f"mask {path} has shape {arr.shape}, the image has {tuple(shape)}")
-    return arr > 0
+    inside = arr > 0
+    on = arr[inside]
+    if on.size and (on != on[0]).any():
+        levels = np.unique(arr)
+        raise ValueError(f"mask {path} is not binary: {len(levels)} levels "
+                         f"({', '.join(map(str, levels[:6]))}{', ...' if len(levels) > 6 else ''}); "
+                         "expected 0 and one other value (0/255 or 0/1)")
+    return inside
 
 
 def box_mask(box, shape) -> np.ndarray:

@@ -4,11 +4,16 @@ The master sheet has quoted free text with embedded newlines, so it goes through
 parser (never a line count). The gaze tables can be large (``eye_gaze.csv``: ~400 MB,
 1.5 M rows): only the needed columns are read, with explicit dtypes, in chunks, behind a
 byte-level progress bar; rows are reduced to integer image indices on the fly.
+
+Every EGD-CXR image has gaze in both tables (format doc §3), so a master-sheet image absent
+from a gaze table means a truncated or foreign table: an error, never a silent "no gaze".
+Ids with surrounding spaces are stripped with a warning (``checks.strip_ids``).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,32 +21,41 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .checks import read_csv, require_columns, require_file, strip_ids
 from .layout import BBOX_COLUMNS, CLASS_NAMES
 
 MASTER_REQUIRED = ("dicom_id", "path", "study_id", "patient_id", *CLASS_NAMES)
 GAZE_REQUIRED = ("DICOM_ID", "X_ORIGINAL", "Y_ORIGINAL", "FPOGD")
 
 
-def _require_file(path: Path, what: str) -> None:
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} not found: {path}")
+ID_COLUMNS = ("dicom_id", "path", "study_id", "patient_id")
 
 
-def _require_columns(path: Path, columns, required) -> None:
-    missing = [c for c in required if c not in columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(map(repr, missing))}")
+def _require_complete(path: Path) -> None:
+    """A release CSV ends with a line break; one that does not was cut off mid-row."""
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        if f.tell() == 0:
+            return  # empty: read_csv says so
+        f.seek(-1, 2)
+        if f.read(1) not in (b"\n", b"\r"):
+            raise ValueError(f"{path}: the last line has no line break; the file looks truncated "
+                             "(an interrupted download or copy?)")
 
 
 def read_master_sheet(path) -> pd.DataFrame:
     """``master_sheet.csv`` as strings (blank cells stay ""), one row per image."""
     path = Path(path)
-    _require_file(path, "master sheet")
-    try:
-        sheet = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable CSV file: {exc}") from exc
-    _require_columns(path, sheet.columns, MASTER_REQUIRED)
+    require_file(path, "master sheet")
+    _require_complete(path)
+    sheet = read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    require_columns(path, sheet.columns, MASTER_REQUIRED)
+    strip_ids(sheet, ID_COLUMNS, path)
+    for col in ("dicom_id", "path"):
+        blank = (sheet[col] == "").to_numpy()
+        if blank.any():
+            raise ValueError(f"{path}: blank {col} on record {int(blank.argmax()) + 1} "
+                             f"({int(blank.sum())} such record(s))")
     dup = sheet["dicom_id"][sheet["dicom_id"].duplicated()]
     if len(dup):
         raise ValueError(f"{path}: dicom_id {dup.iloc[0]!r} appears more than once")
@@ -83,14 +97,21 @@ def read_gaze_table(path, ids: pd.Index, *, chunksize: int = 250_000,
 
     Calibration rows (DICOM_ID not in ``ids``) and off-image rows (negative X/Y_ORIGINAL, the
     release's sentinel) are dropped and counted in ``report``.
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: empty, header-only or truncated file, a
+        missing column, or images of ``ids`` without a single row (named, with the count).
     """
     path = Path(path)
-    _require_file(path, "gaze table")
-    header = pd.read_csv(path, nrows=0).columns
-    _require_columns(path, header, GAZE_REQUIRED)
+    require_file(path, "gaze table")
+    _require_complete(path)
+    header = read_csv(path, nrows=0).columns
+    require_columns(path, header, GAZE_REQUIRED)
     dtypes = {"DICOM_ID": str, "X_ORIGINAL": "float64", "Y_ORIGINAL": "float64", "FPOGD": "float64"}
-    rows = calib = off = invalid = 0
+    rows = calib = off = invalid = spaced = 0
+    first_spaced = None
     calib_ids: set[str] = set()
+    seen = np.zeros(len(ids), dtype=bool)
     parts = []
     with open(path, "rb") as raw, tqdm.wrapattr(raw, "read", total=os.path.getsize(path),
                                                desc=path.name, disable=not progress) as f:
@@ -99,10 +120,17 @@ def read_gaze_table(path, ids: pd.Index, *, chunksize: int = 250_000,
                                  chunksize=chunksize)
             for chunk in reader:
                 rows += len(chunk)
-                index = ids.get_indexer(chunk["DICOM_ID"].to_numpy())
+                names = chunk["DICOM_ID"].fillna("")
+                stripped = names.str.strip()
+                moved = (stripped != names).to_numpy()
+                if moved.any():
+                    spaced += int(moved.sum())
+                    first_spaced = first_spaced or names[moved].iloc[0]
+                index = ids.get_indexer(stripped.to_numpy())
                 unknown = index < 0
+                seen[index[~unknown]] = True
                 calib += int(unknown.sum())
-                calib_ids.update(chunk["DICOM_ID"].to_numpy()[unknown])
+                calib_ids.update(stripped.to_numpy()[unknown])
                 xy = chunk[["X_ORIGINAL", "Y_ORIGINAL"]].to_numpy()
                 dur = chunk["FPOGD"].to_numpy()
                 bad = ~np.isfinite(xy).all(axis=1) & ~unknown
@@ -113,6 +141,17 @@ def read_gaze_table(path, ids: pd.Index, *, chunksize: int = 250_000,
                 parts.append((index[keep], xy[keep], dur[keep]))
         except ValueError as exc:
             raise ValueError(f"{path}: unreadable gaze table: {exc}") from exc
+    if rows == 0:
+        raise ValueError(f"{path}: no rows (header only)")
+    if spaced:
+        warnings.warn(f"{path}: stripped surrounding whitespace from DICOM_ID ({spaced} "
+                      f"value(s), e.g. {first_spaced!r})", stacklevel=2)
+    if not seen.all():
+        k = int(np.flatnonzero(~seen)[0])
+        raise ValueError(
+            f"{path}: no row at all for {int((~seen).sum())} of the {len(ids)} image(s) of the "
+            f"master sheet, e.g. dicom_id {ids[k]!r}; every EGD-CXR image has gaze, so the "
+            "table is truncated or belongs to another master sheet")
     index = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
     xy = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, 2))
     dur = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
@@ -125,12 +164,44 @@ def read_gaze_table(path, ids: pd.Index, *, chunksize: int = 250_000,
     return GazeTable(offsets, xy[order], np.nan_to_num(dur[order]), report)
 
 
+def fit_to_images(table: GazeTable, shapes: np.ndarray) -> GazeTable:
+    """Keep the points that §6 can put on each image; clamp its one-past-the-edge value.
+
+    X_ORIGINAL scales by the even-rounded width We = W + W % 2 (format doc §6), so a point on
+    the image has 0 <= x <= We − 1: on an odd side that allows x = W, one past the last
+    pixel, which is clamped onto it (``clipped_to_edge``). Anything at or beyond We (or He) is
+    no value the release's formula gives for a point on the image: it is dropped and counted
+    as off-image (``beyond_image_rows``, included in ``off_image_rows``).
+
+    Args:
+        table: ``read_gaze_table``'s result for the images of ``shapes``.
+        shapes: (n, 2) int (Rows, Columns) per image.
+    """
+    shapes = np.asarray(shapes, dtype=np.int64).reshape(-1, 2)
+    n = len(shapes)
+    row_of = np.repeat(np.arange(n), np.diff(table.offsets))
+    size = shapes[row_of][:, ::-1]  # (W, H) per point
+    beyond = (table.xy >= size + size % 2).any(axis=1)
+    keep = ~beyond
+    edge = keep & (table.xy > size - 1).any(axis=1)
+    xy = np.minimum(table.xy[keep], size[keep] - 1)
+    counts = np.bincount(row_of[keep], minlength=n)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    r = table.report
+    report = dict(r, beyond_image_rows=int(beyond.sum()),
+                  off_image_rows=r["off_image_rows"] + int(beyond.sum()),
+                  kept_rows=int(keep.sum()), clipped_to_edge=int(edge.sum()),
+                  images_without_gaze=int((counts == 0).sum()))
+    return GazeTable(offsets, xy, table.duration[keep], report)
+
+
 def read_cardiac_boxes(path, ids: pd.Index) -> np.ndarray:
     """The ``cardiac silhouette`` box of every image in ``ids``: (n, 4) as x1, x2, y1, y2."""
     path = Path(path)
-    _require_file(path, "bounding-box table")
-    boxes = pd.read_csv(path, dtype={"dicom_id": str, "bbox_name": str})
-    _require_columns(path, boxes.columns, BBOX_COLUMNS)
+    require_file(path, "bounding-box table")
+    boxes = read_csv(path, dtype={"dicom_id": str, "bbox_name": str})
+    require_columns(path, boxes.columns, BBOX_COLUMNS)
+    strip_ids(boxes, ("dicom_id", "bbox_name"), path)
     heart = boxes[boxes["bbox_name"] == "cardiac silhouette"].drop_duplicates("dicom_id")
     heart = heart.set_index("dicom_id").reindex(ids)
     missing = heart.index[heart["x1"].isna()]
