@@ -141,3 +141,21 @@ def test_missing_and_unreadable_files(tmp_path):
     bad.write_bytes(b"not a dicom file at all" * 10)
     with pytest.raises(ValueError, match="bad.dcm"):
         read_dicom(bad)
+
+
+def test_constant_images_are_refused_naming_the_file(tmp_path, stored):
+    zero = _write(tmp_path / "slope0.dcm", stored, RescaleSlope="0", RescaleIntercept="100")
+    with pytest.raises(ValueError, match=r"slope0\.dcm: RescaleSlope 0\.0"):
+        read_dicom(zero)
+    flat = _write(tmp_path / "flat.dcm", np.full_like(stored, 777))
+    with pytest.raises(ValueError, match=r"flat\.dcm: every pixel is 777 after the modality LUT"):
+        read_dicom(flat)
+    dark = _write(tmp_path / "dark.dcm", stored, WindowCenter="60000", WindowWidth="100")
+    with pytest.raises(ValueError, match=r"dark\.dcm: every pixel is 0 after the VOI window"):
+        read_dicom(dark)
+
+
+def test_folder_instead_of_a_dicom(tmp_path):
+    (tmp_path / "x.dcm").mkdir()
+    with pytest.raises(ValueError, match=r"x\.dcm is a folder"):
+        read_dicom(tmp_path / "x.dcm")

@@ -12,7 +12,13 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from ggcam.data import DataRoots, data_identity, ensure_dataset, is_phantom, make_phantom
+from ggcam.data import (
+    DataRoots,
+    data_identity,
+    ensure_dataset,
+    is_phantom,
+    make_phantom,
+)
 from ggcam.data.phantom_marker import MARKER
 from ggcam.data.roots import phantom_dir
 
