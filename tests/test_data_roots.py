@@ -101,6 +101,21 @@ def test_phantom_made_once_then_reused(tmp_path):
     assert other.egd_root.parts[-3] == "n3-x0.05-s2-i0.25"
 
 
+def _ensure_and_stamp(work_root) -> int:
+    roots = ensure_dataset(work_root=work_root, **SMALL)
+    return (roots.egd_root / "master_sheet.csv").stat().st_ino
+
+
+def test_concurrent_callers_generate_once(tmp_path):
+    """Two processes (e.g. DDP ranks) asking at once: one generates, the other waits, reuses."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        inodes = pool.map(_ensure_and_stamp, [tmp_path, tmp_path])
+    assert inodes[0] == inodes[1]  # nobody replaced the other's release
+    assert not list((tmp_path / "phantom" / "n3-x0.05-s0").glob(".phantom-*"))
+
+
 def test_interrupted_generation_is_redone(tmp_path):
     roots = ensure_dataset(work_root=tmp_path, **SMALL)
     root = roots.egd_root.parents[1]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,6 +187,31 @@ def data_identity(egd_root, mimic_root) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock on ``path`` (created), so concurrent callers (DDP ranks, parallel
+    runs) generate a phantom once and the others wait and reuse it. No-op without fcntl."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _reusable(root: Path, wanted: dict) -> bool:
+    marker = read_marker(root)
+    return bool(marker and marker.get("complete") and {k: marker.get(k) for k in wanted} == wanted
+                and (root.joinpath(*EGD_PARTS) / MASTER_SHEET).is_file()
+                and (root / TRUTH_FILE).is_file())
+
+
 def _check_number(name: str, value, lo: float, hi: float | None = None, *, integer=False) -> None:
     ok = not isinstance(value, bool) and isinstance(value, int if integer else (int, float))
     if not ok or not (lo <= value and (hi is None or value <= hi)):
@@ -225,12 +251,11 @@ def ensure_dataset(data_root=None, *, work_root, n_images: int, scale: float, se
     if informativeness is not None:
         _check_number("informativeness", informativeness, 0, 1)
     root = phantom_dir(work_root, n_images, scale, seed, informativeness)
-    marker = read_marker(root)
     wanted = phantom_params(n_images, scale, seed, informativeness)
-    if not (marker and marker.get("complete") and {k: marker.get(k) for k in wanted} == wanted
-            and (root.joinpath(*EGD_PARTS) / MASTER_SHEET).is_file()
-            and (root / TRUTH_FILE).is_file()):
-        make_phantom(root, n_images=n_images, scale=scale, seed=seed, workers=workers,
-                     progress=progress, informativeness=informativeness)
+    if not _reusable(root, wanted):
+        with _locked(root.with_name(root.name + ".lock")):
+            if not _reusable(root, wanted):  # another process may have made it meanwhile
+                make_phantom(root, n_images=n_images, scale=scale, seed=seed, workers=workers,
+                             progress=progress, informativeness=informativeness)
     return DataRoots(root.joinpath(*EGD_PARTS), root.joinpath(*MIMIC_PARTS), "phantom",
                      root / TRUTH_FILE)
