@@ -87,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
         a.add_argument("--work", type=Path, default=Path(".cache"),
                        help="phantoms, caches and checkpoints (default: .cache)")
         a.add_argument("--device", default=None, help="override the profile's device, e.g. cpu or cuda:0")
+        a.add_argument("--threads", type=_positive, default=None,
+                       help="torch threads per run (default: the profile's, else torch's)")
         a.add_argument("--quiet", action="store_true", help="no progress bars")
 
     tr = sub.add_parser("train", help="train one network × variant × seed of a profile (resumes if interrupted)")
@@ -153,6 +155,10 @@ def _run_command(args) -> None:
     from .experiment.sweep import ProfileData, _check_writable, _prepare_checkpoints, run_one, run_sweep
 
     profile = get_profile(args.profile)
+    if args.threads:
+        from dataclasses import replace
+
+        profile = replace(profile, options=replace(profile.options, threads=args.threads))
     if args.device and args.device.startswith("cuda"):
         import torch
 
