@@ -556,11 +556,12 @@ def hierarchical_bootstrap_mean_ci(
 
 
 def _score_columns(frame: pd.DataFrame) -> list[str]:
-    for prefix in ("logit", "z", "p"):
+    """Score columns, logits first: ``logit_0, ...`` (the results store), ``logit0`` or ``p0``."""
+    for prefix in ("logit_", "logit", "p"):
         cols = [c for c in frame.columns if re.fullmatch(rf"{prefix}\d+", str(c))]
         if cols:
             return sorted(cols, key=lambda c: int(c[len(prefix):]))
-    raise ValueError(f"predictions have no score columns p0.. / logit0..; {list(frame.columns)}")
+    raise ValueError(f"predictions have no score columns logit_0.. / p0..; {list(frame.columns)}")
 
 
 def paired_predictions(
@@ -571,8 +572,9 @@ def paired_predictions(
 
     Args:
         predictions: one row per run × test image, with ``variant``, ``seed``, ``image``,
-            ``label`` and score columns ``p0, p1, ...`` (or ``logit0, ...``), and ``network``
-            when ``network`` is given (``results.load_predictions`` returns this).
+            ``label`` and score columns ``logit_0, logit_1, ...`` (the results store's; or
+            ``p0, ...``), and ``network`` when ``network`` is given: the store's per-run
+            prediction files concatenated with their run's network, variant and seed.
         a, b: the variants compared (Δ = b − a).
         network: keep only this network's runs.
         image: column identifying a test image; the arms are aligned on it per seed.

@@ -456,16 +456,16 @@ def softmax(z):
     return e / e.sum(1, keepdims=True)
 
 
-def predictions_frame(per_seed, network="resnet18", arms=("standard", "ggcam")):
+def predictions_frame(per_seed, network="resnet18", arms=("standard", "ggcam"), prefix="p"):
     rows = []
     for s, (y, za, zb) in per_seed.items():
         for variant, z in zip(arms, (za, zb)):
-            p = softmax(z)
+            p = softmax(z) if prefix == "p" else z
             order = np.random.default_rng(s).permutation(len(y))  # stored order differs
             for i in order:
                 rows.append({"network": network, "variant": variant, "seed": s,
                              "dicom_id": f"img{i}", "label": y[i],
-                             **{f"p{k}": p[i, k] for k in range(3)}})
+                             **{f"{prefix}{k}": p[i, k] for k in range(3)}})
     return pd.DataFrame(rows)
 
 
@@ -477,6 +477,10 @@ def test_paired_predictions_aligns_images():
     for s, (y, pa, pb) in out.items():
         assert auc(y, pb) - auc(y, pa) == pytest.approx(
             auc(per_seed[s][0], per_seed[s][2]) - auc(per_seed[s][0], per_seed[s][1]))
+    stored = predictions_frame(per_seed, prefix="logit_")  # the results store's logit_<k>
+    for s, (y, za, zb) in paired_predictions(stored, "standard", "ggcam").items():
+        np.testing.assert_allclose(softmax(za), out[s][1])
+        np.testing.assert_allclose(softmax(zb), out[s][2])
     with pytest.warns(UserWarning, match=r"seeds \[1\] lack an arm"):
         paired_predictions(preds.drop(preds[(preds.seed == 1) & (preds.variant == "ggcam")].index),
                            "standard", "ggcam")
