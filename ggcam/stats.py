@@ -15,8 +15,9 @@ Every test comes from SciPy or statsmodels; this module only arranges the data:
   and the row's ``note`` says why, repeated as a ``UserWarning``.
 * ``bootstrap_auc_ci``: one run's test AUC with a class-stratified percentile bootstrap.
 * Paired comparisons (the study's arms share a split per seed): ``paired_differences``,
-  ``sign_flip_test``, ``hierarchical_bootstrap_ci`` (seeds, then test images), ``holm`` and
-  ``paired_summary``, which puts them in one tidy table.
+  ``sign_flip_test``, ``hierarchical_bootstrap_ci`` (ΔAUC; seeds, then test images) and
+  ``hierarchical_bootstrap_mean_ci`` (per-image scores), ``holm``, and ``paired_summary``,
+  which puts them in one tidy table.
 """
 
 from __future__ import annotations
@@ -325,6 +326,7 @@ def bootstrap_auc_ci(
     ``scipy.stats.bootstrap`` with one sample per class (``paired=False`` resamples each
     independently), so every class stays present and the class mix is fixed. A class with
     a single image is the same in every replicate and is held fixed (SciPy needs >= 2).
+    Each replicate is one scikit-learn AUC, ~3 ms for K = 3 (~3 s for the default n_boot).
 
     Args:
         y_true: labels (N,); scores: (N, K) probabilities or logits (see ``metrics.auc``).
@@ -349,7 +351,7 @@ def bootstrap_auc_ci(
         return BootstrapCI(point, point, point, level, n_boot)
 
     def statistic(*parts):
-        idx = np.concatenate([fixed, *parts])
+        idx = np.concatenate([fixed, *parts]).astype(np.intp)
         return auc(y[idx], s[idx], multi_class, from_logits=False)
 
     res = sps.bootstrap(free, statistic, n_resamples=n_boot, vectorized=False, paired=False,
@@ -447,8 +449,8 @@ class PairedCI(NamedTuple):
 def _hierarchical(draw, n_seeds: int, point: float, n_boot, ci, seed) -> PairedCI:
     """Percentile interval of the mean over resampled seeds of per-seed Δs.
 
-    ``draw(j, m)`` returns m independent Δs of seed j, each on its own resample of its test
-    images. Replicate b draws n_seeds seeds with replacement; a seed drawn twice gets two
+    ``draw(j, m, rng)`` returns m independent Δs of seed j, each on its own resample of its
+    test images. Replicate b draws n_seeds seeds with replacement; a seed drawn twice gets two
     independent image resamples.
     """
     n_boot = _check_n_boot(n_boot)
