@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--shard", type=_shard, default=(0, 1), help="run only share i of n, e.g. 0/4 (default: 0/1)")
     sw.add_argument("--fresh", nargs="+", metavar="RUN_ID", default=None,
                     help="forget these runs (or 'all' of this shard) and train them again")
+    rs = sub.add_parser("rescore", help="recompute every run's metrics from its stored predictions and maps")
+    rs.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="(default: cpu)")
+    rs.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results)")
     return p
 
 
@@ -144,6 +147,14 @@ def _dispatch(args) -> int:
         path = prepare(args.egd_root, args.mimic_root, args.cache, input_shape=args.input_shape,
                        gaze=args.gaze, workers=args.workers, **blur)
         print(f"cache: {path}")
+    elif args.command == "rescore":
+        from .experiment.metrics import rescore
+        from .experiment.store import ResultsStore
+
+        store = ResultsStore(args.results / args.profile)
+        if not (store.path / "runs").is_dir():
+            raise FileNotFoundError(f"no runs under {store.path}")
+        print(f"{rescore(store)} records rescored in {store.path / 'runs.csv'}")
     else:
         _run_command(args)
     return 0

@@ -320,10 +320,13 @@ def test_build_model_loads_a_torchvision_state_dict(tmp_path):
 
 
 def test_build_model_loads_a_camnet_state_dict_and_a_checkpoint(tmp_path):
+    from ggcam.checkpoint import save_checkpoint
+
     torch.manual_seed(6)
     src = build_model("efficientnet_b0", num_classes=3)
     torch.save(src.state_dict(), tmp_path / "cam.pt")
-    torch.save({"model": src.state_dict(), "epoch": 3}, tmp_path / "ckpt.pt")
+    save_checkpoint(tmp_path / "ckpt.pt", config={"cam_reduction": "sum"}, model=src,
+                    loss_fn=nn.Identity(), epoch=3)
     for name in ("cam.pt", "ckpt.pt"):
         torch.manual_seed(100)
         model = build_model("efficientnet_b0", num_classes=3, weights=tmp_path / name)
@@ -348,8 +351,39 @@ def test_build_model_weights_errors(tmp_path):
     with pytest.raises(ValueError, match="cannot read weights from .*junk.pt"):
         build_model("resnet18", weights=tmp_path / "junk.pt")
     torch.save(torch.zeros(3), tmp_path / "tensor.pt")
-    with pytest.raises(ValueError, match="tensor.pt does not hold a state dict"):
+    with pytest.raises(ValueError, match="tensor.pt holds neither a ggcam checkpoint nor a state dict"):
         build_model("resnet18", weights=tmp_path / "tensor.pt")
+
+
+def test_weights_are_never_unpickled(tmp_path):
+    """A file that runs code when unpickled is refused (weights_only=True), nothing runs."""
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    with open(tmp_path / "evil.pt", "wb") as f:
+        pickle.dump({"model": Boom()}, f)
+    with pytest.raises(ValueError, match="evil.pt"):
+        build_model("resnet18", weights=tmp_path / "evil.pt")
+    assert not (tmp_path / "pwned").exists()
+
+
+# --- the released code's mean reduction --------------------------------------------------------
+
+
+def test_mean_reduction_is_the_sum_over_F():
+    torch.manual_seed(0)
+    A = torch.randn(2, 16, 3, 4)
+    head = CAMHead(16, 3, reduction="mean")
+    logits, cams = head(A)
+    want = torch.einsum("kg,bghw->bkhw", head.weight, A) / 16  # Ω = (1/F) Λ A
+    torch.testing.assert_close(cams, want)
+    torch.testing.assert_close(logits, cams.mean(dim=(2, 3)) + head.bias)  # y = GAP(Ω) + b
+    with pytest.raises(ValueError, match="reduction"):
+        CAMHead(16, 3, reduction="max")
+    assert build_model("resnet18", reduction="mean").head.reduction == "mean"
 
 
 # --- dropout in EfficientNet heads --------------------------------------------------------

@@ -12,15 +12,15 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage
-
 from .. import metrics
 from ..data.layout import CLASS_NAMES
+from ..localization import centre_prior_agreement, pointing_game
 from ..stats import bootstrap_auc_ci
 
 AGREEMENT = ("cc", "kl", "sim", "nss", "auc_judd")
 CLASS_KEYS = {name.lower(): name for name in CLASS_NAMES}  # column suffix → class name
 POINTING_TOLERANCE = 1  # cells: the argmax may miss a true finding by one cell (3×3)
+N_BOOT = 500  # bootstrap replicates of a run's test-AUC interval (the "did it learn" check)
 
 
 def logits_of(predictions: pd.DataFrame) -> np.ndarray:
@@ -41,7 +41,7 @@ def classification_metrics(labels: np.ndarray, logits: np.ndarray) -> dict:
             warnings.warn(f"test AUC ({mc}) not computed: {err}", stacklevel=2)
             out[f"auc_{mc}"] = None
     if out["auc_ovo"] is not None:
-        ci = bootstrap_auc_ci(labels, logits, n_boot=1000, seed=0, from_logits=True)
+        ci = bootstrap_auc_ci(labels, logits, n_boot=N_BOOT, seed=0, from_logits=True)
         out["auc_ovo_low"], out["auc_ovo_high"] = float(ci.low), float(ci.high)
     else:
         out["auc_ovo_low"] = out["auc_ovo_high"] = None
@@ -77,16 +77,9 @@ def localisation_metrics(labels: np.ndarray, maps: dict[str, np.ndarray]) -> dic
     out["interp_chance_pneumonia"] = _mean(regions["lung"][labels == 2].mean(axis=(1, 2)))
     out["pointing"] = out["pointing_chance"] = None
     finding = maps.get("mask_finding")
-    if finding is not None and finding.any():
-        sel = np.isin(labels, (1, 2)) & finding.any(axis=(1, 2))
-        hits = metrics.interpretability_hits(
-            cams[sel], labels[sel], {"finding": finding[sel]},
-            neighbourhood=POINTING_TOLERANCE, regions={1: "finding", 2: "finding"})
-        out["pointing"] = _mean(hits)
-        # A random arg-max hits when it lies within the tolerance of a finding cell.
-        near = ndimage.binary_dilation(
-            finding[sel], structure=np.ones((1, 2 * POINTING_TOLERANCE + 1, 2 * POINTING_TOLERANCE + 1)))
-        out["pointing_chance"] = _mean(near.mean(axis=(1, 2)))
+    if finding is not None and finding.any():  # only where the data has ground truth
+        game = pointing_game(cams, labels, finding, tolerance=POINTING_TOLERANCE)
+        out["pointing"], out["pointing_chance"] = game.rate, game.chance
     return out
 
 
@@ -98,11 +91,10 @@ def agreement_metrics(labels: np.ndarray, maps: dict[str, np.ndarray]) -> dict:
         return out
     cams, gaze, fix = maps["cams"][keep], maps["gaze"][keep], maps["fixations"][keep]
     y = labels[keep]
-    prior = np.broadcast_to(maps["centre_prior"][None, None], cams.shape)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # images without fixated cells: NaN, left out
         ours = metrics.attention_agreement(cams, y, gaze, list(fix))
-        centre = metrics.attention_agreement(prior, y, gaze, list(fix))
+        centre = centre_prior_agreement(maps["centre_prior"][None], gaze, list(fix))
     for k in AGREEMENT:
         out[k] = _mean(ours[k])
         out[f"{k}_centre"] = _mean(centre[k])
@@ -117,3 +109,29 @@ def run_metrics(predictions: pd.DataFrame, maps: dict[str, np.ndarray]) -> dict:
         raise ValueError(f"maps hold {maps['cams'].shape[0]} images, predictions {len(labels)}")
     return {**classification_metrics(labels, logits), **localisation_metrics(labels, maps),
             **agreement_metrics(labels, maps)}
+
+
+def learned(scores: dict) -> bool:
+    """A run is used in conclusions unless it predicts one class or its AUC CI covers 0.5."""
+    return not (scores["single_class"] or scores["auc_ci_covers_chance"])
+
+
+def rescore(store) -> int:
+    """Recompute every record's metric fields from its stored files (after a metrics change).
+
+    Training is untouched; returns the number of records rewritten.
+    """
+    import json
+
+    from ..runtime import atomic_write_text
+    from .store import _json_default
+
+    n = 0
+    for path in sorted((store.path / "runs").glob("*.json")):
+        rec = store.record_dict(path)
+        scores = run_metrics(store.predictions(rec["run_id"]), store.maps(rec["run_id"]))
+        rec.update(scores, learned=learned(scores))
+        atomic_write_text(json.dumps(rec, indent=1, default=_json_default) + "\n", path)
+        n += 1
+    store.collect()
+    return n

@@ -26,7 +26,7 @@ from ..data.layout import CLASS_NAMES
 from ..geometry import input_cells
 from ..runtime import device_name, git_commit, seed_everything
 from .controls import centre_prior, with_gaze_source
-from .metrics import run_metrics
+from .metrics import learned, run_metrics
 from .profiles import STRIDE, Profile, RunSpec, run_config, run_specs
 from .store import ResultsStore, RunRecord
 
@@ -39,7 +39,7 @@ class ProfileData:
 
     def __init__(self, profile: Profile, data_root: Path | None, work_root: Path,
                  mimic_root: Path | None = None, progress: bool = True) -> None:
-        from ..data.roots import data_identity, ensure_dataset
+        from ..data import data_identity, ensure_dataset
 
         if profile.data == "real" and data_root is None:
             raise ValueError(f"profile {profile.name!r} reads the real EGD-CXR release: give "
@@ -84,7 +84,7 @@ def _fixations(test) -> np.ndarray:
     h, w = test.grid_shape
     out = np.zeros((len(test), h, w), dtype=bool)
     for i in range(len(test)):
-        xy, _ = (test.input_gaze_points(i) if hasattr(test, "input_gaze_points") else test.gaze_points(i))
+        xy, _ = test.input_gaze_points(i)
         cells = input_cells(xy, STRIDE, (h, w))
         out[i, cells[:, 0], cells[:, 1]] = True
     return out
@@ -172,7 +172,7 @@ def run_one(spec: RunSpec, profile: Profile, data: ProfileData, store: ResultsSt
         data_id=data.data_id, status="ok" if result is not None else "diverged", message=message,
         epochs=result.epochs if result else None, best_epoch=result.best_epoch if result else None,
         stop_reason=result.stop_reason if result else "non-finite", **_flags(result),
-        learned=not (scores["single_class"] or scores["auc_ci_covers_chance"]),
+        learned=learned(scores),
         n_train=len(train), n_val=len(val), n_test=len(test), **scores, **_final_params(result),
         wall_s=round(wall, 1), device=device_name(options.device),
         threads=torch.get_num_threads(), commit=git_commit(), date=_dt.date.today().isoformat())
