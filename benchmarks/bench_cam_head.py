@@ -107,7 +107,12 @@ def _run(variant: str, device: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> dict:
+NAMES = {"gap_linear": "GAP + Linear", "cam_head": "ggcam.CAMHead", "conv1x1": "1×1 convolution",
+         "broadcast": "released broadcast"}
+
+
+def main() -> list[dict]:
+    """Print the markdown section; return the table for ``benchmarks/results.json``."""
     import torch
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -115,10 +120,9 @@ def main() -> dict:
     print(f"A = {B}×{G}×{H}×{W} float32, K = {K}; forward + backward; one fresh process per "
           f"variant; time: best (median) of {REPEATS}; peak: working memory above the inputs "
           "(includes ∂L/∂A).\n")
-    results = {}
+    table, summaries = [], []
     for device in devices:
         rows = {v: _run(v, device) for v in VARIANTS}
-        results[device] = rows
         gap, cam, bc = rows["gap_linear"], rows["cam_head"], rows["broadcast"]
         mib = 2**20
         print(f"**{device}** ({cam['threads']} threads; A is {cam['input_bytes'] / mib:.0f} MiB)\n")
@@ -128,15 +132,26 @@ def main() -> dict:
             print(f"| {v} | {r['best_s'] * 1e3:.1f} ms ({r['median_s'] * 1e3:.1f}) | "
                   f"{r['peak_bytes'] / mib:.0f} MiB | {r['peak_bytes'] / gap['peak_bytes']:.2f} | "
                   f"{bc['peak_bytes'] / r['peak_bytes']:.1f}× |")
+            table.append({"device": device, "variant": NAMES[v], "time, best (ms)": r["best_s"] * 1e3,
+                          "time, median (ms)": r["median_s"] * 1e3,
+                          "peak memory (MiB)": r["peak_bytes"] / mib,
+                          "peak / GAP+Linear": r["peak_bytes"] / gap["peak_bytes"],
+                          "broadcast peak / this": bc["peak_bytes"] / r["peak_bytes"]})
         mem = cam["peak_bytes"] / gap["peak_bytes"]
         vs_bc = bc["peak_bytes"] / cam["peak_bytes"]
-        print(f"\nCAM layer: peak {mem:.2f}× GAP + Linear (target ≤ {MEMORY_TARGET:.2f}: "
-              f"{'met' if mem <= MEMORY_TARGET else 'MISSED'}), {vs_bc:.1f}× less than the "
-              f"broadcast (target ≥ {BROADCAST_TARGET:.0f}×: "
-              f"{'met' if vs_bc >= BROADCAST_TARGET else 'MISSED'}); time "
-              f"{cam['best_s'] / gap['best_s']:.2f}× GAP + Linear, "
-              f"{bc['best_s'] / cam['best_s']:.1f}× faster than the broadcast.\n")
-    return results
+        summaries.append(
+            f"{device}: CAM layer peak {mem:.2f}× GAP + Linear (target ≤ {MEMORY_TARGET:.2f}: "
+            f"{'met' if mem <= MEMORY_TARGET else 'MISSED'}), {vs_bc:.1f}× less than the "
+            f"broadcast (target ≥ {BROADCAST_TARGET:.0f}×: "
+            f"{'met' if vs_bc >= BROADCAST_TARGET else 'MISSED'}); time "
+            f"{cam['best_s'] / gap['best_s']:.2f}× GAP + Linear, "
+            f"{bc['best_s'] / cam['best_s']:.1f}× faster than the broadcast.")
+        print(f"\n{summaries[-1]}\n")
+    return [{"table": "", "title": "CAM head",
+             "setup": f"A = {B}×{G}×{H}×{W} float32, K = {K}, forward + backward; one fresh process "
+                      f"per variant; time: best and median of {REPEATS}; peak: working memory "
+                      "above the inputs (includes ∂L/∂A).",
+             "columns": list(table[0]), "rows": table, "summary": " ".join(summaries)}]
 
 
 if __name__ == "__main__":

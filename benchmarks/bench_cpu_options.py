@@ -3,7 +3,8 @@
 For ResNet18 and EfficientNet-B0 + GG-CAM at the `cpu` profile's input and batch, the images
 per second of a full training step (forward, eq. 11, backward, Adam) with: the reference
 (contiguous NCHW, deterministic algorithms off), channels_last, deterministic algorithms on
-(what ``fit`` sets on CPU) and torch.compile. Writes ``benchmarks/cpu_options.json``.
+(what ``fit`` sets on CPU) and torch.compile. ``run_all.py`` records the table in
+``benchmarks/results.json``.
 
     python benchmarks/bench_cpu_options.py [--steps 6] [--compile]
 """
@@ -11,9 +12,7 @@ per second of a full training step (forward, eq. 11, backward, Adam) with: the r
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import torch
 
@@ -51,7 +50,8 @@ def rate(network: str, shape, batch: int, steps: int, *, channels_last=False,
     return batch * steps / (time.perf_counter() - t0)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> list[dict]:
+    """Print one row per network; return the table for ``benchmarks/results.json``."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=6)
     p.add_argument("--compile", action="store_true", help="also time torch.compile")
@@ -61,22 +61,23 @@ def main(argv=None) -> None:
     rows = []
     for net in prof.networks:
         base = rate(net, shape, batch, a.steps)
-        row = {"network": net, "input": f"{shape[0]}x{shape[1]}", "batch": batch,
-               "reference_img_s": round(base, 2)}
+        row = {"network": net, "input": f"{shape[0]}×{shape[1]}", "batch": batch,
+               "reference img/s": base}
         variants = {"channels_last": dict(channels_last=True),
                     "deterministic": dict(deterministic=True)}
         if a.compile:
             variants["compile"] = dict(compile_=True)
         for name, kw in variants.items():
             r = rate(net, shape, batch, a.steps, **kw)
-            row[f"{name}_img_s"], row[f"{name}_ratio"] = round(r, 2), round(r / base, 3)
+            row[f"{name} img/s"], row[f"{name} ratio"] = r, r / base
         rows.append(row)
         print(row, flush=True)
-    out = {"benchmark": "cpu_options", "device": device_name("cpu"),
-           "threads": torch.get_num_threads(), "torch": torch.__version__, "rows": rows}
-    path = Path(__file__).with_name("cpu_options.json")
-    path.write_text(json.dumps(out, indent=1) + "\n")
-    print(f"written {path}")
+    return [{"table": "", "title": "CPU training-step options (the cpu profile's networks)",
+             "setup": f"{device_name('cpu')}, {torch.get_num_threads()} threads; full training "
+                      f"step (forward, eq. 11, backward, Adam) at {shape[0]}×{shape[1]}, batch "
+                      f"{batch}, {a.steps} timed steps; each option against contiguous NCHW "
+                      "float32 with deterministic algorithms off.",
+             "columns": list(rows[0]), "rows": rows, "summary": ""}]
 
 
 if __name__ == "__main__":

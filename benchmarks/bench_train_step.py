@@ -51,7 +51,8 @@ def step_rate(network: str, batch: int, shape, device, *, ours: bool, compile_: 
     return batch * steps / (time.perf_counter() - t0)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> list[dict]:
+    """Print the markdown section; return the table for ``benchmarks/results.json``."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", default=None, help="HxW (default: 1536x1280 on GPU, 128x96 on CPU)")
     p.add_argument("--batches", default=None, help="comma-separated batch sizes (default: 4,16 GPU; 4 CPU)")
@@ -72,17 +73,27 @@ def main(argv=None) -> None:
               "ratio that matters is the GPU's.\n")
     print("| network | batch | released img/s | ours img/s | ratio |" + (" compiled img/s | ratio |" if a.compile else ""))
     print("|---|---|---|---|---|" + ("---|---|" if a.compile else ""))
+    table = []
     for net in ("resnet50", "efficientnet_v2_s"):
         for b in batches:
             base = step_rate(net, b, shape, device, ours=False, compile_=False, steps=steps)
             ours = step_rate(net, b, shape, device, ours=True, compile_=False, steps=steps)
             row = f"| {net}+GG-CAM | {b} | {base:.2f} | {ours:.2f} | {ours / base:.2f}× |"
+            table.append({"network": f"{net}+GG-CAM", "batch": b, "input": f"{shape[0]}×{shape[1]}",
+                          "released img/s": base, "ours img/s": ours, "ratio": ours / base})
             if a.compile:
                 comp = step_rate(net, b, shape, device, ours=True, compile_=True, steps=steps)
                 row += f" {comp:.2f} | {comp / base:.2f}× |"
+                table[-1].update({"compiled img/s": comp, "compiled ratio": comp / base})
             print(row, flush=True)
             if gpu:
                 torch.cuda.empty_cache()
+    return [{"table": "",
+             "title": "Training step: released (fp32, NCHW) against ours (bf16 autocast, channels_last)",
+             "setup": f"{device_name(str(device))}; input {shape[0]}×{shape[1]}; {steps} timed steps."
+                      + ("" if gpu else " On a CPU bf16 is emulated and slow: this only shows the "
+                         "script works."),
+             "columns": list(table[0]), "rows": table, "summary": ""}]
 
 
 if __name__ == "__main__":

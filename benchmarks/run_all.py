@@ -1,26 +1,46 @@
-"""Run every ``benchmarks/bench_*.py`` and print their markdown sections (``make bench``).
+"""Run every ``benchmarks/bench_*.py``, print their markdown sections and record their
+tables in ``benchmarks/results.json`` (``make bench``).
 
-Each benchmark is a script whose ``main()`` prints one markdown section; each runs in its own
-process (so memory figures do not mix). New ``bench_*.py`` files are picked up by the glob.
+Each benchmark is a script whose ``main()`` prints one markdown section and returns its
+tables (a list of dicts: table, title, setup, columns, rows, summary); each runs in its own
+process (so memory figures do not mix). This script adds the machine, date and commit and
+merges them into ``results.json`` (format: ``ggcam.bench_results``): an entry replaces the
+one of the same benchmark, table and machine; other machines' figures stay. The book's
+performance page reads that file. New ``bench_*.py`` files are picked up by the glob.
 
     python benchmarks/run_all.py             # all of them
     python benchmarks/run_all.py heatmap     # only those whose name contains "heatmap"
+    python benchmarks/run_all.py --no-record heatmap   # print only, leave results.json alone
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+from ggcam import bench_results
+
 HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results.json"
+# Runs one script's main() in a fresh interpreter and writes what it returns as JSON.
+RUNNER = """
+import json, runpy, sys
+script, out = sys.argv[1], sys.argv[2]
+sys.argv = [script]
+tables = runpy.run_path(script, run_name="__bench__")["main"]()
+with open(out, "w") as f:
+    json.dump(tables or [], f)
+"""
 
 
-def machine() -> str:
-    """One line: CPU model and cores, GPU if any, torch version, commit, date."""
+def describe() -> dict:
+    """This machine for results.json: id, cpu, cores, gpu, torch."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -29,42 +49,68 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    parts = [f"{cpu}, {os.cpu_count()} cores"]
-    try:
-        import torch
+    import torch
 
-        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-        parts += [gpu, f"torch {torch.__version__}"]
-    except ImportError:
-        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    cores = os.cpu_count() or 0
+    return {"id": bench_results.machine_id(cpu, cores, gpu), "cpu": cpu, "cores": cores,
+            "gpu": gpu, "torch": torch.__version__}
+
+
+def commit() -> str:
+    """The short commit, "(modified)" when the working tree differs from it."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
-                                capture_output=True, check=True).stdout.strip()
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
+                              capture_output=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain"], cwd=HERE, text=True,
                                capture_output=True, check=True).stdout.strip()
-        parts.append(f"commit {commit}{' (modified)' if dirty else ''}")
     except (OSError, subprocess.CalledProcessError):
-        pass
-    parts.append(datetime.date.today().isoformat())
-    return "; ".join(parts)
+        return "unknown"
+    return head + (" (modified)" if dirty else "")
 
 
-def main(argv: list[str] | None = None) -> int:
-    wanted = sys.argv[1:] if argv is None else argv
-    scripts = sorted(HERE.glob("bench_*.py"))
+def run(script: Path) -> tuple[list[dict] | None, str]:
+    """Run one benchmark in its own process: (its tables, or None if it failed; its output)."""
+    with tempfile.TemporaryDirectory(prefix="ggcam-bench-") as tmp:
+        out = Path(tmp) / "tables.json"
+        proc = subprocess.run([sys.executable, "-c", RUNNER, str(script), str(out)], text=True,
+                              capture_output=True, check=False)
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+            return None, f"## {script.name}: FAILED (exit {proc.returncode})\n\n```\n{tail}\n```\n"
+        return json.loads(out.read_text()), proc.stdout.rstrip() + "\n"
+
+
+def entries(script: Path, tables: list[dict], machine: str, when: str, at: str) -> list[dict]:
+    """A script's tables as results.json entries (benchmark = file name without bench_)."""
+    name = script.stem.removeprefix("bench_")
+    return [{"benchmark": name, "table": t.get("table", ""), "title": t["title"], "machine": machine,
+             "date": when, "commit": at, "setup": t.get("setup", ""), "columns": t["columns"],
+             "rows": t["rows"], "summary": t.get("summary", ""),
+             "source": f"benchmarks/{script.name}"} for t in tables]
+
+
+def main(argv: list[str] | None = None, results: Path = RESULTS, folder: Path = HERE) -> int:
+    wanted = list(sys.argv[1:] if argv is None else argv)
+    record = "--no-record" not in wanted
+    wanted = [w for w in wanted if w != "--no-record"]
+    scripts = sorted(Path(folder).glob("bench_*.py"))
     if wanted:
         scripts = [s for s in scripts if any(w in s.stem for w in wanted)]
-    print(f"# Benchmarks\n\n{machine()}\n", flush=True)
-    failed = []
+    machine, when, at = describe(), datetime.date.today().isoformat(), commit()
+    print(f"# Benchmarks\n\n{machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu']}, "
+          f"torch {machine['torch']}; commit {at}; {when}\n", flush=True)
+    failed, new = [], []
     for script in scripts:
-        out = subprocess.run([sys.executable, str(script)], text=True, capture_output=True)
-        if out.returncode == 0:
-            print(out.stdout.rstrip() + "\n", flush=True)
-        else:
+        tables, text = run(script)
+        print(text, flush=True)
+        if tables is None:
             failed.append(script.name)
-            tail = "\n".join(out.stderr.strip().splitlines()[-15:])
-            print(f"## {script.name}: FAILED (exit {out.returncode})\n\n```\n{tail}\n```\n",
-                  flush=True)
+        else:
+            new += entries(script, tables, machine["id"], when, at)
+    if record and new:
+        bench_results.save(results, bench_results.merge(bench_results.load(results), machine, new))
+        print(f"recorded {len(new)} table(s) in {results}", flush=True)
     if failed:
         print(f"Failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -2,6 +2,7 @@
 outputs, and the training page running under papermill with the smoke profile."""
 
 import json
+import re
 from pathlib import Path
 
 import jupytext
@@ -71,3 +72,156 @@ def test_training_page_runs_under_papermill_with_the_smoke_profile(tmp_path):
     text = json.dumps(nb)
     assert '"output_type": "error"' not in text
     assert (tmp_path / "work" / "results" / "smoke" / "runs" / "resnet50__ggcam__s0.json").is_file()
+
+
+# ---- the book's house style: ggcam.report -----------------------------------------------------
+
+
+def test_number_formats_for_readers():
+    from ggcam.report import number
+
+    cases = {1005.2: "1,005", 30.5: "30.5", 7.66: "7.66", 0.0076: "0.0076", 4.6e-6: "4.6e-6",
+             3.0: "3", 0.0: "0", 999.6: "1,000", -2.5e-7: "-2.5e-7", 12345678: "12,345,678"}
+    for x, want in cases.items():
+        assert number(x) == want, x
+    assert number(float("nan")) == number(None) == "–"
+    assert number(0.123456, digits=2) == "0.12"
+    with pytest.raises(ValueError, match="real number"):
+        number("3")
+
+
+def test_styled_table_has_class_formats_and_no_index():
+    import numpy as np
+    import pandas as pd
+
+    from ggcam.report import TABLE_CLASS, styled
+
+    df = pd.DataFrame({"model": ["a", "b"], "auc": [30.5, 0.71234], "n": [3, 2000],
+                       "p": [0.0123, np.nan]})
+    html = styled(df, formats={"p": "{:.2f}"}, caption="Table 1", labels={"auc": "AUC"}).to_html()
+    assert f'class="{TABLE_CLASS}"' in html and "<caption>Table 1</caption>" in html
+    assert ">30.5<" in html and ">0.712<" in html and ">2,000<" in html and ">0.01<" in html
+    assert "30.500000" not in html and ">AUC<" in html and ">–<" in html
+    assert "row_heading" not in html  # no index
+    assert html.count(' num"') == 6  # numeric cells are right aligned (class num)
+    again = styled(df, formats={"p": "{:.2f}"}, caption="Table 1", labels={"auc": "AUC"}).to_html()
+    assert again == html  # a stable id: the executed notebook does not change between runs
+    with pytest.raises(ValueError, match=r"no column\(s\) \['x'\]"):
+        styled(df, formats={"x": "{:.1f}"})
+    with pytest.raises(ValueError, match="DataFrame"):
+        styled([1, 2])
+
+
+def test_rerun_admonition_is_myst_with_the_command():
+    from ggcam.report import rerun_admonition
+
+    md = rerun_admonition("06_classification", {"profile": "cpu", "seed": 0, "lr": 1e-3,
+                                                "note": "two words"}, 12.4)
+    assert md.startswith(":::{admonition} Rerun this page\n:class: tip\n")
+    assert md.rstrip().endswith(":::") and "This run took 12 s." in md
+    assert ".venv/bin/papermill book/06_classification.ipynb" in md
+    assert "-p profile cpu" in md and "-p seed 0" in md and "-p lr 0.001" in md
+    assert "-p note 'two words'" in md and "python book/build.py 06" in md
+    assert "took" not in rerun_admonition("06_classification", {}, None)
+    with pytest.raises(ValueError, match="file stem"):
+        rerun_admonition("classification", {}, 1.0)
+    with pytest.raises(ValueError, match="identifiers"):
+        rerun_admonition("06_classification", {"a-b": 1}, 1.0)
+    with pytest.raises(ValueError, match="runtime_s"):
+        rerun_admonition("06_classification", {}, -1)
+
+
+# ---- benchmark figures as data: benchmarks/results.json ------------------------------------
+
+
+def test_recorded_benchmark_figures_follow_the_format():
+    from ggcam import bench_results
+
+    data = bench_results.load(ROOT / "benchmarks" / "results.json")
+    names = {e["benchmark"] for e in data["results"]}
+    assert {"heatmap", "cam_head", "data", "train_step"} <= names
+    for entry in data["results"]:
+        frame = bench_results.frame(entry)
+        assert list(frame.columns) == entry["columns"] and len(frame) > 0
+        assert entry["source"] and entry["date"] and entry["commit"]
+    heat = bench_results.frame(bench_results.entries(data, "heatmap")[0]).set_index("resample")
+    assert heat.loc["area", "speed-up (×)"] >= 100  # the benchmark's target
+    assert "AMD EPYC, 2 cores, no GPU" in bench_results.provenance(data, data["results"][0])
+
+
+def test_bench_results_check_and_merge():
+    from ggcam import bench_results as br
+
+    machine = {"id": br.machine_id("AMD EPYC", 2, "none"), "cpu": "AMD EPYC", "cores": 2,
+               "gpu": "none", "torch": "2.14.1"}
+    assert machine["id"] == "amd-epyc-2-cores"
+    assert br.machine_id("Xeon", 16, "NVIDIA H200") == "xeon-16-cores-nvidia-h200"
+    entry = {"benchmark": "b", "table": "", "title": "B", "machine": machine["id"],
+             "date": "2026-01-01", "commit": "abc", "setup": "", "columns": ["x", "t (s)"],
+             "rows": [{"x": "a", "t (s)": 1.0}], "summary": "", "source": "s"}
+    data = br.merge(br.empty(), machine, [entry])
+    newer = dict(entry, rows=[{"x": "a", "t (s)": 0.5}], date="2026-02-01")
+    other = dict(entry, table="second")
+    data = br.merge(data, machine, [newer, other])
+    assert [(e["table"], e["date"]) for e in data["results"]] == [("", "2026-02-01"),
+                                                                   ("second", "2026-01-01")]
+    with pytest.raises(ValueError, match="format must be"):
+        br.check({"format": "other"})
+    with pytest.raises(ValueError, match="not in 'machines'"):
+        br.check(dict(data, machines={}))
+    with pytest.raises(ValueError, match=r"row fields \['y'\]"):
+        br.check(dict(data, results=[dict(entry, rows=[{"y": 1}])]))
+    with pytest.raises(ValueError, match="no results for benchmark 'zz'"):
+        br.entries(data, "zz")
+
+
+def test_run_all_records_tables_and_replaces_them(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_all", ROOT / "benchmarks" / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    (tmp_path / "bench_fast.py").write_text(
+        "def main():\n"
+        "    print('## Fast')\n"
+        "    return [{'table': '', 'title': 'Fast', 'setup': 'nothing', 'columns': ['n', 'ms'],\n"
+        "             'rows': [{'n': 1, 'ms': 0.5}], 'summary': ''}]\n")
+    (tmp_path / "bench_broken.py").write_text("def main():\n    raise RuntimeError('boom')\n")
+    results = tmp_path / "results.json"
+    assert run_all.main(["fast"], results=results, folder=tmp_path) == 0
+    assert run_all.main(["fast"], results=results, folder=tmp_path) == 0  # replaced, not added
+    data = json.loads(results.read_text())
+    (entry,) = data["results"]
+    assert entry["benchmark"] == "fast" and entry["rows"] == [{"n": 1, "ms": 0.5}]
+    assert entry["source"] == "benchmarks/bench_fast.py" and entry["machine"] in data["machines"]
+    assert run_all.main(["broken"], results=results, folder=tmp_path) == 1
+    assert len(json.loads(results.read_text())["results"]) == 1
+    assert run_all.main(["--no-record", "fast"], results=tmp_path / "none.json", folder=tmp_path) == 0
+    assert not (tmp_path / "none.json").exists()
+
+
+# ---- configuration: bibliography, maths, reader features -------------------------------------
+
+
+def test_config_bibliography_maths_and_buttons():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    sphinx = config["sphinx"]["config"]
+    assert sphinx["html_math_renderer"] == "mathtext"  # no MathJax: maths drawn at build time
+    assert sphinx["nb_render_markdown_format"] == "myst"
+    assert sphinx["html_theme_options"]["navbar_persistent"] == []  # one search field
+    assert all((ROOT / path / f"{name}.py").is_file()
+               for name, path in config["sphinx"]["local_extensions"].items())
+    assert config["html"]["use_repository_button"] and config["launch_buttons"]["binderhub_url"]
+    assert config["launch_buttons"]["colab_url"] and config["repository"]["url"]
+    (bib,) = config["bibtex_bibfiles"]
+    text = (ROOT / bib).read_text()
+    entries = re.findall(r"@\w+\{([^,]+),(.*?)\n\}", text, re.S)
+    keys = {k for k, _ in entries}
+    assert {"zhu2022ggcam", "karargyris2021egdcxr", "johnson2019mimiccxr", "hand2001auc",
+            "welch1951anova", "holm1979", "efron1993bootstrap", "bylinskii2019saliency",
+            "zhou2016cam", "selvaraju2017gradcam", "draelos2020hirescam", "adebayo2018sanity",
+            "rong2022road", "kendall2018multitask", "akiba2019optuna"} <= keys
+    for key, body in entries:
+        assert re.search(r"\b(doi|url)\s*=", body), f"{key} has neither a DOI nor a URL"
+    assert "{bibliography}" in (BOOK / "references.md").read_text()
+    assert "{nb-exec-table}" in (BOOK / "execution.md").read_text()

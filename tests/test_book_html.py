@@ -1,0 +1,114 @@
+"""The built book as a reader sees it: book/check_html.py on made-up pages (always), on
+_build/html when the book has been built (`make book`; skipped otherwise), and the build-time
+maths renderer (book/_ext/mathtext_math.py)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+
+
+def load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+check_html = load(ROOT / "book" / "check_html.py")
+mathtext_math = load(ROOT / "book" / "_ext" / "mathtext_math.py")
+
+
+def page(tmp_path, body: str, head: str = "") -> Path:
+    (tmp_path / "book").mkdir(exist_ok=True)
+    (tmp_path / "_images").mkdir(exist_ok=True)
+    (tmp_path / "_images" / "ok.png").write_bytes(b"png")
+    (tmp_path / "book" / "p.html").write_text(
+        f"<html><head>{head}</head><body>{body}</body></html>")
+    return tmp_path
+
+
+# ---- the checks, on made-up pages -------------------------------------------------------------
+
+
+def test_a_clean_page_passes(tmp_path):
+    root = page(tmp_path, '<table class="ggcam-table"><tr><td>1</td></tr></table>'
+                          '<img src="../_images/ok.png"/><pre>| --- |</pre>'
+                          '<p>a | b</p><img src="data:image/png;base64,AAAA"/>',
+                head='<script src="../_static/x.js"></script><link rel="stylesheet" href="x.css">'
+                     '<link rel="canonical" href="https://example.org/p.html">')
+    assert check_html.check(root) == []
+
+
+@pytest.mark.parametrize("body, head, problem", [
+    ("<p>| a | b |\n| --- | --- |\n| 1 | 2 |</p>", "", "raw Markdown table"),
+    ("<p>|---|:---:|</p>", "", "raw Markdown table"),
+    ("<table><tr><td>1</td></tr></table>", "", "<table> without a class"),
+    ('<table class=""><tr><td>1</td></tr></table>', "", "<table> without a class"),
+    ("", '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>',
+     "loads <script"),
+    ("", '<script src="//cdn.example.org/x.js"></script>', "loads <script"),
+    ("", '<link rel="stylesheet" href="https://fonts.googleapis.com/css">', "loads <link"),
+    ('<img src="https://example.org/a.png"/>', "", "loads <img"),
+    ('<img src="../_images/missing.png"/>', "", "missing image ../_images/missing.png"),
+    ('<div class="output traceback"><pre>ValueError</pre></div>', "", "Python traceback"),
+    ("<pre>Traceback (most recent call last):\n  File</pre>", "", "Python traceback"),
+    ('<button class="btn search-button-field"></button>' * 2, "", "2 search fields"),
+])
+def test_each_problem_is_reported(tmp_path, body, head, problem):
+    (found,) = check_html.check(page(tmp_path, body, head))
+    assert found.startswith("book/p.html: ") and problem in found
+
+
+def test_check_needs_a_built_book(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a built book"):
+        check_html.check(tmp_path / "nothing")
+    with pytest.raises(FileNotFoundError, match="no HTML pages"):
+        check_html.check(tmp_path)
+
+
+# ---- the built book ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not (HTML / "index.html").is_file(), reason="book not built (make book)")
+def test_built_book_has_nothing_a_reader_must_not_see():
+    problems = check_html.check(HTML)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.skipif(not (HTML / "index.html").is_file(), reason="book not built (make book)")
+def test_built_book_draws_maths_without_mathjax():
+    pages = list(HTML.rglob("*.html"))
+    assert not [p for p in pages if "mathjax" in p.read_text().lower().replace(
+        "mathjax_ignore", "").replace("tex2jax_ignore", "")]
+    drawn = list((HTML / "_images" / "math").glob("*.svg"))
+    assert drawn and all(f.read_bytes().startswith(b"<?xml") for f in drawn)
+
+
+# ---- maths drawn at build time ----------------------------------------------------------------
+
+
+def test_mathtext_renders_the_papers_equations():
+    for tex in (r"\tilde{\mathbf{\Omega}}^c = \operatorname{Sigmoid}(\alpha \mathbf{\Omega}^c)",
+                r"\mathcal{L} = \frac{1}{2\sigma_{sm}^2} \mathcal{L}_{sm} + \ln(\sigma_{sm} + 1)",
+                r"\underset{i,j}{\operatorname{argmax}} \left( \mathbf{\Omega}_{i,j}^{Y} \right)"
+                r" \in \mathbf{S}^{Y}",
+                r"p_k = \tfrac{1}{HW}\sum_{ij} A_{k,i,j}, \quad \lVert x \rVert \le 1"):
+        svg, width, height, depth = mathtext_math.render(tex, "cm", 12.0)
+        assert svg.startswith(b"<?xml") and b"<path" in svg
+        assert width > height > 0 and 0 <= depth < height
+    with pytest.raises(mathtext_math.MathError):
+        mathtext_math.render(r"\nosuchcommand{x}", "cm", 12.0)
+
+
+def test_display_environments_become_lines_with_their_tag():
+    lines, tag = mathtext_math.display_lines(
+        "\\begin{aligned} a &= b \\\\ c &= d \\tag{9} \\end{aligned}")
+    assert lines == ["a  = b", "c  = d"] and tag == "9"
+    assert mathtext_math.display_lines("x = 1") == (["x = 1"], None)
+    assert mathtext_math.to_mathtext(r"\dfrac{a}{b} \le \lVert c \rVert") == r"\frac{a}{b} \leq \Vert c \Vert"
