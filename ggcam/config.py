@@ -38,6 +38,9 @@ PRECISIONS = ("fp32", "bf16")
 CRITERIA = ("val_loss", "val_auc")
 CAM_REDUCTIONS = ("sum", "mean")  # eq. 4 | the released code's channel mean
 GAZE_SOURCES = ("own", "shuffled", "centre")
+# The points Ψ is made from: Algorithm 1 histograms the raw gaze samples E_1..E_M
+# (eye_gaze.csv); fixations.csv, unweighted or weighted by duration, are the alternatives.
+GAZE_POINTS = ("eye_gaze", "fixations", "fixations-duration")
 # A run may be continued with a longer budget: these fields may change on resume. Every other
 # field is part of "the same run" (config hash, resume check and checkpoint alike).
 BUDGET_FIELDS = ("max_epochs", "early_stop_patience")
@@ -99,6 +102,7 @@ class TrainConfig:
     loss_param_dtype: str = "float32"  # dtype of log α, log σ and their optimiser state
     cam_reduction: str = "sum"  # Ω = Σ_k Λ_ck A_k (eq. 4) | "mean": the released code's Σ/F
     gaze_source: str = "own"  # Ψ of the image itself | "shuffled" | "centre" (controls)
+    gaze_points: str = "eye_gaze"  # Algorithm 1's raw samples | "fixations" | "fixations-duration"
     reload_best_on_lr_drop: bool = False  # released code: reload the best weights at each lr drop
     kernel_size: int | None = 500  # B, Table 1; blur σ by OpenCV's rule (B=500 → 75.5 px)
     blur_sigma: float | None = None  # blur σ in original image pixels, instead of kernel_size
@@ -121,7 +125,8 @@ class TrainConfig:
         for name, allowed in (("variant", VARIANTS), ("optimizer", OPTIMIZERS),
                               ("checkpoint_criterion", CRITERIA),
                               ("loss_param_dtype", ("float32", "float64")),
-                              ("cam_reduction", CAM_REDUCTIONS), ("gaze_source", GAZE_SOURCES)):
+                              ("cam_reduction", CAM_REDUCTIONS), ("gaze_source", GAZE_SOURCES),
+                              ("gaze_points", GAZE_POINTS)):
             if getattr(self, name) not in allowed:
                 bad(name, f"one of {allowed}")
         for name in ("lr", "sigma_sm", "sigma_ce", "alpha", "plateau_factor", "min_lr"):
@@ -142,6 +147,13 @@ class TrainConfig:
                 "TrainConfig needs exactly one of kernel_size and blur_sigma, got "
                 f"kernel_size={self.kernel_size!r}, blur_sigma={self.blur_sigma!r}"
             )
+
+    @property
+    def gaze_table(self) -> tuple[str, str | None]:
+        """``prepare``'s (gaze, weighting) for ``gaze_points``."""
+        if self.gaze_points == "eye_gaze":
+            return "eye_gaze", None
+        return "fixations", "duration" if self.gaze_points == "fixations-duration" else None
 
     @property
     def loss_mode(self) -> str:

@@ -57,16 +57,18 @@ class ProfileData:
     def __call__(self, config: TrainConfig):
         from ..data import CachedDataset, prepare
 
-        key = (config.kernel_size, config.blur_sigma)
+        gaze, weighting = config.gaze_table
+        key = (config.kernel_size, config.blur_sigma, config.gaze_points)
         if key not in self._cache:
-            # One cache per blur: ResNet and EffNet use different B (Table 1).
+            # One cache per blur and gaze table: ResNet and EffNet use different B (Table 1).
             tag = f"B{config.kernel_size}" if config.kernel_size else f"s{config.blur_sigma:.4g}"
             shape = self.profile.input_shape
-            name = f"{self.profile.name}-{self.origin}-{shape[0]}x{shape[1]}-{tag}"
+            name = (f"{self.profile.name}-{self.origin}-{shape[0]}x{shape[1]}-{tag}-"
+                    f"{config.gaze_points}")
             path = prepare(self.roots.egd_root, self.roots.mimic_root,
                            self.work_root / "prepared" / name, input_shape=shape,
-                           kernel_size=config.kernel_size, sigma=config.blur_sigma,
-                           progress=self.progress)
+                           kernel_size=config.kernel_size, sigma=config.blur_sigma, gaze=gaze,
+                           weighting=weighting, progress=self.progress)
             self._cache[key] = CachedDataset(path)
         return self._cache[key]
 

@@ -1,0 +1,90 @@
+"""The shape of the code: no import cycles inside ggcam, no logic in the book's pages,
+``ruff check`` clean."""
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "ggcam"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    """ggcam modules imported at module level (not inside functions: those are lazy)."""
+    tree = ast.parse(path.read_text())
+    me = _module_name(path)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("ggcam")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            if mod.startswith("ggcam"):
+                found.add(mod)
+                found |= {f"{mod}.{a.name}" for a in node.names}
+    return found
+
+
+def test_no_import_cycles_inside_ggcam():
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {m: {d for d in _module_level_imports(p) if d in modules and d != m}
+             for m, p in modules.items()}
+    # A package's __init__ importing its own submodules is not a cycle of interest.
+    for m in graph:
+        graph[m] = {d for d in graph[m] if not (modules[m].name == "__init__.py" and d.startswith(m + "."))}
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(m, stack):
+        state[m] = 1
+        for d in graph[m]:
+            if state.get(d) == 1:
+                cycles.append(stack[stack.index(d):] + [d] if d in stack else [m, d])
+            elif d not in state:
+                visit(d, stack + [d])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert not cycles, f"module-level import cycles: {cycles}"
+
+
+PAGES = sorted((ROOT / "book").glob("[0-9][0-9]_*.py"))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+def test_book_pages_hold_no_logic(page):
+    """A page calls the package and shows the result: no function, class or loop of its own."""
+    tree = ast.parse(page.read_text())
+    bad = [f"line {n.lineno}: {type(n).__name__}" for n in ast.walk(tree)
+           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For,
+                             ast.While, ast.Lambda))]
+    assert not bad, f"{page.name} holds logic: {bad}"
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
+                    reason="ruff not installed")
+def test_ruff_check_is_clean():
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    out = subprocess.run([ruff, "check", "ggcam", "tests", "benchmarks"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout[-3000:]
