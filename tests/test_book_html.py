@@ -111,4 +111,7 @@ def test_display_environments_become_lines_with_their_tag():
         "\\begin{aligned} a &= b \\\\ c &= d \\tag{9} \\end{aligned}")
     assert lines == ["a  = b", "c  = d"] and tag == "9"
     assert mathtext_math.display_lines("x = 1") == (["x = 1"], None)
-    assert mathtext_math.to_mathtext(r"\dfrac{a}{b} \le \lVert c \rVert") == r"\frac{a}{b} \leq \Vert c \Vert"
+    lines, tag = mathtext_math.display_lines("\na = b\n  + c \\tag{11}\n")
+    assert tag == "11" and mathtext_math.render(lines[0], "cm", 12.0)[1] > 0  # newlines
+    assert mathtext_math.to_mathtext(r"\tfrac{a}{b} \le \lVert c \rVert") == r"\frac{a}{b} \leq \Vert c \Vert"
+    assert mathtext_math.display_lines(r"\frac{a}{b}")[0] == [r"\dfrac{a}{b}"]  # display style

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 SCALE = 4  # parse at 4 × 72 dpi, so sizes are exact to 1/4 pt
 SIZES: dict[str, tuple[float, float, float]] = {}  # image file → width, height, depth (pt)
 ALIASES = [  # amsmath spelling → mathtext spelling
-    (r"\\[dt]frac(?![a-zA-Z])", r"\\frac"),
+    (r"\\tfrac(?![a-zA-Z])", r"\\frac"),
     (r"\\l[vV]ert|\\r[vV]ert", lambda m: r"\Vert" if "V" in m.group() else "|"),
     (r"\\le(?![a-zA-Z])", r"\\leq"),
     (r"\\ge(?![a-zA-Z])", r"\\geq"),
@@ -56,7 +56,7 @@ class MathError(ValueError):
 def to_mathtext(tex: str) -> str:
     for pattern, replacement in ALIASES:
         tex = re.sub(pattern, replacement, tex)
-    return tex.strip()
+    return " ".join(tex.split())  # mathtext reads one line
 
 
 def display_lines(tex: str) -> tuple[list[str], str | None]:
@@ -64,6 +64,7 @@ def display_lines(tex: str) -> tuple[list[str], str | None]:
     tag = re.search(r"\\tag\*?\{([^}]*)\}", tex)
     tex = re.sub(r"\\tag\*?\{[^}]*\}", "", tex)
     tex = ENVIRONMENT.sub("", tex)
+    tex = re.sub(r"\\frac(?![a-zA-Z])", r"\\dfrac", tex)  # display-style fractions, as in LaTeX
     lines = [line.replace("&", " ").strip() for line in re.split(r"\\\\(?:\[[^\]]*\])?", tex)]
     return [line for line in lines if line], (tag.group(1) if tag else None)
 
@@ -108,9 +109,10 @@ def _image(self, tex: str, css: str) -> str:
     def em(pt: float) -> str:  # Computer Modern looks small beside the page's sans serif
         return f"{pt / size * config.mathtext_scale:.3f}em"
 
-    style = f"height: {em(height)}; width: {em(width)}"
-    if css == "math":
-        style += f"; vertical-align: -{em(depth)}"
+    if css == "math":  # inline: sits on the baseline of the text
+        style = f"height: {em(height)}; width: {em(width)}; vertical-align: -{em(depth)}"
+    else:  # display: shrinks to the column on a narrow screen (CSS max-width: 100%)
+        style = f"width: {em(width)}"
     src = f"{self.builder.imgpath}/math/{name}"
     return (f'<img class="{css}" src="{src}" alt="{html.escape(tex, quote=True)}" '
             f'style="{style}"/>')
