@@ -9,7 +9,7 @@ their colours come from ``ggcam.plot_style`` (which reads ``ggcam.config``).
     plots.omega_distribution(results.load_omega(folder))                 # Figure 2
     plots.metric_boxplots(runs, ["auc_ovo"])                              # Figure 3a-b
     plots.metric_boxplots(runs, ["interp_chf", "interp_pneumonia"])       # Figure 3c-f
-    plots.attention_grid(images, maps, row_labels, col_labels)           # Table 3
+    plots.table3(store.examples(), CLASS_NAMES)                           # Table 3
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from matplotlib.lines import Line2D
 from .paper_values import PAPER_MEDIAN_AUC
 from .plot_style import (METRIC_NAMES, STYLE, figure, model_name, need, network_name,
                          order_networks, order_variants, variant_colour, variant_label)
-from .plots_maps import attention_grid, upsample_bilinear
+from .plots_maps import attention_grid, table3, upsample_bilinear
 from .plots_training import sigma_trajectories, training_curves
 from .stats import anova
 
 __all__ = ["FIGURE3_LETTERS", "METRIC_NAMES", "PAPER_MEDIANS", "attention_grid",
            "metric_boxplots", "model_name", "network_name", "omega_distribution",
-           "sigma_trajectories", "training_curves", "upsample_bilinear", "variant_label"]
+           "sigma_trajectories", "table3", "training_curves", "upsample_bilinear",
+           "variant_label"]
 
 # Figure 3 of the paper: (a, b) the AUC, (c, d) interpretability for CHF, (e, f) for
 # pneumonia (section 4.3-4.4). The paper does not say which network is on the left; here it

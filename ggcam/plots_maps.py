@@ -121,3 +121,39 @@ def attention_grid(
                 bar.set_ticks([0, 0.5, 1])
                 bar.set_label(colorbar_label)
     return fig
+
+
+def table3(examples: dict, class_names: Sequence[str], networks: Sequence[str] | None = None,
+           variants: Sequence[str] | None = None, alpha: float = 0.55) -> Figure:
+    """Table 3 from a results store's examples: Ψ in the first row, then one row per model.
+
+    Args:
+        examples: ``{(network, variant): {"labels", "psi", "cam", "image"}}`` as
+            ``ResultsStore.examples()`` returns it; every model holds the same test images
+            (one per class), so the images and Ψ of the first model are shown for all.
+        class_names: the name of each class index, for the column titles.
+        networks, variants: the rows to show (default: all), in ``ggcam.config`` order.
+        alpha: opacity of the overlays.
+
+    Returns:
+        ``attention_grid``'s Figure, rows labelled "Ψ (gaze)" and ``model_name(network, variant)``.
+    """
+    from .plot_style import model_name, order_networks, order_variants
+
+    if not examples:
+        raise ValueError("examples is empty: the results hold no Table 3 examples")
+    keys = list(examples)
+    nets = order_networks(networks if networks is not None else [n for n, _ in keys])
+    vars_ = order_variants(variants if variants is not None else [v for _, v in keys])
+    order = [(n, v) for n in nets for v in vars_ if (n, v) in examples]
+    if not order:
+        raise ValueError(f"no examples for networks {nets} × variants {vars_}; there are {keys}")
+    first = examples[order[0]]
+    if "image" not in first:
+        raise ValueError("the examples hold no images (real data: results never keep patient "
+                         "images); show Table 3 only for the phantom")
+    labels = [class_names[int(c)] for c in first["labels"]]
+    images = [list(first["image"])] * (1 + len(order))
+    maps = [list(first["psi"])] + [list(examples[k]["cam"]) for k in order]
+    return attention_grid(images, maps, ["Ψ (gaze)"] + [model_name(*k) for k in order], labels,
+                          alpha=alpha)

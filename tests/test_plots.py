@@ -373,3 +373,24 @@ def test_plot_modules_import_without_a_cycle():
         tree = ast.parse((folder / f"{name}.py").read_text())
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
         assert "plots" not in imported, f"ggcam/{name}.py imports ggcam.plots"
+
+
+def test_table3_from_store_examples():
+    rng = np.random.default_rng(2)
+    ex = {"labels": np.array([0, 1, 2]), "psi": rng.random((3, 4, 3)),
+          "image": rng.random((3, 16, 12))}
+    examples = {("resnet50", "standard"): dict(ex, cam=rng.random((3, 4, 3))),
+                ("resnet50", "ggcam"): dict(ex, cam=rng.random((3, 4, 3))),
+                ("efficientnet_v2_s", "ggcam"): dict(ex, cam=rng.random((3, 4, 3)))}
+    fig = plots.table3(examples, ["normal", "CHF", "pneumonia"])
+    images = fig.axes[:12]  # 4 rows × 3 columns, then a colour bar per row
+    order = sorted([("resnet50", "standard"), ("resnet50", "ggcam")],
+                   key=lambda k: config.VARIANTS.index(k[1])) + [("efficientnet_v2_s", "ggcam")]
+    assert [images[3 * i].get_ylabel() for i in range(4)] == ["Ψ (gaze)"] + [model_name(*k) for k in order]
+    assert [ax.get_title() for ax in images[:3]] == ["normal", "CHF", "pneumonia"]
+    np.testing.assert_allclose(images[1].images[0].get_array(), ex["image"][1])
+    with pytest.raises(ValueError, match="no images"):
+        plots.table3({k: {kk: vv for kk, vv in v.items() if kk != "image"}
+                      for k, v in examples.items()}, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="no examples for networks"):
+        plots.table3(examples, ["a", "b", "c"], variants=["ggcam-legacy"])
