@@ -30,7 +30,6 @@
 # %%
 import time
 
-import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
@@ -46,8 +45,7 @@ results_file = "../benchmarks/results.json"  # the recorded figures (benchmarks/
 
 # %%
 data = bench_results.load(results_file)
-machines = pd.DataFrame.from_dict(data["machines"], orient="index").rename_axis("machine")
-report.styled(machines.reset_index(), caption="Machines the figures were measured on")
+report.styled(bench_results.machines_frame(data), caption="Machines the figures were measured on")
 
 
 # %% tags=["hide-input"]

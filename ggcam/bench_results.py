@@ -130,9 +130,15 @@ def entries(data: dict, benchmark: str) -> list[dict]:
 
 
 def provenance(data: dict, entry: dict) -> str:
-    """"AMD EPYC, 2 cores, no GPU, torch 2.14.1 (shared VM); 2026-11-27, commit c51fbc4"."""
+    """"AMD EPYC, 2 cores, no GPU; 2026-11-27, commit c51fbc4" (the machine's torch and note
+    are in ``machines_frame``)."""
     m = data["machines"][entry["machine"]]
     gpu = "no GPU" if m["gpu"] in ("", "none", None) else m["gpu"]
-    note = f" ({m['note']})" if m.get("note") else ""
-    return (f"{m['cpu']}, {m['cores']} cores, {gpu}, torch {m['torch']}{note}; "
-            f"{entry['date']}, commit {entry['commit']}")
+    return f"{m['cpu']}, {m['cores']} cores, {gpu}; {entry['date']}, commit {entry['commit']}"
+
+
+def machines_frame(data: dict) -> pd.DataFrame:
+    """One row per machine: machine (its id), cpu, cores, gpu, torch, note."""
+    rows = [{"machine": mid, **{k: m.get(k) for k in (*MACHINE_KEYS, "note")}}
+            for mid, m in data["machines"].items()]
+    return pd.DataFrame(rows, columns=["machine", *MACHINE_KEYS, "note"])

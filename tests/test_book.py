@@ -146,7 +146,12 @@ def test_recorded_benchmark_figures_follow_the_format():
         assert entry["source"] and entry["date"] and entry["commit"]
     heat = bench_results.frame(bench_results.entries(data, "heatmap")[0]).set_index("resample")
     assert heat.loc["area", "speed-up (×)"] >= 100  # the benchmark's target
-    assert "AMD EPYC, 2 cores, no GPU" in bench_results.provenance(data, data["results"][0])
+    entry = bench_results.entries(data, "heatmap")[0]
+    assert bench_results.provenance(data, entry) == (
+        f"AMD EPYC, 2 cores, no GPU; {entry['date']}, commit {entry['commit']}")
+    machines = bench_results.machines_frame(data)
+    assert list(machines.columns) == ["machine", "cpu", "cores", "gpu", "torch", "note"]
+    assert entry["machine"] in set(machines["machine"])
 
 
 def test_bench_results_check_and_merge():
