@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import ndimage
 from scipy.special import ndtr
 
@@ -135,9 +136,11 @@ def _stride_weights(pix: np.ndarray, positions: np.ndarray, extent: int, sigma: 
     return out
 
 
-def gaze_heatmap(xy, image_shape, out_shape, *, sigma=None, kernel_size=None, weights=None,
-                 resample="area", normalize="max", return_dropped=False,
-                 align="receptive-field"):
+def gaze_heatmap(xy: ArrayLike, image_shape: tuple[int, int], out_shape: tuple[int, int], *,
+                 sigma: float | None = None, kernel_size: int | None = None,
+                 weights: ArrayLike | None = None, resample: str = "area",
+                 normalize: str | None = "max", return_dropped: bool = False,
+                 align: str = "receptive-field") -> np.ndarray | tuple[np.ndarray, int]:
     """Visual heat map Ψ on the Ω grid (Algorithm 1).
 
     Args:
@@ -181,8 +184,10 @@ def gaze_heatmap(xy, image_shape, out_shape, *, sigma=None, kernel_size=None, we
     return (psi, dropped) if return_dropped else psi
 
 
-def reference_heatmap(xy, image_shape, out_shape, *, sigma=None, kernel_size=None, weights=None,
-                      resample="area", normalize="max", align="receptive-field"):
+def reference_heatmap(xy: ArrayLike, image_shape: tuple[int, int], out_shape: tuple[int, int], *,
+                      sigma: float | None = None, kernel_size: int | None = None,
+                      weights: ArrayLike | None = None, resample: str = "area",
+                      normalize: str | None = "max", align: str = "receptive-field") -> np.ndarray:
     """Algorithm 1 done literally at full resolution (slow; the tests' reference).
 
     Histogram → ``scipy.ndimage`` blur → resample → normalise. ``"area"`` blurs with a zero

@@ -117,10 +117,12 @@ def _check_shape(input_shape, stride) -> tuple[tuple[int, int], tuple[int, int]]
     return (H, W), (H // stride, W // stride)
 
 
-def prepare(egd_root, mimic_root, cache_dir, *, input_shape=(1536, 1280), stride=32,
-            sigma=None, kernel_size=500, gaze="fixations", weighting=None, resample="area",
-            heart="mediastinum", mask_rule="majority", image_dtype="float16", workers=2,
-            progress=True, truth_path=None) -> Path:
+def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path, *,
+            input_shape: tuple[int, int] = (1536, 1280), stride: int = 32,
+            sigma: float | None = None, kernel_size: int | None = 500, gaze: str = "fixations",
+            weighting: str | None = None, resample: str = "area", heart: str = "mediastinum",
+            mask_rule: str = "majority", image_dtype: str = "float16", workers: int = 2,
+            progress: bool = True, truth_path: str | Path | None = None) -> Path:
     """Build (or reuse) the cache of a dataset at one network input size.
 
     Args:

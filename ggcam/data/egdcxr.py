@@ -65,9 +65,11 @@ class EGDCXR:
         progress: show progress bars while reading.
     """
 
-    def __init__(self, egd_root, mimic_root, *, gaze="fixations", grid_shape=(48, 40),
-                 sigma=None, kernel_size=500, weighting=None, resample="area",
-                 heart="mediastinum", mask_rule="majority", progress=True):
+    def __init__(self, egd_root: str | Path, mimic_root: str | Path, *, gaze: str = "fixations",
+                 grid_shape: tuple[int, int] = (48, 40), sigma: float | None = None,
+                 kernel_size: int | None = 500, weighting: str | None = None,
+                 resample: str = "area", heart: str = "mediastinum", mask_rule: str = "majority",
+                 progress: bool = True) -> None:
         _choice("gaze", gaze, tuple(GAZE_FILES))
         _choice("weighting", weighting, WEIGHTINGS)
         _choice("resample", resample, RESAMPLE_MODES)
