@@ -6,8 +6,30 @@ Every user error exits with status 2 and one line naming the file, option or val
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
+import warnings
 from pathlib import Path
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _join_dash_values(argv: list[str]) -> list[str]:
+    """``--shard -1/2`` → ``--shard=-1/2``: argparse takes a value that starts with "-" for an
+    option and answers "expected one argument"; no ggcam option starts with "-<digit>"."""
+    out: list[str] = []
+    for tok in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and re.match(r"-[\d.]", tok):
+            out[-1] = f"{out[-1]}={tok}"
+        else:
+            out.append(tok)
+    return out
 
 
 def _shape(text: str) -> tuple[int, int]:
@@ -41,6 +63,13 @@ def _non_negative(text: str) -> int:
     return v
 
 
+def _seed(text: str) -> int:
+    v = _non_negative(text)
+    if v >= 2**32:
+        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2**32), got {text!r}")
+    return v
+
+
 def _positive(text: str) -> int:
     v = _non_negative(text)
     if v < 1:
@@ -48,11 +77,21 @@ def _positive(text: str) -> int:
     return v
 
 
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return v
+
+
 def _parser() -> argparse.ArgumentParser:
     from .config import FAMILY_OF, VARIANT_ALIASES, VARIANTS
     from .experiment import PROFILES
 
-    p = argparse.ArgumentParser(prog="ggcam", description=(
+    p = _Parser(prog="ggcam", description=(
         "Gaze-Guided Class Activation Mapping: generate phantom data, prepare a dataset cache, "
         "train one run, or run a whole experiment sweep."))
     sub = p.add_subparsers(dest="command", required=True)
@@ -60,8 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     ph = sub.add_parser("phantom", help="write a synthetic EGD-CXR + MIMIC-CXR dataset in the real layout")
     ph.add_argument("--out", type=Path, required=True, help="folder to create (gets egd-cxr/ and mimic-cxr/)")
     ph.add_argument("--n", type=_positive, default=1083, help="number of images (default: 1083, as the real release)")
-    ph.add_argument("--scale", type=float, default=1.0, help="image scale; 1.0 is full size, 3056×2544 (default: 1.0)")
-    ph.add_argument("--seed", type=_non_negative, default=0, help="the same seed writes the same bytes (default: 0)")
+    ph.add_argument("--scale", type=_positive_float, default=1.0, help="image scale; 1.0 is full size, 3056×2544 (default: 1.0)")
+    ph.add_argument("--seed", type=_seed, default=0, help="the same seed writes the same bytes (default: 0)")
     ph.add_argument("--force", action="store_true",
                     help="write into a non-empty folder (only folders a phantom wrote are replaced)")
     ph.add_argument("--workers", type=_positive, default=1, help="processes for generation (default: 1)")
@@ -72,8 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--cache", type=Path, required=True, help="cache folder to create or reuse")
     pr.add_argument("--input-shape", type=_shape, default=(1536, 1280), help="network input HxW (default: 1536x1280, Ω 48x40)")
     blur = pr.add_mutually_exclusive_group()
-    blur.add_argument("--kernel-size", type=int, default=None, help="blur B, OpenCV's kernel size rule (default: 500)")
-    blur.add_argument("--sigma", type=float, default=None, help="blur σ in original image pixels, instead of B")
+    blur.add_argument("--kernel-size", type=_positive, default=None, help="blur B, OpenCV's kernel size rule (default: 500)")
+    blur.add_argument("--sigma", type=_positive_float, default=None, help="blur σ in original image pixels, instead of B")
     pr.add_argument("--gaze", choices=("fixations", "eye_gaze"), default="fixations", help="gaze table (default: fixations)")
     pr.add_argument("--workers", type=_positive, default=2, help="processes (default: 2)")
 
@@ -96,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--network", choices=sorted(FAMILY_OF), default="resnet50", help="(default: resnet50)")
     tr.add_argument("--variant", choices=(*VARIANTS, *VARIANT_ALIASES), default="ggcam",
                     help="(default: ggcam)")
-    tr.add_argument("--seed", type=_non_negative, default=0, help="(default: 0)")
+    tr.add_argument("--seed", type=_seed, default=0, help="(default: 0)")
     tr.add_argument("--resume", action="store_true",
                     help="continue an interrupted run from its last checkpoint (default: start afresh)")
 
@@ -111,36 +150,119 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+RESUME_HINT = {
+    "phantom": "the folder is incomplete: rerun with --force to write it again",
+    "prepare": "rerun the same command (a cache is only ever written whole)",
+    "train": "rerun with --resume to continue from the last finished epoch",
+    "sweep": "rerun the same command to resume (finished runs are kept)",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``ggcam`` command; every user error is one line on stderr and exit status 2."""
     from .checkpoint import CheckpointError
 
-    args = _parser().parse_args(argv)
+    command = "ggcam"
     try:
-        return _dispatch(args)
-    except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
-            PermissionError, CheckpointError) as err:
-        print(f"ggcam {args.command}: error: {err}", file=sys.stderr)
+        args = _parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else list(argv)))
+        command = f"ggcam {args.command}"
+        with warnings.catch_warnings():  # restores showwarning on the way out
+            warnings.showwarning = lambda msg, cat, *_, **__: print(
+                f"{command}: {cat.__name__}: {msg}", file=sys.stderr)
+            return _dispatch(args)
+    except (ValueError, CheckpointError) as err:
+        print(f"{command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a file that cannot be read or written, named by the OS error
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"{command}: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"ggcam {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
+        hint = RESUME_HINT.get(command.removeprefix("ggcam "), "rerun the same command")
+        print(f"{command}: interrupted; {hint}", file=sys.stderr)
         return 130
 
 
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _check_paths(args) -> None:
+    """Before any work: inputs must be folders that exist, outputs must not be files."""
+    for name in ("data_root", "mimic_root", "egd_root"):
+        path = getattr(args, name, None)
+        if path is not None and not path.is_dir():
+            what = "is a file, not a folder" if path.exists() else "does not exist"
+            raise ValueError(f"{_flag(name)} {path} {what}")
+    for name in ("results", "work", "out", "cache"):
+        path = getattr(args, name, None)
+        if path is not None and path.exists() and not path.is_dir():
+            raise ValueError(f"{_flag(name)} {path} is a file, not a folder")
+    if getattr(args, "mimic_root", None) and "data_root" in vars(args) and args.data_root is None:
+        raise ValueError("--mimic-root is only used with --data-root (the phantom writes its own)")
+
+
+def _check_device(device: str | None) -> None:
+    if device is None:
+        return
+    m = re.fullmatch(r"cpu|cuda(?::(\d+))?", device)
+    if m is None:
+        raise ValueError(f"--device {device!r}: expected cpu, cuda or cuda:N")
+    if device.startswith("cuda"):
+        import torch
+
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ValueError(f"--device {device}: torch sees no CUDA GPU on this machine")
+        if m.group(1) is not None and int(m.group(1)) >= n:
+            raise ValueError(f"--device {device}: this machine has {n} CUDA GPU(s), cuda:0 to "
+                             f"cuda:{n - 1}")
+
+
+def _check_prepare(args) -> None:
+    """Swapped roots, and a --cache that is not a cache: ``prepare`` replaces that folder whole."""
+    import json
+
+    sheet = "master_sheet.csv"
+    if not (args.egd_root / sheet).is_file():
+        swapped = (args.mimic_root / sheet).is_file()
+        raise ValueError(f"--egd-root {args.egd_root} holds no {sheet}"
+                         + (f", but --mimic-root {args.mimic_root} does: are the two swapped?"
+                            if swapped else " (give the EGD-CXR folder that holds it)"))
+    cache = args.cache.resolve()
+    for name in ("egd_root", "mimic_root"):
+        root = getattr(args, name).resolve()
+        if cache == root or root.is_relative_to(cache) or cache.is_relative_to(root):
+            raise ValueError(f"--cache {args.cache} overlaps {_flag(name)} {getattr(args, name)}: "
+                             "give a cache folder outside the data")
+    if cache.is_dir() and any(cache.iterdir()):
+        try:
+            ok = "params" in json.loads((cache / "manifest.json").read_text())
+        except (OSError, ValueError, TypeError):
+            ok = False
+        if not ok:
+            raise ValueError(f"--cache {args.cache} is a non-empty folder that is not a ggcam "
+                             "cache (no manifest.json); prepare replaces its cache folder whole, "
+                             "so give a new or an empty folder")
+
+
 def _dispatch(args) -> int:
+    _check_paths(args)
     if args.command == "phantom":
         from .data import make_phantom
+        from .experiment.sweep import _check_writable
 
-        if args.out.exists() and not args.out.is_dir():
-            raise ValueError(f"--out {args.out} is a file, not a folder")
         if args.out.is_dir() and any(args.out.iterdir()) and not args.force:
             raise ValueError(f"--out {args.out} is not empty; use --force to write a phantom "
                              "there (only folders a phantom wrote are ever replaced)")
+        _check_writable(args.out)
         roots = make_phantom(args.out, n_images=args.n, scale=args.scale, seed=args.seed,
                              workers=args.workers)
         print(f"EGD-CXR root: {roots['egd_root']}\nMIMIC-CXR root: {roots['mimic_root']}")
     elif args.command == "prepare":
         from .data import prepare
 
+        _check_prepare(args)
         blur = dict(kernel_size=args.kernel_size, sigma=args.sigma)
         if blur["kernel_size"] is None and blur["sigma"] is None:
             blur["kernel_size"] = 500
@@ -160,33 +282,54 @@ def _dispatch(args) -> int:
     return 0
 
 
+def _protect_real_results(profile, args) -> None:
+    """Results made from real (credentialed) data are never committed: ``*`` in a .gitignore
+    of ``results/<profile>/``, written before any result."""
+    from .data import ensure_dataset
+    from .runtime import atomic_write_text
+
+    if args.data_root is None:
+        return  # a phantom the run makes itself (or the profile's clear error about --data-root)
+    roots = ensure_dataset(args.data_root, work_root=args.work, n_images=profile.n_images,
+                           scale=profile.scale, mimic_root=args.mimic_root, progress=False)
+    ignore = args.results / profile.name / ".gitignore"
+    if roots.origin == "real" and not ignore.is_file():
+        atomic_write_text("# made from real (credentialed) data: never commit\n*\n", ignore)
+
+
 def _run_command(args) -> None:
+    from dataclasses import replace
+
+    from .config import canonical_variant
     from .experiment import RunSpec, get_profile
     from .experiment.store import ResultsStore
     from .experiment.sweep import ProfileData, _check_writable, _prepare_checkpoints, run_one, run_sweep
 
     profile = get_profile(args.profile)
+    if profile.data == "real" and args.data_root is None:
+        raise ValueError(f"profile {profile.name!r} reads the real EGD-CXR release: give "
+                         "--data-root (the folder holding egd-cxr/1.0.0)")
     if args.threads:
-        from dataclasses import replace
-
         profile = replace(profile, options=replace(profile.options, threads=args.threads))
-    if args.device and args.device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ValueError(f"--device {args.device}: torch sees no CUDA GPU on this machine")
+    _check_device(args.device)
+    store = ResultsStore(args.results / profile.name)
+    ckpt_root = args.work / "checkpoints" / profile.name
+    _check_writable(store.path)
+    _check_writable(ckpt_root)
     if args.command == "sweep":
         fresh = "all" if args.fresh == ["all"] else args.fresh
+        _protect_real_results(profile, args)
         runs = run_sweep(profile, data_root=args.data_root, mimic_root=args.mimic_root,
                          results_root=args.results, work_root=args.work, shard=args.shard,
                          device=args.device, progress=not args.quiet, fresh=fresh)
         print(f"{len(runs)} runs in {args.results / profile.name / 'runs.csv'}")
         return
-    store = ResultsStore(args.results / profile.name)
-    ckpt_root = args.work / "checkpoints" / profile.name
-    _check_writable(store.path)
-    _check_writable(ckpt_root)
-    spec = RunSpec(profile.name, args.network, args.variant, args.seed)
+    variant = canonical_variant(args.variant)
+    if variant not in profile.variants:
+        raise ValueError(f"--variant {args.variant}: profile {profile.name!r} has no such arm; "
+                         f"choose one of {list(profile.variants)}")
+    spec = RunSpec(profile.name, args.network, variant, args.seed)
+    _protect_real_results(profile, args)
     if not args.resume:
         import shutil
 

@@ -9,7 +9,9 @@ always computed in float32, also under autocast.
 from __future__ import annotations
 
 import math
+import numbers
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -17,18 +19,51 @@ from torch import Tensor, nn
 LOSS_MODES = ("paper", "legacy")
 
 
-def _check_batch(cams: Tensor, labels: Tensor, gaze: Tensor, has_gaze: Tensor | None) -> None:
+def _check_batch(cams: Tensor, labels: Tensor, gaze: Tensor, has_gaze: Tensor | None,
+                 finite_maps: bool = True) -> None:
+    """Shapes, then values with one fused reduction and one host sync per batch: labels in
+    [0, K), Ψ in [0, 1] (NaN fails every comparison), and Ω finite when ``finite_maps``."""
     if cams.ndim != 4:
         raise ValueError(f"cams must have shape (B, K, h, w), got {tuple(cams.shape)}")
     B, K, h, w = cams.shape
+    if B == 0 or K == 0 or h == 0 or w == 0:
+        raise ValueError(f"cams must be a non-empty batch (B, K, h, w >= 1), got {tuple(cams.shape)}")
     if labels.shape != (B,):
         raise ValueError(f"labels must have shape ({B},), got {tuple(labels.shape)}")
     if gaze.shape != (B, h, w):
         raise ValueError(f"gaze must have shape ({B}, {h}, {w}) like the maps, got {tuple(gaze.shape)}")
     if has_gaze is not None and has_gaze.shape != (B,):
         raise ValueError(f"has_gaze must have shape ({B},), got {tuple(has_gaze.shape)}")
-    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= K):
+    g_lo, g_hi = torch.aminmax(gaze.detach())
+    y_lo, y_hi = torch.aminmax(labels)
+    ok = (g_lo >= 0) & (g_hi <= 1) & (y_lo >= 0) & (y_hi < K)
+    if finite_maps:
+        ok = ok & torch.isfinite(cams.detach()).all()
+    if not bool(ok):  # the one sync; the details below only on the error path
+        _raise_bad_values(cams, labels, gaze, finite_maps)
+
+
+def _check_logits(logits: Tensor, bk: tuple[int, int]) -> None:
+    if tuple(logits.shape) != tuple(bk):
+        raise ValueError(f"logits must have shape {tuple(bk)} (B, K) like the maps, got "
+                         f"{tuple(logits.shape)}")
+
+
+def _raise_bad_values(cams: Tensor, labels: Tensor, gaze: Tensor, finite_maps: bool) -> None:
+    K = cams.shape[1]
+    if int(labels.min()) < 0 or int(labels.max()) >= K:
         raise ValueError(f"labels must lie in [0, {K}), got {labels.unique().tolist()}")
+    bad = ~torch.isfinite(gaze)
+    if bad.any():
+        raise ValueError(f"gaze (Ψ) must be finite, got {int(bad.sum())} non-finite values "
+                         f"({gaze[bad].unique()[:3].tolist()}) in shape {tuple(gaze.shape)}")
+    lo, hi = float(gaze.min()), float(gaze.max())
+    if lo < 0 or hi > 1:
+        raise ValueError(f"gaze (Ψ) must lie in [0, 1], got values in [{lo:g}, {hi:g}]"
+                         + (" (an 8-bit image? divide by 255)" if hi > 1 and hi <= 255 else ""))
+    bad = ~torch.isfinite(cams)
+    raise ValueError(f"cams (Ω) must be finite, got {int(bad.sum())} non-finite values "
+                     f"({cams[bad].unique()[:3].tolist()}) in shape {tuple(cams.shape)}")
 
 
 def _masked_mean(per_sample: Tensor, has_gaze: Tensor | None) -> Tensor:
@@ -53,6 +88,10 @@ def selective_mse(cams: Tensor, labels: Tensor, gaze: Tensor, alpha, has_gaze: T
         A 0-d tensor: the mean over cells (eq. 9) and over samples with gaze.
     """
     _check_batch(cams, labels, gaze, has_gaze)
+    return _selective_mse(cams, labels, gaze, alpha, has_gaze)
+
+
+def _selective_mse(cams: Tensor, labels: Tensor, gaze: Tensor, alpha, has_gaze: Tensor | None) -> Tensor:
     own = cams[torch.arange(cams.shape[0], device=cams.device), labels]  # Ω^Y, (B, h, w)
     squashed = torch.sigmoid(alpha * own)  # eq. 10
     per_sample = (squashed - gaze).pow(2).mean(dim=(-2, -1))  # eq. 9
@@ -66,14 +105,29 @@ def legacy_selective_mse(cams: Tensor, labels: Tensor, gaze: Tensor, has_gaze: T
     gradient and no sigmoid is applied (``docs/released-code.md``).
     """
     _check_batch(cams, labels, gaze, has_gaze)
+    return _legacy_selective_mse(cams, gaze, has_gaze)
+
+
+def _legacy_selective_mse(cams: Tensor, gaze: Tensor, has_gaze: Tensor | None) -> Tensor:
     per_sample = (cams[:, 0] - gaze).pow(2).mean(dim=(-2, -1))
     return _masked_mean(per_sample, has_gaze)
 
 
-def _log(value: float, name: str) -> float:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return math.log(value)
+def _log(value, name: str) -> float:
+    """ln of a finite number > 0: a Python or NumPy int or float, or a 0-d array or tensor."""
+    if isinstance(value, (np.ndarray, Tensor)) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r} "
+                         f"({type(value).__name__})")
+    try:
+        v = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be a finite number > 0, got an integer of "
+                         f"{len(str(value))} digits") from None
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    return math.log(v)
 
 
 class GGCAMLoss(nn.Module):
@@ -83,6 +137,11 @@ class GGCAMLoss(nn.Module):
 
     ``mode="paper"`` uses eq. 9-10; ``mode="legacy"`` reproduces the released code's
     selective MSE (class-0 map, raw Ω, α without gradient).
+
+    Bad data (Ψ non-finite or outside [0, 1], labels outside [0, K), an empty batch) raises
+    ``ValueError``. Non-finite Ω or logits are a diverged network, not bad input: they give a
+    non-finite total, which the trainer reports as ``NonFiniteLoss`` with the epoch, the step
+    and the non-finite terms, keeping the last good checkpoint (``ggcam.train``).
     """
 
     def __init__(self, sigma_sm: float, sigma_ce: float = 1.0, alpha: float = 1.0, mode: str = "paper") -> None:
@@ -103,11 +162,13 @@ class GGCAMLoss(nn.Module):
         dtype = torch.promote_types(self.log_sigma_sm.dtype, torch.float32)
         with torch.autocast(device_type=logits.device.type, enabled=False):
             logits, cams, gaze = logits.to(dtype), cams.to(dtype), gaze.to(dtype)
+            _check_logits(logits, cams.shape[:2])
+            _check_batch(cams, labels, gaze, has_gaze, finite_maps=False)
             ce = F.cross_entropy(logits, labels)  # eq. 7
             if self.mode == "paper":
-                sm = selective_mse(cams, labels, gaze, self.log_alpha.exp(), has_gaze)
+                sm = _selective_mse(cams, labels, gaze, self.log_alpha.exp(), has_gaze)
             else:
-                sm = legacy_selective_mse(cams, labels, gaze, has_gaze)
+                sm = _legacy_selective_mse(cams, gaze, has_gaze)
             s_sm, s_ce = self.log_sigma_sm, self.log_sigma_ce
             w_sm = 0.5 * torch.exp(-2 * s_sm)  # 1 / (2σ_sm²)
             w_ce = torch.exp(-2 * s_ce)  # 1 / σ_ce²
@@ -124,6 +185,9 @@ class StandardLoss(nn.Module):
 
     def forward(self, logits: Tensor, cams: Tensor, labels: Tensor, gaze: Tensor,
                 has_gaze: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+        if logits.ndim != 2 or logits.shape[0] == 0 or labels.shape != logits.shape[:1]:
+            raise ValueError(f"logits must be a non-empty (B, K) batch with labels (B,), got "
+                             f"{tuple(logits.shape)} and {tuple(labels.shape)}")
         with torch.autocast(device_type=logits.device.type, enabled=False):
             ce = F.cross_entropy(logits.float(), labels)
         return ce, {"ce": float(ce.detach())}

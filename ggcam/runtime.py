@@ -21,13 +21,24 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()  # what open() gives; mkstemp's 0600 would hide results from the group
+
+
 def atomic_write_bytes(data: bytes, path: Path) -> None:
+    """Write ``path`` whole or not at all: a temp file ``.<name>.*`` beside it, then a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            os.fchmod(f.fileno(), _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -39,11 +50,15 @@ def atomic_write_text(text: str, path: Path) -> None:
 
 
 def atomic_torch_save(obj, path: Path) -> None:
+    """``torch.save`` whole or not at all (a killed process leaves ``.<name>.*`` behind)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
     try:
+        try:
+            os.fchmod(fd, _FILE_MODE)
+        finally:
+            os.close(fd)
         torch.save(obj, tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -83,9 +98,26 @@ def device_name(device: str) -> str:
 
 
 def git_commit(root: Path | None = None) -> str:
+    """The short commit of the checkout holding ``root`` (default: this package's own folder,
+    never the cwd), with "+dirty" when tracked files differ from it or untracked files lie
+    under ``root``; "unknown" outside a checkout, or when no file under ``root`` is tracked
+    (an installed copy inside some other repository, e.g. a virtual environment)."""
+    root = Path(root) if root is not None else Path(__file__).resolve().parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}  # no GIT_DIR redirect
+
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", "--no-optional-locks", *args], cwd=root, env=env,
+                             capture_output=True, text=True, timeout=10)
+        if out.returncode:
+            raise subprocess.SubprocessError(out.stderr)
+        return out.stdout.strip()
+
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10)
-        return out.stdout.strip() or "unknown"
+        if not git("ls-files", "--", "."):
+            return "unknown"
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = (git("status", "--porcelain", "--untracked-files=no")
+                 or git("ls-files", "--others", "--exclude-standard", "--", "."))
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    return f"{commit}+dirty" if dirty else commit
