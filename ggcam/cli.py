@@ -159,9 +159,9 @@ RESUME_HINT = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one ``ggcam`` command; every user error is one line on stderr and exit status 2."""
-    from .checkpoint import CheckpointError
+    """Run one ``ggcam`` command; every user error is one line on stderr and exit status 2.
 
+    Imports nothing heavy before its ``try``: a Ctrl-C while torch loads is handled too."""
     command = "ggcam"
     try:
         args = _parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else list(argv)))
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             warnings.showwarning = lambda msg, cat, *_, **__: print(
                 f"{command}: {cat.__name__}: {msg}", file=sys.stderr)
             return _dispatch(args)
-    except (ValueError, CheckpointError) as err:
+    except ValueError as err:  # CheckpointError included
         print(f"{command}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a file that cannot be read or written, named by the OS error
