@@ -1,4 +1,4 @@
-"""The ``ggcam`` command line: phantom, prepare, train (one run), sweep.
+"""The ``ggcam`` command line: phantom, prepare, train (one run), sweep, rescore, tune.
 
 Every user error exits with status 2 and one line naming the file, option or value.
 """
@@ -11,6 +11,8 @@ import re
 import sys
 import warnings
 from pathlib import Path
+
+from . import tune
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("rescore", help="recompute every run's metrics from its stored predictions and maps")
     rs.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="(default: cpu)")
     rs.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results)")
+    tune.add_parser(sub)
     return p
 
 
@@ -248,6 +251,8 @@ def _check_prepare(args) -> None:
 
 def _dispatch(args) -> int:
     _check_paths(args)
+    if args.command == "tune":
+        return tune.run(args)
     if args.command == "phantom":
         from .data import make_phantom
         from .experiment.sweep import _check_writable

@@ -155,6 +155,9 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
     old = _read_manifest(cache_dir)
     if old is not None and old.get("params") == params:
         return cache_dir
+    if old is None and cache_dir.exists() and (not cache_dir.is_dir() or any(cache_dir.iterdir())):
+        raise ValueError(f"{cache_dir} exists and is not a ggcam cache (no manifest.json): "
+                         "prepare replaces its cache folder whole, so it leaves this one alone")
 
     ds = EGDCXR(egd_root, mimic_root, gaze=gaze, grid_shape=grid, sigma=sigma,
                 kernel_size=kernel_size, weighting=weighting, resample=resample, heart=heart,

@@ -164,8 +164,12 @@ class ResultsStore:
     # -- writing -----------------------------------------------------------------------------
     def write_run(self, record: RunRecord, predictions: pd.DataFrame, maps: dict[str, np.ndarray],
                   curves: pd.DataFrame | None) -> None:
-        """A run's files; the record last, so a run is "done" only when everything is there."""
+        """A run's files; the record last, so a run is "done" only when everything is there.
+        Results of data that is not the phantom get a ``.gitignore`` of ``*`` first."""
         rid = record.run_id
+        if record.data_origin != "phantom" and not (self.path / ".gitignore").is_file():
+            atomic_write_text("# made from real (credentialed) data: never commit\n*\n",
+                              self.path / ".gitignore")
         atomic_write_bytes(_csv_bytes(predictions), self.path / "predictions" / f"{rid}.csv")
         buf = io.BytesIO()
         np.savez_compressed(buf, **maps)

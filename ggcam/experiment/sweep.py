@@ -179,8 +179,8 @@ def run_one(spec: RunSpec, profile: Profile, data: ProfileData, store: ResultsSt
         wall_s=round(wall, 1), device=device_name(options.device),
         threads=torch.get_num_threads(), commit=git_commit(), date=_dt.date.today().isoformat())
     store.write_run(record, predictions, maps, result.history if result is not None else None)
-    arm = next(a for a in profile.arms if a.variant == spec.variant)
-    if spec.seed == arm.seeds[0]:
+    arm = next((a for a in profile.arms if a.variant == spec.variant), None)
+    if arm is not None and spec.seed == arm.seeds[0]:
         store.write_example(spec.network, spec.variant, _examples(ev, test, data.origin))
     return record
 
