@@ -13,67 +13,64 @@
 #
 # ## Overview
 #
-# The paper uses EGD-CXR (Karargyris et al., 2021): 1,083 MIMIC-CXR chest radiographs, each
-# read by one radiologist while an eye tracker (Gazepoint GP3, ~60 Hz) recorded where they
-# looked, with lung and mediastinum masks, 17 anatomical bounding boxes and the dictated report.
-# The labels are balanced: Normal, CHF (the paper's "cardiomegaly") and pneumonia.
+# The paper uses EGD-CXR {cite:p}`karargyris2021egdcxr`: MIMIC-CXR chest radiographs
+# {cite:p}`johnson2019mimiccxr`, each read by one radiologist while an eye tracker recorded
+# where they looked, with lung and mediastinum masks, anatomical bounding boxes and the
+# dictated report. The labels are balanced: Normal, CHF (the paper's "cardiomegaly") and
+# pneumonia.
 #
-# Both EGD-CXR and MIMIC-CXR are credentialed, so this page — like the whole book — uses the
-# **phantom**: synthetic radiographs and a simulated reader's gaze, written by
-# `ggcam.data.make_phantom` in exactly the release's layout. `ggcam.data.EGDCXR` reads either.
+# Both releases are credentialed, so this page, like the whole book, uses the **phantom**:
+# synthetic radiographs and a simulated reader's gaze, written by `ggcam.data.make_phantom` in
+# exactly the release's layout, plus one file the real release cannot have: the **ground
+# truth**, where each drawn finding is. `ggcam.data.EGDCXR` reads either release. This page
+# shows the layout, the truth file, the simulated reader and its one knob
+# (`informativeness`), and which gaze points Algorithm 1 is fed.
 
-# %%
+# %% tags=["hide-input"]
 # %matplotlib inline
+import time
 import warnings
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam.data import CLASS_NAMES, EGDCXR, PAPER_CLASS_NAMES, make_phantom, split
+from ggcam import figures, report
+from ggcam.config import GAZE_POINTS, TrainConfig
+from ggcam.data import CLASS_NAMES, EGDCXR, PAPER_CLASS_NAMES, ensure_dataset, read_phantom_truth
+from ggcam.data.phantom_reader import INFORMATIVENESS
 
 warnings.filterwarnings("ignore", message=".*kept .* rows")  # shown below as a table instead
+started = time.perf_counter()
 
 # %% tags=["parameters"]
-phantom_dir = "../.cache/book-phantom"  # small full-size phantom shared by the data pages
-n_images = 12  # phantom images to generate (the release has 1,083)
+work_dir = "../.cache/book"  # where the page's phantoms are generated (once) and reused
+n_images = 12  # images of the full-size phantom shown here (the release has 1,083)
 seed = 0  # phantom seed; the same seed writes the same bytes
+informativeness_images = 30  # images of each small phantom of the informativeness table
+informativeness_scale = 0.1  # their size relative to the release
 
 # %% [markdown]
 # ## The layout on disk
 #
 # Two roots, as in the release: the gaze release `egd-cxr/1.0.0/` and the images under
-# `mimic-cxr/2.0.0/files/p{patient[:2]}/p{patient}/s{study}/{dicom_id}.dcm`.
+# `mimic-cxr/2.0.0/files/p{patient[:2]}/p{patient}/s{study}/{dicom_id}.dcm`. The phantom
+# writes its truth file `phantom-truth.csv` **beside** the two roots, never inside the release,
+# so the release layout stays exactly the real one:
 
 # %%
-root = Path(phantom_dir)
-if not (root / "egd-cxr" / "1.0.0" / "master_sheet.csv").is_file():
-    make_phantom(root, n_images=n_images, scale=1.0, seed=seed, progress=False)
-egd, mimic = root / "egd-cxr" / "1.0.0", root / "mimic-cxr" / "2.0.0"
-
-
-def tree(folder: Path, depth: int = 2, limit: int = 4, indent: str = "") -> list[str]:
-    """A short listing: at most ``limit`` entries per folder."""
-    lines = []
-    entries = sorted(folder.iterdir())
-    for p in entries[:limit]:
-        lines.append(f"{indent}{p.name}{'/' if p.is_dir() else ''}")
-        if p.is_dir() and depth > 0:
-            lines += tree(p, depth - 1, limit, indent + "    ")
-    if len(entries) > limit:
-        lines.append(f"{indent}... ({len(entries) - limit} more)")
-    return lines
-
-
-print("egd-cxr/1.0.0/")
-print("\n".join(tree(egd, depth=1, limit=8, indent="    ")))
+roots = ensure_dataset(None, work_root=work_dir, n_images=n_images, scale=1.0, seed=seed,
+                       progress=False)
+print(figures.tree(roots.egd_root.parent.parent, depth=0))
+print("\negd-cxr/1.0.0/")
+print(figures.tree(roots.egd_root, depth=1, limit=6, indent="    "))
 
 # %%
-sheet = pd.read_csv(egd / "master_sheet.csv")
+sheet = pd.read_csv(roots.egd_root / "master_sheet.csv")
 glue("n_columns", sheet.shape[1], display=False)
-sheet[["dicom_id", "path", "patient_id", "Normal", "CHF", "pneumonia", "cxr_exam_indication"]].head(3)
+report.styled(sheet[["dicom_id", "patient_id", "Normal", "CHF", "pneumonia"]].head(3),
+              formats={"patient_id": "{}"},
+              caption="master_sheet.csv, first rows (a few of its columns)")
 
 # %% [markdown]
 # `master_sheet.csv` has {glue:text}`n_columns` columns. The exam indication is free text with
@@ -81,102 +78,125 @@ sheet[["dicom_id", "path", "patient_id", "Normal", "CHF", "pneumonia", "cxr_exam
 #
 # ## Reading it
 #
-# `EGDCXR` joins the master sheet, the gaze table, the masks and the DICOMs. It drops the rows
-# of calibration screens (ids not in the master sheet) and off-image samples (negative
-# X/Y_ORIGINAL), and says how many:
+# `EGDCXR` joins the master sheet, a gaze table, the masks and the DICOMs. It drops the rows of
+# calibration screens (ids not in the master sheet) and off-image samples (negative
+# X/Y_ORIGINAL), and says how many, for each gaze table:
 
 # %%
-ds = EGDCXR(egd, mimic, gaze="fixations", grid_shape=(48, 40), kernel_size=500, progress=False)
-raw = EGDCXR(egd, mimic, gaze="eye_gaze", grid_shape=(48, 40), kernel_size=500, progress=False)
-report = pd.DataFrame({"fixations.csv": ds.gaze_report, "eye_gaze.csv": raw.gaze_report}).drop("file")
-glue("calibration_rows", int(ds.gaze_report["calibration_rows"]), display=False)
-report
+fixations = EGDCXR(roots.egd_root, roots.mimic_root, gaze="fixations", progress=False)
+raw = EGDCXR(roots.egd_root, roots.mimic_root, gaze="eye_gaze", progress=False)
+drops = pd.DataFrame({"fixations.csv": fixations.gaze_report,
+                      "eye_gaze.csv": raw.gaze_report}).drop("file").reset_index(names="count")
+glue("calibration_rows", int(fixations.gaze_report["calibration_rows"]), display=False)
+report.styled(drops, caption="What the reader kept and dropped, per gaze table")
 
 # %%
-counts = ds.metadata.groupby("class_name", sort=False).size().rename("images").to_frame()
-counts.insert(0, "paper's name", [PAPER_CLASS_NAMES[CLASS_NAMES.index(c)] for c in counts.index])
-counts
+counts = raw.metadata.groupby("class_name", sort=False).size().rename("images").reset_index()
+counts.insert(1, "paper's name", [PAPER_CLASS_NAMES[CLASS_NAMES.index(c)] for c in counts["class_name"]])
+report.styled(counts, caption="Images per class", labels={"class_name": "class"})
+
+# %% [markdown]
+# ## The ground truth: `phantom-truth.csv`
+#
+# One row per drawn finding per image, in image pixels, the box half-open
+# $[x_0, x_1) \times [y_0, y_1)$: `cardiomegaly` (every CHF image: the cardiac silhouette),
+# `edema` and `effusion` (CHF), `consolidation` (pneumonia, one per focus), or one `none` row
+# for an image without a finding, so a truncated file is detected rather than read as "no
+# findings". `ggcam.data.read_phantom_truth` reads it; the training cache puts the boxes on
+# the Ω grid (`masks["finding"]`), and the [interpretability page](07_interpretability.ipynb)
+# scores where the networks look against them (the pointing game).
+
+# %%
+truth = read_phantom_truth(roots.truth_path)
+report.styled(figures.truth_table(truth), caption="Findings per class in phantom-truth.csv "
+              "(images, then boxes of each finding)")
 
 # %% [markdown]
 # ## One case per class
 #
-# Each phantom image is drawn with two lungs, a mediastinum and heart, ribs and soft tissue.
-# CHF enlarges the cardiac silhouette (sometimes with edema or effusion); pneumonia adds focal
-# consolidations. Outlined: the lung masks (blue) and the mediastinum (orange) — the regions of
-# eq. 12. The simulated reader's fixations are drawn as a scanpath (numbered by order, area by
-# duration).
+# Each phantom image has two lungs, a mediastinum and heart, ribs and soft tissue. CHF
+# enlarges the cardiac silhouette (sometimes with edema or effusion); pneumonia adds focal
+# consolidations. Outlined: the lung masks (blue) and the mediastinum (orange), the regions of
+# eq. 12; dashed cyan: the true findings. The simulated reader's fixations are drawn as a
+# scanpath (area by duration).
 
-# %%
-cases = [int(np.flatnonzero(ds.labels == c)[0]) for c in range(3)]
-fig = Figure(figsize=(10, 4.4), layout="constrained")
-axes = fig.subplots(1, 3)
-for ax, i in zip(axes, cases):
-    image = ds.read_image(i)
-    full = ds.full_masks(i)
-    pts = ds.gaze_points(i)
-    ax.imshow(image, cmap="gray")
-    ax.contour(full["lung"], levels=[0.5], colors="tab:blue", linewidths=1)
-    ax.contour(full["heart"], levels=[0.5], colors="tab:orange", linewidths=1)
-    ax.plot(pts.x, pts.y, "-", color="yellow", lw=0.6, alpha=0.7)
-    ax.scatter(pts.x, pts.y, s=40 * pts.duration / pts.duration.mean(), color="red", alpha=0.6)
-    ax.set_title(f"{ds.metadata.class_name.iat[i]}: {len(pts)} fixations", fontsize=9)
-    ax.axis("off")
-fig
+# %% tags=["hide-input"]
+cases = [int(raw.metadata.index[raw.labels == c][0]) for c in range(3)]
+figures.cases_figure(fixations, cases, truth)
 
 # %% [markdown]
-# ### Fixations and raw samples
+# ## Which gaze points make Ψ
 #
-# `fixations.csv` holds one row per fixation (with its start FPOGS and duration FPOGD);
-# `eye_gaze.csv` the raw ~60 Hz samples, jittering around each fixation. Either can feed
-# Algorithm 1.
+# Algorithm 1 takes "a sequence of 2D coordinates of tracked eye-gaze position at time indices
+# 1 through M", $E_{1:M}$: the eye tracker's raw samples. EGD-CXR has them in `eye_gaze.csv`,
+# and also `fixations.csv`, one row per fixation with its start and duration. **Ψ is built
+# from the raw samples by default** (`TrainConfig.gaze_points = "`{glue:text}`default_points`
+# `"`); fixations, unweighted or weighted by their duration, are the options
+# ({glue:text}`points_options`). Raw samples weight every fixation by how long it lasted
+# (more samples), which the duration weighting reproduces for fixations; the
+# [Algorithm 1 page](03_algorithm1.ipynb) compares the three maps.
+
+# %% tags=["hide-input"]
+figures.sampling_figure(fixations, raw, cases[2])
 
 # %%
-i = cases[2]
-fx, rw = ds.gaze_points(i), raw.gaze_points(i)
-fig = Figure(figsize=(8, 4), layout="constrained")
-axes = fig.subplots(1, 2, sharex=True, sharey=True)
-image = ds.read_image(i)
-for ax, pts, title in ((axes[0], fx, f"fixations ({len(fx)})"), (axes[1], rw, f"raw samples ({len(rw)})")):
-    ax.imshow(image, cmap="gray")
-    ax.scatter(pts.x, pts.y, s=4, color="red", alpha=0.5)
-    ax.set_title(title, fontsize=9)
-    ax.axis("off")
-glue("n_raw", len(rw), display=False)
-glue("n_fix", len(fx), display=False)
-fig
+glue("default_points", TrainConfig().gaze_points, display=False)
+glue("points_options", ", ".join(f"`{p}`" for p in GAZE_POINTS), display=False)
+glue("n_raw", len(raw.gaze_points(cases[2])), display=False)
+glue("n_fix", len(fixations.gaze_points(cases[2])), display=False)
 
 # %% [markdown]
 # This pneumonia case has {glue:text}`n_fix` fixations and {glue:text}`n_raw` raw samples.
 #
+# ## The simulated reader's `informativeness`
+#
+# After a systematic scan of the chest, the simulated reader aims a share of its remaining
+# fixations at the findings; `make_phantom(..., informativeness=)` sets that share
+# (default {glue:text}`default_informativeness`). At 0 the gaze says nothing about where the
+# findings are beyond the scan; at 1 every free fixation goes to one. It is the phantom's way
+# to ask how much GG-CAM depends on how informative the radiologist's gaze is. Measured on
+# small phantoms made with three values: the share of raw samples of the CHF and pneumonia
+# images that fall in a finding's box, beside the share of the image the boxes cover (where
+# samples spread blindly would land).
+
+# %%
+glue("default_informativeness", INFORMATIVENESS, display=False)
+report.styled(figures.informativeness_effect(f"{work_dir}/informativeness",
+                                             n_images=informativeness_images,
+                                             scale=informativeness_scale, seed=seed),
+              caption="Gaze on the findings, by the reader's informativeness")
+
+# %% [markdown]
 # ## The splits
 #
 # `ggcam.data.split` offers three schemes: `"paper"` (random 70/10/20 within each class, as
-# section 4.1 describes), `"released"` (the released code's 70/10/20 per class in file order)
-# and `"patient"` (80/10/10 grouped by patient, so no patient is on two sides — some patients
-# have two images).
+# the paper's section 4.1 describes; the sweep's profiles may set other fractions),
+# `"released"` (the released code's 70/10/20 per class in file order) and `"patient"`
+# (grouped by patient, so no patient is on two sides). The seed of a run fixes its split, so
+# two arms with the same seed see the same test images.
 
 # %%
-rows = []
-for scheme in ("paper", "released", "patient"):
-    parts = split(ds.metadata, scheme, seed=seed)
-    for side, idx in parts.items():
-        classes = ds.metadata.class_name.iloc[idx].value_counts()
-        rows.append({"scheme": scheme, "side": side, "images": len(idx),
-                     **{c: int(classes.get(c, 0)) for c in CLASS_NAMES}})
-pd.DataFrame(rows).set_index(["scheme", "side"])
+report.styled(figures.split_table(raw.metadata, seed=seed), caption="Images per side and class")
 
 # %% [markdown]
 # ## How the real release differs
 #
 # The reader was written against the real release's documented quirks, and each has a test:
-# calibration-screen rows in both gaze tables ({glue:text}`calibration_rows` rows here), off-image
-# samples coded as small negative X/Y_ORIGINAL, the mask file spelled `mediastanum.png`,
-# free text with embedded newlines, landscape and odd-sized DICOMs, BitsStored other than 12,
-# multi-valued window tags and rescale tags. On the real data expect 1,083 images
-# (360 / 363 / 360), ~49,000 fixations and ~1.5 M raw samples.
+# calibration-screen rows in both gaze tables ({glue:text}`calibration_rows` here),
+# off-image samples coded as small negative X/Y_ORIGINAL, the mask file spelled
+# `mediastanum.png`, free text with embedded newlines, landscape and odd-sized DICOMs,
+# BitsStored other than 12, multi-valued window and rescale tags. The real release has no
+# truth file: there, localisation is scored against the organ masks (eq. 12) and the gaze.
 #
 # ## Summary
 #
 # - One reader serves the phantom and the real release; the phantom follows the layout to the
-#   letter, so everything downstream is exercised on the real format.
-# - The drop report says how many calibration and off-image rows were removed.
+#   letter and adds its ground truth beside it.
+# - Ψ is made from Algorithm 1's raw gaze samples by default; fixations are an option.
+# - The reader's `informativeness` sets how much its gaze points at the findings.
+
+# %%
+display(Markdown(report.rerun_admonition("02_data", {
+    "work_dir": work_dir, "n_images": n_images, "seed": seed,
+    "informativeness_images": informativeness_images,
+    "informativeness_scale": informativeness_scale}, time.perf_counter() - started)))
