@@ -13,107 +13,172 @@
 #
 # ## Overview
 #
-# A classification CNN ends in global average pooling (GAP) and one linear layer,
-# $y = \Lambda p + \lambda$ with $p_k = \frac{1}{HW}\sum_{ij} A_{k,i,j}$ (eq. 1–2). Swapping the
-# two linear operations (eq. 3) gives the class activation maps
-# $\Omega_{c,i,j} = \sum_k \Lambda_{c,k} A_{k,i,j}$ (eq. 4) and $y_c = \bar\Omega^c + \lambda_c$
-# (eq. 5–6). The **CAM layer** computes exactly that, with the same parameters. This page checks
-# the equivalence numerically and then shows the distribution of Ω in trained networks — the
-# paper's Figure 2, the reason eq. 10 squashes Ω with a sigmoid before comparing it with Ψ.
+# A classification CNN ends in global average pooling (GAP) and one linear layer. Swapping
+# the two linear operations gives the class activation maps Ω {cite:p}`zhou2016cam`; the
+# paper's **CAM layer** computes them explicitly, with the same parameters, and GG-CAM
+# supervises them with the radiologist's gaze {cite:p}`zhu2022ggcam`. This page states the
+# paper's twelve equations (the other pages refer to them by these numbers), checks the
+# layer's equivalence with GAP + Linear numerically, and shows the distribution of Ω in the
+# trained networks: the paper's Figure 2, the reason eq. {eq}`eq-10` squashes Ω before
+# comparing it with Ψ.
+#
+# ## The CAM layer, eqs. 1–6
+#
+# Let $A$ be the backbone's output, $G$ features on an $H \times W$ grid (the pages call the
+# grid $h \times w$), $p$ its global average, and $y$ the $C$ logits of the linear layer with
+# weights $\Lambda$ ($C \times G$) and biases $\lambda$:
+#
+# $$
+# y = \Lambda p + \lambda
+# $$ (eq-1)
+#
+# $$
+# y_c = \sum_{k=1}^{G} \Lambda_{c,k} \left( \frac{1}{HW} \sum_{i=1}^{H} \sum_{j=1}^{W} A_{k,i,j} \right) + \lambda_c
+# $$ (eq-2)
+#
+# Changing the order of the sums,
+#
+# $$
+# y_c = \frac{1}{HW} \sum_{i=1}^{H} \sum_{j=1}^{W} \left[ \sum_{k=1}^{G} \Lambda_{c,k} A_{k,i,j} \right] + \lambda_c
+# $$ (eq-3)
+#
+# and the class activation map is the innermost sum:
+#
+# $$
+# \Omega_{c,i,j} = \sum_{k=1}^{G} \Lambda_{c,k} A_{k,i,j}
+# $$ (eq-4)
+#
+# so that each logit is the mean of its map plus the bias:
+#
+# $$
+# y_c = \bar{\Omega}^c + \lambda_c
+# $$ (eq-5)
+#
+# $$
+# \bar{\Omega}^c = \frac{1}{HW} \sum_{i=1}^{H} \sum_{j=1}^{W} \Omega^c_{i,j}
+# $$ (eq-6)
+#
+# `ggcam.CAMHead` computes {eq}`eq-4` with one `einsum` and {eq}`eq-5`–{eq}`eq-6` as a mean;
+# `model.forward(x)` returns the logits (so any tooling works unchanged) and
+# `model.forward_cams(x)` returns the logits and Ω.
+#
+# ## What GG-CAM adds, eqs. 7–12
+#
+# The cross-entropy of the true class $Y$, with $\hat{y} = \mathrm{Softmax}(y)$, sees only the
+# means of the maps:
+#
+# $$
+# \mathcal{L}_{ce} = -\ln \hat{y}_Y
+# $$ (eq-7)
+#
+# $$
+# \mathcal{L}_{ce} = -\bar{\Omega}^Y - \lambda_Y + \ln \left[ \sum_{i=1}^{C} \exp \left( \bar{\Omega}^i + \lambda_i \right) \right]
+# $$ (eq-8)
+#
+# so the maps can be shaped without changing the loss. The **selective MSE** compares the true
+# class's map, squashed by a sigmoid with a trainable $\alpha > 0$, with the gaze heat map Ψ of
+# [Algorithm 1](03_algorithm1.ipynb):
+#
+# $$
+# \mathcal{L}_{sm} = \frac{1}{HW} \sum_{i=1}^{H} \sum_{j=1}^{W} \left( \tilde{\Omega}^Y_{i,j} - \Psi_{i,j} \right)^2
+# $$ (eq-9)
+#
+# $$
+# \tilde{\Omega}^c = \mathrm{Sigmoid}(\alpha \Omega^c)
+# $$ (eq-10)
+#
+# The two losses are balanced by trainable uncertainties $\sigma_{sm}, \sigma_{ce} > 0$
+# {cite:p}`kendall2018multitask`; the logarithms keep them from growing without bound:
+#
+# $$
+# \mathcal{L} = \frac{1}{2\sigma_{sm}^2} \mathcal{L}_{sm} + \frac{1}{\sigma_{ce}^2} \mathcal{L}_{ce} + \ln(\sigma_{sm} + 1) + \ln(\sigma_{ce} + 1)
+# $$ (eq-11)
+#
+# After training, a prediction counts as interpretable when the peak of the true class's map
+# lies in the organ of its disease, $S^Y$ (the heart for CHF, the lungs for pneumonia), on the
+# grid of Ω:
+#
+# $$
+# \underset{i,j}{\operatorname{argmax}} \left( \Omega^Y_{i,j} \right) \in S^Y
+# $$ (eq-12)
+#
+# [Training](05_training.ipynb) is about {eq}`eq-9`–{eq}`eq-11`,
+# [interpretability](07_interpretability.ipynb) about {eq}`eq-12`.
 
-# %%
+# %% tags=["hide-input"]
 # %matplotlib inline
-import numpy as np
-import pandas as pd
-import torch
-from IPython.display import Markdown
-from myst_nb import glue
-from torchvision import models
+import time
+import warnings
 
-import ggcam
-from ggcam import plots, results
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+from ggcam import figures, report
+from ggcam.experiment import summary
+
+warnings.filterwarnings("ignore", category=UserWarning)
+started = time.perf_counter()
 
 # %% tags=["parameters"]
-profile = ""  # results/<profile> to read; empty: the best committed profile
-input_side = 64  # side of the random test images for the equivalence check (pixels)
+profile = ""  # results/<profile> to read; empty: the best profile with results
+results_dir = ""  # the results root; empty: the repository's results/
+input_side = 64  # side of the random test images of the equivalence check (pixels)
 seed = 0  # seed of the random weights and images
 
 # %% [markdown]
 # ## The CAM layer is GAP + Linear, reordered
 #
-# `ggcam.to_cam_model` takes a torchvision CNN, keeps every weight, and replaces its pooling and
-# linear layer by `ggcam.CAMHead`. With random weights and random images, in float64, the
+# `ggcam.to_cam_model` takes a torchvision CNN, keeps every weight, and replaces its pooling
+# and linear layer by `ggcam.CAMHead`. With random weights and random images, in float64, the
 # logits of the two models agree to rounding error for both of the paper's networks:
 
 # %%
-torch.manual_seed(seed)
-rows = []
-for arch in ("resnet50", "efficientnet_v2_s"):
-    tv = models.get_model(arch, weights=None, num_classes=3).eval().double()
-    cam_model = ggcam.to_cam_model(tv).eval()
-    x = torch.rand(2, 3, input_side, input_side, dtype=torch.float64)
-    with torch.no_grad():
-        y_tv = tv(x)
-        y_cam, omega = cam_model.forward_cams(x)
-    rows.append({
-        "network": plots.network_name(arch),
-        "parameters (torchvision)": sum(p.numel() for p in tv.parameters()),
-        "parameters (CAM model)": sum(p.numel() for p in cam_model.parameters()),
-        "max |Δ logit|": float((y_tv - y_cam).abs().max()),
-        "Ω shape": tuple(omega.shape[1:]),
-    })
-equivalence = pd.DataFrame(rows)
-max_diff = equivalence["max |Δ logit|"].max()
-glue("max_logit_diff", f"{max_diff:.1e}", display=False)
-equivalence.style.format({"max |Δ logit|": "{:.1e}"}).hide(axis="index")
+equivalence = figures.cam_equivalence(("resnet50", "efficientnet_v2_s"), input_side, seed)
+glue("max_logit_diff", report.number(equivalence["max |Δ logit|"].max(), 2), display=False)
+report.styled(equivalence, formats={"max |Δ logit|": "{:.1e}"},
+              caption="torchvision's head against the CAM layer (float64)")
 
 # %% [markdown]
-# The largest difference is {glue:text}`max_logit_diff` — float64 rounding — and the
-# parameter counts are identical: the CAM layer adds nothing to the network. At the paper's
-# input size (1536×1280) both backbones have stride 32, so Ω is 48×40 per class.
-
-# %% [markdown]
+# The largest difference is {glue:text}`max_logit_diff`, float64 rounding, and the parameter
+# counts are identical: the CAM layer adds nothing to the network.
+#
 # ## Figure 2: the distribution of Ω in trained networks
 #
-# The sweep stores, for every trained run, a histogram of all elements of Ω over its test set
-# on fixed bins (fine near zero, wide in the tails). Summed over seeds, they give the density
-# of Ω for each trained network, on a log scale as in the paper.
+# Every element of Ω of every test image, per network and arm, summed over the seeds, on
+# fixed bins (logarithmic beyond ±10⁻³); the density is on a log scale, as in the paper. The
+# paper's Figure 2 (ResNet50 and EffNetV2-S on the real data) is heavy-tailed "with median,
+# mode and mean values around 0".
 
 # %%
-folder = results.profile_dir(profile or None)
-info = results.provenance(folder)
-glue("profile", info["profile"], display=False)
-Markdown(results.provenance_markdown(folder))
+store = summary.open_results(profile, results_dir or None)
+display(Markdown(summary.provenance_markdown(store)))
+display(Markdown(summary.scope_note(store)))
+hist = summary.omega_histograms(store, figures.omega_edges())
+figures.omega_figure(hist)
 
 # %%
-hist = results.load_omega(folder)
-plots.omega_distribution(hist)
-
-# %%
-def quantiles(group: pd.DataFrame, qs=(0.01, 0.5, 0.99)) -> pd.Series:
-    """Quantiles of Ω from its histogram (linear within a bin)."""
-    counts = group.groupby("bin_left")["count"].sum()
-    edges = np.append(counts.index.to_numpy(), group["bin_right"].max())
-    cdf = np.concatenate([[0], np.cumsum(counts.to_numpy())]) / counts.sum()
-    return pd.Series({f"q{int(q * 100):02d}": float(np.interp(q, cdf, edges)) for q in qs})
-
-
-omega_stats = hist.groupby(["network", "variant"]).apply(quantiles, include_groups=False).reset_index()
-omega_stats["model"] = [plots.model_name(n, v) for n, v in zip(omega_stats.network, omega_stats.variant)]
-omega_stats[["model", "q01", "q50", "q99"]].round(3).style.hide(axis="index")
+quantiles = summary.omega_quantiles(hist)
+glue("q50_low", report.number(quantiles["q50"].min() if len(quantiles) else None), display=False)
+glue("q50_high", report.number(quantiles["q50"].max() if len(quantiles) else None), display=False)
+glue("q01_low", report.number(quantiles["q1"].min() if len(quantiles) else None), display=False)
+glue("q99_high", report.number(quantiles["q99"].max() if len(quantiles) else None), display=False)
+report.styled(quantiles, caption="Quantiles of Ω per network and arm (left edge of the bin "
+              "where the cumulative share is reached)", labels={"q1": "1%", "q50": "median", "q99": "99%"})
 
 # %% [markdown]
-# Ω is unbounded: its median sits near zero while the tails reach far beyond the [0, 1] range
-# of Ψ, which is why eq. 10 maps Ω through Sigmoid(αΩ) before the selective MSE (eq. 9). The
-# released code compares the *raw* Ω with Ψ instead (see
-# [the paper versus the released code](08_paper_vs_code.ipynb)).
+# In our runs the median of Ω lies between {glue:text}`q50_low` and {glue:text}`q50_high`
+# depending on the network and arm, with 1% and 99% quantiles as far out as
+# {glue:text}`q01_low` and {glue:text}`q99_high`. Ψ lies in [0, 1], which is why
+# {eq}`eq-10` maps Ω through a sigmoid before {eq}`eq-9` compares the two. The released code
+# compares the *raw* Ω with Ψ instead ([the paper versus the released code](08_paper_vs_code.ipynb)).
 #
 # ## Summary
 #
 # - The CAM layer is a reordering of GAP + Linear: same parameters, same logits, plus Ω.
-# - Ω of trained networks is heavy-tailed around zero (Figure 2), hence the sigmoid of eq. 10.
-#
-# ## References
-#
-# Zhou et al., *Learning Deep Features for Discriminative Localization*, CVPR 2016; the
-# GG-CAM paper, sections 2.3 and 3.1.
+# - The distribution of Ω in the trained networks is shown above, per arm; where its median
+#   and tails lie is read from the table, not assumed.
+
+# %%
+display(Markdown(report.rerun_admonition("04_cam_layer", {
+    "profile": profile, "results_dir": results_dir, "input_side": input_side, "seed": seed},
+    time.perf_counter() - started)))
