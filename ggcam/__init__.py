@@ -4,8 +4,18 @@ from .cam import CAMHead, CAMNet, build_model, cam_head, to_cam_model
 from .gaze import gaze_heatmap, reference_heatmap, sigma_from_kernel_size
 from .geometry import GridGeometry, grid_geometry
 from .losses import GGCAMLoss, StandardLoss, legacy_selective_mse, selective_mse
-from .metrics import (attention_agreement, auc, auc_judd, cc, interpretability,
-                      interpretability_hits, kl_div, nss, precision_recall, sim)
+from .metrics import (
+                      attention_agreement,
+                      auc,
+                      auc_judd,
+                      cc,
+                      interpretability,
+                      interpretability_hits,
+                      kl_div,
+                      nss,
+                      precision_recall,
+                      sim,
+)
 from .stats import anova, bootstrap_auc_ci, median_std, precision_recall_table
 
 __version__ = "0.1.0"

@@ -25,8 +25,18 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .paper_values import PAPER_MEDIAN_AUC
-from .plot_style import (METRIC_NAMES, STYLE, figure, model_name, need, network_name,
-                         order_networks, order_variants, variant_colour, variant_label)
+from .plot_style import (
+    METRIC_NAMES,
+    STYLE,
+    figure,
+    model_name,
+    need,
+    network_name,
+    order_networks,
+    order_variants,
+    variant_colour,
+    variant_label,
+)
 from .plots_maps import attention_grid, table3, upsample_bilinear
 from .plots_training import sigma_trajectories, training_curves
 from .stats import anova

@@ -13,8 +13,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .plot_style import (STYLE, figure, need, network_name, order_networks, order_variants,
-                         variant_colour, variant_label)
+from .plot_style import (
+    STYLE,
+    figure,
+    need,
+    network_name,
+    order_networks,
+    order_variants,
+    variant_colour,
+    variant_label,
+)
 
 CURVE_LABELS = {  # eq. 11's parameters and the effective weights of L_sm and L_ce
     "sigma_sm": r"$\sigma_{sm}$",

@@ -260,7 +260,7 @@ def _update_flags(state: _State, rec: dict, objective, optimizer, epoch: int) ->
         if not any(f.startswith(f"adam-overflow:{name}@") for f in state.flags):
             state.flags.append(f"adam-overflow:{name}@epoch{epoch}")
             warnings.warn(f"epoch {epoch}: the optimiser state of {name} is non-finite (float32 "
-                          "overflow of the squared gradient): that parameter is frozen")
+                          "overflow of the squared gradient): that parameter is frozen", stacklevel=2)
     ratio, share = rec.get("val_sm_ratio", math.nan), rec.get("val_saturated", math.nan)
     if (abs(ratio - 1) <= SATURATION_RATIO_TOL and share > SATURATION_SHARE
             and not any(f.startswith("sigmoid-saturated") for f in state.flags)):

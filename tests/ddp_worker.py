@@ -7,11 +7,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import SyntheticCXR  # noqa: E402
+from synthetic import SyntheticCXR
 
-from ggcam.config import TrainConfig  # noqa: E402
-from ggcam.runtime import distributed_context, seed_everything  # noqa: E402
-from ggcam.train import fit, make_loss, make_model  # noqa: E402
+from ggcam.config import TrainConfig
+from ggcam.runtime import distributed_context, seed_everything
+from ggcam.train import fit, make_loss, make_model
 
 out = Path(sys.argv[1])
 variant = sys.argv[2]

@@ -35,7 +35,7 @@ class SyntheticCXR(Dataset):
     def metadata(self) -> pd.DataFrame:
         return self._meta.iloc[self.indices].reset_index(drop=True)
 
-    def subset(self, indices) -> "SyntheticCXR":
+    def subset(self, indices) -> SyntheticCXR:
         sub = SyntheticCXR.__new__(SyntheticCXR)
         sub.__dict__.update(self.__dict__)
         sub.indices = self.indices[np.asarray(indices)]

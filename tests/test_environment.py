@@ -1,9 +1,9 @@
 """pyproject.toml is the one list of dependencies; environment.yml must list the same."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,17 @@ import pytest
 from synthetic import SyntheticCXR
 
 from ggcam.config import VARIANTS
-from ggcam.experiment import (PROFILES, Arm, Profile, ResultsStore, RunRecord, RunSpec,
-                              get_profile, run_config, run_specs)
+from ggcam.experiment import (
+    PROFILES,
+    Arm,
+    Profile,
+    ResultsStore,
+    RunRecord,
+    RunSpec,
+    get_profile,
+    run_config,
+    run_specs,
+)
 from ggcam.experiment.controls import centre_prior, shuffled_gaze, with_gaze_source
 from ggcam.experiment.metrics import run_metrics
 from ggcam.experiment.sweep import is_done, run_one
@@ -61,7 +70,7 @@ def test_run_specs_go_seed_by_seed_primary_first_and_shards_partition():
     assert specs[:len(primary)] == primary  # the primary comparison first, seed by seed
     assert [s.seed for s in primary] == sorted(s.seed for s in primary)
     shards = [run_specs(p, (i, 3)) for i in range(3)]
-    flat = sorted((s.run_id for sh in shards for s in sh))
+    flat = sorted(s.run_id for sh in shards for s in sh)
     assert flat == sorted(s.run_id for s in specs) and len(set(flat)) == len(flat)
     for bad in [(3, 3), (-1, 2), (0, 0)]:
         with pytest.raises(ValueError, match="shard"):

@@ -15,7 +15,7 @@ from ggcam.plot_style import MAX_WIDTH, MIN_FONT_PT, model_name, network_name, v
 from ggcam.stats import anova
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (only to check that no pyplot figure is made)
+import matplotlib.pyplot as plt
 
 
 def hist_frame(seeds=2):

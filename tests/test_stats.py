@@ -478,7 +478,7 @@ def test_paired_predictions_aligns_images():
         assert auc(y, pb) - auc(y, pa) == pytest.approx(
             auc(per_seed[s][0], per_seed[s][2]) - auc(per_seed[s][0], per_seed[s][1]))
     stored = predictions_frame(per_seed, prefix="logit_")  # the results store's logit_<k>
-    for s, (y, za, zb) in paired_predictions(stored, "standard", "ggcam").items():
+    for s, (_, za, zb) in paired_predictions(stored, "standard", "ggcam").items():
         np.testing.assert_allclose(softmax(za), out[s][1])
         np.testing.assert_allclose(softmax(zb), out[s][2])
     with pytest.warns(UserWarning, match=r"seeds \[1\] lack an arm"):

@@ -3,13 +3,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from synthetic import SyntheticCXR
 
 from ggcam.checkpoint import load_checkpoint
 from ggcam.config import RELEASED, TABLE1, RunOptions, TrainConfig, table1_config
 from ggcam.runtime import seed_everything
 from ggcam.train import NonFiniteLoss, evaluate, fit, make_loss, make_model
-
-from synthetic import SyntheticCXR
 
 
 def tiny(variant="ggcam", **kw) -> TrainConfig:

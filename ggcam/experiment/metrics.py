@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+
 from .. import metrics
 from ..data.layout import CLASS_NAMES
 from ..localization import centre_prior_agreement, pointing_game
