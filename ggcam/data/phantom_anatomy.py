@@ -87,7 +87,7 @@ def sample_findings(rng: np.random.Generator, label: int, anat: Anatomy) -> Find
             edema = float(rng.uniform(0.08, 0.18))
         if rng.random() < EFFUSION_P:
             sides = rng.choice(3)  # right, left, both
-            h = lambda: float(rng.uniform(0.06, 0.22))  # noqa: E731
+            h = lambda: float(rng.uniform(0.06, 0.22))
             effusion = (h() if sides != 1 else 0.0, h() if sides != 0 else 0.0)
     return Findings(tuple(cons), edema, effusion)
 
