@@ -414,8 +414,9 @@ def configs_table(store: ResultsStore) -> pd.DataFrame:
     """The configuration each arm of the store trained (Table 1 + the profile)."""
     runs = runs_of(store)
     prof = get_profile(store.profile)
-    pairs = (runs[["network", "variant"]].drop_duplicates().itertuples(index=False) if len(runs)
-             else [(a.networks[0], a.variant) for a in prof.arms])
+    pairs = ([tuple(x) for x in runs[["network", "variant"]].drop_duplicates().to_numpy()]
+             if len(runs) else [(a.networks[0], a.variant) for a in prof.arms])
+    pairs.sort(key=lambda nv: (_network_rank(prof)(nv[0]), _variant_rank(nv[1])))
     rows = []
     for network, variant in pairs:
         c, _ = run_config(prof, RunSpec(prof.name, network, variant, 0))
@@ -439,8 +440,24 @@ def run_table(store: ResultsStore) -> pd.DataFrame:
         "AUC": runs["auc_ovo"], "95% CI low": runs["auc_ovo_low"], "95% CI high": runs["auc_ovo_high"],
         "learned": runs["learned"], "single class": runs["single_class"],
         "epochs": runs["epochs"], "best epoch": runs["best_epoch"],
-        "flags": runs["flags"].astype(str).str.replace(";", "; "),
+        "σ_sm frozen": runs["sigma_frozen"], "flags": runs["flags"].map(short_flags),
     })
+
+
+def short_flags(flags: str) -> str:
+    """A run's ``flags`` for a table: each kind once, with how many parameters and the first
+    epoch ("adam-overflow ×37 from epoch 1"); σ_sm's overflow is named, it freezes σ_sm."""
+    items = [f for f in str(flags or "").split(";") if f]
+    kinds: dict[str, list[str]] = {}
+    for f in items:
+        kind = f.split("@")[0] if "log_sigma_sm" in f else f.split(":")[0].split("@")[0]
+        kinds.setdefault(kind, []).append(f.rpartition("@epoch")[2] if "@epoch" in f else "")
+    parts = []
+    for kind, epochs in kinds.items():
+        first = min((int(e) for e in epochs if e.isdigit()), default=None)
+        count = f" ×{len(epochs)}" if len(epochs) > 1 else ""
+        parts.append(kind + count + (f" from epoch {first}" if first is not None else ""))
+    return "; ".join(parts)
 
 
 def anova_table(runs: pd.DataFrame, metric: str = "auc_ovo", reference: str = "standard",
