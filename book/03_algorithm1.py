@@ -42,6 +42,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
@@ -64,6 +65,10 @@ grid_w = 40  # Ω grid columns (1280 / 32)
 small_profile = "cpu"  # the profile whose small grid is compared with the paper's
 rf_input_h = 320  # input height for measuring receptive fields (a 10×8 grid)
 rf_input_w = 256  # input width
+threads = 1  # torch threads (one is fastest on a small, shared machine)
+
+# %%
+torch.set_num_threads(threads)  # the page's torch work runs on this many threads
 
 # %% [markdown]
 # ## Ψ for one image
@@ -247,7 +252,7 @@ report.styled(sources_table, caption="Ψ from each point set, against the defaul
 
 # %%
 display(Markdown(report.rerun_admonition("03_algorithm1", {
-    "work_dir": work_dir, "n_images": n_images, "seed": seed, "case": case,
+    "threads": threads, "work_dir": work_dir, "n_images": n_images, "seed": seed, "case": case,
     "kernel_size": kernel_size, "grid_h": grid_h, "grid_w": grid_w,
     "small_profile": small_profile, "rf_input_h": rf_input_h, "rf_input_w": rf_input_w},
     time.perf_counter() - started)))

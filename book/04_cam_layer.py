@@ -110,6 +110,7 @@
 import time
 import warnings
 
+import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
@@ -124,6 +125,10 @@ profile = ""  # results/<profile> to read; empty: the best profile with results
 results_dir = ""  # the results root; empty: the repository's results/
 input_side = 64  # side of the random test images of the equivalence check (pixels)
 seed = 0  # seed of the random weights and images
+threads = 1  # torch threads (one is fastest on a small, shared machine)
+
+# %%
+torch.set_num_threads(threads)  # the page's torch work runs on this many threads
 
 # %% [markdown]
 # ## The CAM layer is GAP + Linear, reordered
@@ -180,5 +185,6 @@ report.styled(quantiles, caption="Quantiles of Ω per network and arm (left edge
 
 # %%
 display(Markdown(report.rerun_admonition("04_cam_layer", {
-    "profile": profile, "results_dir": results_dir, "input_side": input_side, "seed": seed},
+    "profile": profile, "results_dir": results_dir, "input_side": input_side, "seed": seed,
+    "threads": threads},
     time.perf_counter() - started)))

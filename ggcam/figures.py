@@ -481,7 +481,7 @@ def table3_figure(examples: dict, networks=None, variants=None):
 
 def explain_model(work_dir, network: str = "resnet18", variant: str = "ggcam-warm",
                   seed: int = 0, n_images: int = 300, input_shape=(128, 96), epochs: int = 8,
-                  lr: float = 1e-3):
+                  lr: float = 1e-3, threads: int = 1):
     """Train a small CAM network on a small phantom, for the CAM-method comparisons.
 
     The sweep keeps no weights in ``results/`` (and none are committed), so the page trains
@@ -491,6 +491,7 @@ def explain_model(work_dir, network: str = "resnet18", variant: str = "ggcam-war
     Returns:
         (model, test set, {"test AUC": ..., "epochs": ..., "seconds": ...}).
     """
+    from .config import RunOptions
     from .data import split
     from .experiment.controls import with_gaze_source
     from .experiment.profiles import Arm, Profile, RunSpec, run_config
@@ -504,7 +505,7 @@ def explain_model(work_dir, network: str = "resnet18", variant: str = "ggcam-war
                    scale=input_shape[0] / 3072, input_shape=tuple(input_shape),
                    arms=(Arm(variant, (network,), (seed,)),), primary=("standard", variant),
                    max_epochs=epochs, early_stop_patience=epochs, batch_size=16,
-                   split_fractions=(0.5, 0.1), lr=lr)
+                   split_fractions=(0.5, 0.1), lr=lr, options=RunOptions(threads=threads))
     data = ProfileData(prof, None, Path(work_dir), progress=False)
     config, options = run_config(prof, RunSpec(prof.name, network, variant, seed))
     dataset = data(config)
@@ -555,11 +556,13 @@ def cam_methods_figure(result: dict) -> Figure:
 
     images = [list(result["x"][:, 0].numpy())] * (1 + len(result["maps"]))
     maps = [list(result["psi"])] + [list(m) for m in result["maps"].values()]
-    labels = ["Ψ (gaze)"] + [f"{k}" + (" Ω^Y" if k == "native" else "") for k in result["maps"]]
+    names = {"native": "native $\\Omega^Y$", "gradcam": "Grad-CAM", "hirescam": "HiResCAM",
+             "ablationcam": "AblationCAM"}
+    labels = ["Ψ (gaze)"] + [names.get(k, k) for k in result["maps"]]
     return attention_grid(images, maps, labels, [CLASS_NAMES[int(c)] for c in result["labels"]])
 
 
-def road_table(model, result: dict, percentiles=(20, 40, 60, 80)) -> pd.DataFrame:
+def road_table(model, result: dict, percentiles=(20, 50, 80)) -> pd.DataFrame:
     """ROAD (``explain.road``) of each method's maps, per image and their mean; higher is
     more faithful, a constant map scores about 0. Native Ω^Y is ReLU'd and min-max scaled
     like the library's maps first."""
@@ -683,3 +686,43 @@ def phantom_sizes(n_images: int, scale: float, seed: int = 0) -> list[tuple[int,
 
     shapes = pd.Series([s.shape for s in case_specs(n_images, scale, seed)])
     return list(shapes.value_counts().index)
+
+
+def paper_vs_code() -> pd.DataFrame:
+    """The paper against the released code, item by item, with the values of each from
+    ``ggcam.config`` (TABLE1, RELEASED) and the option that selects each here."""
+    import math
+
+    from .config import RELEASED, TABLE1
+    from .gaze import sigma_from_kernel_size
+    from .report import number
+
+    def ln(x):
+        return f"e^{round(math.log(x)):d} ≈ {number(x)}"
+
+    t1r, t1e = TABLE1[("resnet50", "ggcam")], TABLE1[("efficientnet_v2_s", "ggcam")]
+    rr, re_ = RELEASED["resnet50"], RELEASED["efficientnet_v2_s"]
+    rows = [
+        ("supervised map", "Ω^Y of the true class (eq. 9)",
+         "always Ω⁰ (Normal): int(sigmoid(label·α)) is 0 for every label", "mode='paper' | 'legacy'"),
+        ("squashing", "Sigmoid(αΩ^Y), α trainable (eq. 10)",
+         "raw Ω against Ψ in [0, 1]; α gets no gradient", "the same switch"),
+        ("Ω", "Σ_k Λ_ck A_k (eq. 4)", "the mean over the F channels", "cam_reduction='sum' | 'mean'"),
+        ("initial σ_sm (ResNet, EffNet)", f"{number(t1r['sigma_sm'])}, {number(t1e['sigma_sm'])} (Table 1)",
+         f"{ln(rr['sigma_sm'])}, {ln(re_['sigma_sm'])}", "ggcam-legacy takes the code's"),
+        ("initial σ_ce", "1 (section 3.4)", ln(rr["sigma_ce"]), "ggcam-legacy takes the code's"),
+        ("learning rate, P (ResNet)", f"{number(t1r['lr'])}, {t1r['plateau_patience']}",
+         f"{number(rr['lr'])}, {rr['plateau_patience']}", "Table 1 by default"),
+        ("learning rate, P (EffNet)", f"{number(t1e['lr'])}, {t1e['plateau_patience']}",
+         f"{number(re_['lr'])}, {re_['plateau_patience']}", "Table 1 by default"),
+        ("blur B (ResNet, EffNet)", f"{t1r['kernel_size']}, {t1e['kernel_size']}: a standard deviation",
+         f"{rr['kernel_size']} for both: OpenCV's kernel size (σ = "
+         f"{number(sigma_from_kernel_size(rr['kernel_size']))} px)", "kernel_size=B or sigma="),
+        ("resampling", "Resample", "centre-pad, keep every c-th canvas pixel",
+         "resample='area' (exact) | 'stride'"),
+        ("interpretability", "the peak in the region (eq. 12)",
+         "any cell of the peak's 3×3 neighbourhood in the region", "both reported"),
+        ("split", "random 70/10/20 per class", "file order 70/10/20 per class",
+         "split(..., 'paper' | 'released')"),
+    ]
+    return pd.DataFrame(rows, columns=["", "the paper", "the released code", "here"])

@@ -617,3 +617,80 @@ def omega_histograms(store: ResultsStore, edges: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(columns=["run_id", "network", "variant", "seed", "bin_left",
                                      "bin_right", "count"])
     return store.omega_histograms(edges)
+
+
+# ---- the released code (page 08) --------------------------------------------------------------
+
+
+def legacy_table(store: ResultsStore, metrics=("auc_ovo", "interp_chf", "interp_pneumonia", "cc"),
+                 n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """The released code's arm against the paper's GG-CAM and against standard, paired by seed
+    (intervals over seeds, Holm over this table's rows)."""
+    runs = runs_of(store)
+    pairs = [("ggcam", "ggcam-legacy"), ("standard", "ggcam-legacy")]
+    tables = []
+    for metric in metrics:
+        for _network, part in runs.groupby("network", sort=False):
+            testable = [(a, b) for a, b in pairs if n_paired(part, metric, a, b) >= MIN_SEEDS]
+            if testable:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    tables.append(paired_summary(part, metric, testable, primary=NO_PAIR,
+                                                 n_boot=n_boot, seed=seed))
+    if not tables:
+        return paired_display(pd.DataFrame(columns=PAIRED_COLUMNS))
+    from ..stats import holm
+
+    table = pd.concat(tables, ignore_index=True)
+    table["p_holm"] = holm(table["p"])
+    status = arm_status(runs).set_index(["network", "variant"])["arm learned"]
+    table["usable"] = [bool(status.get((n, a), False) and status.get((n, b), False))
+                       for n, a, b in zip(table["network"], table["a"], table["b"])]
+    return paired_display(table)
+
+
+def class_map_agreement(store: ResultsStore, variants=("standard", "ggcam", "ggcam-legacy")) -> pd.DataFrame:
+    """Which map learned Ψ? Per network × arm, the mean over runs of the mean CC between Ψ and
+    the Normal-class map Ω⁰, and between Ψ and the true class's map Ω^Y, over the test
+    images with gaze. The released code supervises Ω⁰ for every label."""
+    from ..saliency import cc
+
+    runs = runs_of(store)
+    rows = []
+    for r in runs[runs["variant"].isin(variants)].itertuples():
+        m = store.maps(r.run_id)
+        labels = store.predictions(r.run_id)["label"].to_numpy()
+        keep = m["has_gaze"].astype(bool)
+        cams, gaze, y = m["cams"][keep], m["gaze"][keep], labels[keep]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # a constant map: CC 0
+            normal = [cc(a, b) for a, b in zip(cams[:, 0], gaze)]
+            own = [cc(a, b) for a, b in zip(cams[np.arange(len(y)), y], gaze)]
+        rows.append({"network": r.network, "variant": r.variant,
+                     "CC(Ω⁰, Ψ)": float(np.mean(normal)), "CC(Ω^Y, Ψ)": float(np.mean(own))})
+    if not rows:
+        return pd.DataFrame(columns=["network", "variant", "runs", "CC(Ω⁰, Ψ)", "CC(Ω^Y, Ψ)"])
+    t = pd.DataFrame(rows)
+    g = t.groupby(["network", "variant"], sort=False)
+    out = g[["CC(Ω⁰, Ψ)", "CC(Ω^Y, Ψ)"]].mean().reset_index()
+    out.insert(2, "runs", g.size().to_numpy())
+    order = {v: i for i, v in enumerate(VARIANTS)}
+    out = out.sort_values(["network", "variant"], key=lambda c: c.map(order) if c.name == "variant" else c)
+    return out.assign(network=out["network"].map(network_label)).reset_index(drop=True)
+
+
+def lr_drops(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per network × arm: runs, and how many learning-rate drops they had in all (each one
+    reloads the best weights in the released code's arm)."""
+    if curves.empty or "lr" not in curves:
+        return pd.DataFrame(columns=["network", "variant", "runs", "lr drops", "max epochs"])
+    c = curves.sort_values(["run_id", "epoch"])
+    drops = c.groupby("run_id")["lr"].apply(lambda s: int((s.diff() < 0).sum()))
+    per = c.groupby("run_id").agg(network=("network", "first"), variant=("variant", "first"),
+                                  epochs=("epoch", "max")).assign(drops=drops)
+    g = per.groupby(["network", "variant"], sort=False)
+    t = pd.DataFrame({"runs": g.size(), "lr drops": g["drops"].sum(),
+                      "max epochs": g["epochs"].max()}).reset_index()
+    order = {v: i for i, v in enumerate(VARIANTS)}
+    t = t.sort_values(["network", "variant"], key=lambda c: c.map(order) if c.name == "variant" else c)
+    return t.assign(network=t["network"].map(network_label)).reset_index(drop=True)
