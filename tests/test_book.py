@@ -230,3 +230,144 @@ def test_config_bibliography_maths_and_buttons():
         assert re.search(r"\b(doi|url)\s*=", body), f"{key} has neither a DOI nor a URL"
     assert "{bibliography}" in (BOOK / "references.md").read_text()
     assert "{nb-exec-table}" in (BOOK / "execution.md").read_text()
+
+
+# ---- what the results pages show: ggcam.experiment.summary and ggcam.figures ------------------
+
+
+def _synthetic_store(tmp_path, seeds=(0, 1, 2), n=30):
+    """A cpu-profile store with runs.csv and predictions only: standard, ggcam-warm and
+    ggcam-shuffled on ResNet18, ggcam-warm better by construction."""
+    import numpy as np
+    import pandas as pd
+
+    from ggcam.experiment import ResultsStore, RunRecord
+
+    store = ResultsStore(tmp_path / "cpu")
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), n // 3)
+    rows = []
+    for variant, signal in (("standard", 0.5), ("ggcam-warm", 2.0), ("ggcam-shuffled", 0.5)):
+        for s in seeds:
+            logits = rng.normal(size=(n, 3)) + signal * np.eye(3)[labels]
+            rid = f"resnet18__{variant}__s{s}"
+            (store.path / "predictions").mkdir(parents=True, exist_ok=True)
+            pd.DataFrame({"dicom_id": [f"img{i}" for i in range(n)], "label": labels,
+                          **{f"logit_{k}": logits[:, k] for k in range(3)}}).to_csv(
+                store.path / "predictions" / f"{rid}.csv", index=False)
+            row = dict.fromkeys(RunRecord.columns())
+            row.update(profile="cpu", network="resnet18", variant=variant, seed=s, run_id=rid,
+                       status="ok", flags="", message="", learned=True, single_class=False,
+                       sigma_frozen=False, sigmoid_saturated=False, optimizer_overflow=False,
+                       auc_ci_covers_chance=False, auc_ovo=0.6 + 0.1 * signal + 0.01 * s,
+                       pointing=0.5 + 0.05 * signal + 0.01 * s, cc=0.1 * signal + 0.02 * s,
+                       data_origin="phantom", commit="abc", device="cpu", date="2026-01-01",
+                       threads=1)
+            rows.append(row)
+    pd.DataFrame(rows, columns=RunRecord.columns()).to_csv(store.path / "runs.csv", index=False)
+    return store
+
+
+def test_summary_of_an_empty_store_says_what_is_missing(tmp_path):
+    from ggcam.experiment import get_profile, run_specs, summary
+
+    store = summary.open_results("cpu", tmp_path)  # no results/cpu/runs.csv yet
+    assert summary.runs_of(store).empty
+    facts = summary.progress_facts(store)
+    assert facts["done"] == 0 and facts["planned"] == len(run_specs(get_profile("cpu")))
+    assert facts["sentence"].startswith(f"0 of {facts['planned']} runs")
+    paired = summary.paired_table(store, n_boot=10)
+    assert paired.empty and "usable" in paired
+    table = summary.answer(store, paired)
+    assert set(table["paired ΔAUC [95% CI]"]) == {"not run yet"}
+    assert "no paired seeds" in summary.answer_markdown(store, paired)
+    assert "No finished run" in summary.provenance_markdown(store)
+    for frame in (summary.arm_status(summary.runs_of(store)), summary.run_table(store),
+                  summary.localisation_table(summary.runs_of(store)),
+                  summary.flags_table(summary.runs_of(store)),
+                  summary.omega_histograms(store, [0.0, 1.0])):
+        assert frame.empty
+    assert len(summary.configs_table(store)) == len(get_profile("cpu").arms)
+
+
+def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):
+    from ggcam.experiment import summary
+
+    store = _synthetic_store(tmp_path)
+    paired = summary.paired_table(store, n_boot=50, cache_dir=tmp_path / "cache")
+    primary = paired[paired["primary"]]
+    assert list(primary["metric"]) == ["auc_ovo"]
+    assert (primary["a"].iloc[0], primary["b"].iloc[0]) == ("standard", "ggcam-warm")
+    assert primary["interval"].iloc[0] == "seeds+images"
+    assert primary["p"].iloc[0] == primary["p_holm"].iloc[0]
+    secondary = paired[~paired["primary"]]
+    assert len(secondary) == 5  # shuffled vs warm on 3 metrics, pointing and cc of the primary pair
+    assert (secondary["p_holm"] >= secondary["p"]).all() and paired["usable"].all()
+    assert (tmp_path / "cache").is_dir() and any((tmp_path / "cache").iterdir())
+    again = summary.paired_table(store, n_boot=50, cache_dir=tmp_path / "cache")
+    assert again.equals(paired)
+    sentence = summary.answer_sentence(store, paired, "resnet18")
+    assert sentence.startswith("On ResNet18, `ggcam-warm` gives a test AUC higher than `standard`")
+    assert "over 3 seeds" in sentence and "`ggcam-shuffled`" in sentence
+    shown = summary.paired_display(paired)
+    assert shown["p Holm-adjusted"].isna().sum() == 1  # only the primary is unadjusted
+
+
+def test_paired_table_waits_for_two_paired_seeds(tmp_path):
+    from ggcam.experiment import summary
+
+    store = _synthetic_store(tmp_path, seeds=(0,))
+    assert summary.paired_table(store, n_boot=10).empty
+    assert summary.answer(store)["paired seeds"].tolist() == [0]
+
+
+def test_omega_quantiles_interpolate_within_bins():
+    import pandas as pd
+
+    from ggcam.experiment.summary import omega_quantiles
+
+    hist = pd.DataFrame({"run_id": "r", "network": "resnet18", "variant": "standard", "seed": 0,
+                         "bin_left": [-1.0, 0.0], "bin_right": [0.0, 1.0], "count": [1, 3]})
+    q = omega_quantiles(hist).iloc[0]
+    assert q["q50"] == pytest.approx(1 / 3)  # 0.25 of the mass below 0, then linear
+    assert q["q1"] == pytest.approx(-0.96) and q["q99"] == pytest.approx(1 - 0.04 / 3)
+
+
+def test_short_flags_counts_each_kind_and_names_sigma():
+    from ggcam.experiment.summary import short_flags
+
+    text = short_flags("adam-overflow:model.a@epoch2;adam-overflow:model.b@epoch1;"
+                       "adam-overflow:loss_fn.log_sigma_sm@epoch1;sigmoid-saturated@epoch3")
+    assert text == ("adam-overflow ×2 from epoch 1; adam-overflow:loss_fn.log_sigma_sm from "
+                    "epoch 1; sigmoid-saturated from epoch 3")
+    assert short_flags("") == ""
+
+
+def test_figures_tree_and_released_behaviours(tmp_path):
+    from ggcam import figures
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.csv").write_text("")
+    for k in range(3):
+        (tmp_path / f"f{k}.txt").write_text("")
+    assert figures.tree(tmp_path, depth=1, limit=2) == "a/\n    x.csv\nf0.txt\n... (2 more)"
+    table = figures.released_behaviours()
+    reproduced = " ".join(table.loc[table.iloc[:, 1].str.startswith("yes"), table.columns[0]])
+    for item in ("mean over channels", "Normal-class map", "α never", "B = 500",
+                 "best weights reloaded", "no input normalisation", "validation total loss"):
+        assert item in reproduced, item
+    left_out = " ".join(table.loc[table.iloc[:, 1].str.startswith("no"), table.columns[0]])
+    for item in ("ResNet50-like", "batch 4", "no seeds", "fraction", "landscape"):
+        assert item in left_out, item
+
+
+def test_paper_medians_follow_the_network_family():
+    import pandas as pd
+
+    from ggcam import figures
+    from ggcam.paper_values import PAPER_MEDIAN_AUC
+
+    runs = pd.DataFrame({"network": ["resnet18", "efficientnet_b0"], "variant": "standard"})
+    marks = figures.paper_medians(runs)["auc_ovo"]
+    assert marks[("resnet18", "standard")] == PAPER_MEDIAN_AUC[("resnet50", "standard")]
+    assert marks[("efficientnet_b0", "ggcam-warm")] == PAPER_MEDIAN_AUC[("efficientnet_v2_s", "ggcam")]
