@@ -48,21 +48,11 @@ data = bench_results.load(results_file)
 report.styled(bench_results.machines_frame(data), caption="Machines the figures were measured on")
 
 
-# %% tags=["hide-input"]
-def show(benchmark: str) -> None:
-    """Every table of one benchmark: its setup, the table, what it means."""
-    for entry in bench_results.entries(data, benchmark):
-        display(Markdown(f"{entry['setup']} *Measured on:* {bench_results.provenance(data, entry)}."))
-        display(report.styled(bench_results.frame(entry), caption=entry["title"]))
-        if entry["summary"]:
-            display(Markdown(entry["summary"]))
-
-
 # %% [markdown]
 # ## Heat map (Algorithm 1)
 
 # %%
-show("heatmap")
+bench_results.show(data, "heatmap")
 heat = bench_results.frame(bench_results.entries(data, "heatmap")[0]).set_index("resample")
 glue("heatmap_speedup", report.number(heat.loc["area", "speed-up (×)"]), display=False)
 
@@ -70,7 +60,7 @@ glue("heatmap_speedup", report.number(heat.loc["area", "speed-up (×)"]), displa
 # ## CAM head
 
 # %%
-show("cam_head")
+bench_results.show(data, "cam_head")
 cam = bench_results.frame(bench_results.entries(data, "cam_head")[0])
 cam = cam[cam["device"] == "cpu"].set_index("variant")
 glue("cam_vs_broadcast", report.number(cam.loc["ggcam.CAMHead", "broadcast peak / this"]),
@@ -80,7 +70,7 @@ glue("cam_vs_broadcast", report.number(cam.loc["ggcam.CAMHead", "broadcast peak 
 # ## Data loading
 
 # %%
-show("data")
+bench_results.show(data, "data")
 
 # %% [markdown]
 # ## Training step
@@ -89,7 +79,7 @@ show("data")
 # CPU only shows that the script works.
 
 # %%
-show("train_step")
+bench_results.show(data, "train_step")
 
 # %% [markdown]
 # ## Training on the CPU
@@ -98,14 +88,12 @@ show("train_step")
 # there.
 
 # %%
-show("cpu_training")
-show("cpu_options")
+bench_results.show(data, "cpu_training")
+bench_results.show(data, "cpu_options")
 
 # %%
-shown = {"heatmap", "cam_head", "data", "train_step", "cpu_training", "cpu_options"}
-for name in sorted({e["benchmark"] for e in data["results"]} - shown):  # added since
-    display(Markdown(f"**Benchmark `{name}`**"))
-    show(name)
+bench_results.show_others(data, {"heatmap", "cam_head", "data", "train_step", "cpu_training",
+                                 "cpu_options"})
 
 # %% [markdown]
 # ## Summary

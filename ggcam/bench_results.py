@@ -142,3 +142,25 @@ def machines_frame(data: dict) -> pd.DataFrame:
     rows = [{"machine": mid, **{k: m.get(k) for k in (*MACHINE_KEYS, "note")}}
             for mid, m in data["machines"].items()]
     return pd.DataFrame(rows, columns=["machine", *MACHINE_KEYS, "note"])
+
+
+def show(data: dict, benchmark: str) -> None:
+    """Display every table of one benchmark in a notebook: its setup, the table, its summary."""
+    from IPython.display import Markdown, display
+
+    from .report import styled
+
+    for entry in entries(data, benchmark):
+        display(Markdown(f"{entry['setup']} *Measured on:* {provenance(data, entry)}."))
+        display(styled(frame(entry), caption=entry["title"]))
+        if entry["summary"]:
+            display(Markdown(entry["summary"]))
+
+
+def show_others(data: dict, shown: set[str]) -> None:
+    """Display the benchmarks a page does not name (added since it was written)."""
+    from IPython.display import Markdown, display
+
+    for name in sorted({e["benchmark"] for e in data["results"]} - set(shown)):
+        display(Markdown(f"**Benchmark `{name}`**"))
+        show(data, name)
