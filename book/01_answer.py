@@ -28,7 +28,7 @@
 # :format: myst
 # ```
 #
-# {glue:text}`progress_sentence` The tables below are recomputed from `results/` every time
+# {glue:md}`progress_sentence` The tables below are recomputed from `results/` every time
 # the book is built.
 
 # %% tags=["hide-input"]
@@ -73,9 +73,8 @@ store = summary.open_results(profile, results_dir or None)
 runs = summary.runs_of(store)
 display(Markdown(summary.provenance_markdown(store)))
 paired = summary.paired_table(store, n_boot=n_boot, seed=seed, cache_dir=cache_dir)
-report.styled(summary.answer(store, paired), formats={"p (sign-flip)": "{:.3g}"},
-              caption="The answer per network: the paper's medians (real data) beside ours "
-                      "(phantom), the paired differences with 95% intervals")
+report.styled(summary.answer_rows(store, paired),
+              caption="The answer per network: ours (phantom) beside the paper's (real data)")
 
 # %% tags=["remove-cell"]
 glue("answer_text", Markdown(summary.answer_markdown(store, paired)), display=False)
@@ -103,11 +102,11 @@ report.styled(summary.arm_status_display(runs), caption="Runs per arm, how many 
 #
 # The sweep runs the primary comparison first, seed by seed on both networks, then the two
 # controls, then the other arms. A page built while it runs
-# shows what exists. {glue:text}`progress_sentence`
+# shows what exists. {glue:md}`progress_sentence`
 
 # %%
 facts = summary.progress_facts(store)
-glue("progress_sentence", facts["sentence"], display=False)
+glue("progress_sentence", Markdown(facts["sentence"]), display=False)
 glue("runs_done", facts["done"], display=False)
 report.styled(summary.progress_table(store), caption="Runs planned and done, in sweep order",
               labels={"variant": "arm"})

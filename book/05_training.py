@@ -107,7 +107,8 @@ report.styled(summary.run_table(store).query("arm == @variant and seed == @seed"
 #
 # Losses, validation AUC and, on a log scale, $\sigma_{sm}$, $\sigma_{ce}$, $\alpha$ and the
 # effective weights $1/(2\sigma_{sm}^2)$ and $1/\sigma_{ce}^2$ of the two terms of eq.
-# {eq}`eq-11`:
+# {eq}`eq-11`. In the book build this is a `smoke` run, far too small to learn: it shows the
+# machinery; the sweep's runs below are the evidence.
 
 # %%
 curves = store.curves()

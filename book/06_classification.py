@@ -120,7 +120,7 @@ figures.figure3(runs, ["auc_ovo"], ("ggcam-warm", "ggcam-shuffled", "ggcam-centr
 #
 # Per network: Δ = AUC(second arm) − AUC(first arm), averaged over the seeds both arms have.
 # The primary comparison's interval resamples seeds and then test images; the others resample
-# seeds. "p raw" is the exact sign-flip p-value; "p Holm-adjusted" adjusts every secondary
+# seeds (with few seeds such an interval is narrow: read it with its p-value). "p raw" is the exact sign-flip p-value; "p Holm-adjusted" adjusts every secondary
 # comparison of the study together (AUC, pointing game and CC); the primary p is not adjusted.
 # A comparison needs two paired seeds before it is tested.
 

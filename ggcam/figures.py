@@ -637,31 +637,30 @@ def released_behaviours() -> pd.DataFrame:
 
 
 def method_figure() -> Figure:
-    """GG-CAM in one picture, drawn for a narrow column: the classifier with its CAM layer on
-    the left, the gaze heat map Ψ (used only while training) on the right, the paper's
-    equation numbers on every box."""
-    left, mid, right = 0.2, 0.55, 0.83
+    """GG-CAM in one picture, drawn for a narrow column (4.6 in wide, so its text stays
+    readable on a phone): the classifier with its CAM layer on the left, the gaze heat map Ψ
+    (used only while training) on the right, the paper's equation numbers on every box."""
+    left, right = 0.27, 0.7
     boxes = {  # name: (x, y, text, kind); axes coordinates of the centres
-        "x": (left, 0.93, "chest X-ray $I$\n$H_0 \\times W_0$ pixels", "net"),
-        "A": (left, 0.76, "CNN backbone\nfeatures $A$: $G \\times h \\times w$", "net"),
-        "cam": (left, 0.59, "CAM layer (eq. 4)\n$\\Omega_c = \\Sigma_k\\,\\Lambda_{ck} A_k$", "net"),
-        "y": (left, 0.42, "logits (eq. 5–6)\n$y_c = \\bar{\\Omega}^c + \\lambda_c$", "net"),
-        "ce": (left, 0.25, "cross-entropy\n$\\mathcal{L}_{ce}$ (eq. 7)", "loss"),
-        "sig": (mid, 0.42, "true class $Y$ (eq. 10)\n$\\mathrm{sigmoid}(\\alpha\\Omega^Y)$", "net"),
-        "sm": (mid, 0.25, "selective MSE\n$\\mathcal{L}_{sm}$ (eq. 9)", "loss"),
-        "gaze": (right, 0.76, "radiologist's\ngaze $E_{1:M}$", "gaze"),
-        "psi": (right, 0.59, "Algorithm 1\nheat map $\\Psi$", "gaze"),
-        "L": (0.38, 0.07, "balanced loss (eq. 11)\nweights $1/2\\sigma_{sm}^2$, $1/\\sigma_{ce}^2$ trained",
-              "loss"),
+        "x": (left, 0.94, "chest X-ray $I$\n$H_0 \\times W_0$ pixels", "net"),
+        "A": (left, 0.79, "CNN backbone\nfeatures $A$, $G \\times h \\times w$", "net"),
+        "cam": (left, 0.64, "CAM layer (eq. 4)\n$\\Omega_c = \\Sigma_k\\,\\Lambda_{ck} A_k$", "net"),
+        "y": (left, 0.46, "logits (eq. 5–6)\n$y_c = \\bar{\\Omega}^c + \\lambda_c$", "net"),
+        "ce": (left, 0.28, "cross-entropy\n$\\mathcal{L}_{ce}$ (eq. 7)", "loss"),
+        "gaze": (right, 0.94, "radiologist's\ngaze $E_{1:M}$", "gaze"),
+        "psi": (right, 0.79, "Algorithm 1\nheat map $\\Psi$", "gaze"),
+        "sig": (right, 0.55, "true class $Y$ (eq. 10)\n$\\mathrm{sigmoid}(\\alpha\\Omega^Y)$", "net"),
+        "sm": (right, 0.28, "selective MSE\n$\\mathcal{L}_{sm}$ (eq. 9)", "loss"),
+        "L": (0.5, 0.08, "balanced loss (eq. 11)\ntrained $\\sigma_{sm}$, $\\sigma_{ce}$", "loss"),
     }
     style = {"net": ("#f4f6fb", "#34495e"), "gaze": ("#fff4e6", "#d35400"),
              "loss": ("#eafaf1", "#1e8449")}
-    arrows = [((left, 0.885), (left, 0.81)), ((left, 0.715), (left, 0.64)),
-              ((left, 0.545), (left, 0.47)), ((left, 0.375), (left, 0.30)),
-              ((left + 0.08, 0.55), (mid - 0.06, 0.47)), ((mid, 0.375), (mid, 0.30)),
-              ((right, 0.715), (right, 0.64)), ((right - 0.03, 0.545), (mid + 0.1, 0.30)),
-              ((left, 0.205), (0.3, 0.125)), ((mid, 0.205), (0.46, 0.125))]
-    fig = figure(6.4, 6.2)
+    arrows = [((left, 0.9), (left, 0.835)), ((left, 0.745), (left, 0.685)),
+              ((left, 0.595), (left, 0.505)), ((left, 0.415), (left, 0.325)),
+              ((right, 0.9), (right, 0.835)), ((0.44, 0.63), (right - 0.18, 0.575)),
+              ((right, 0.505), (right, 0.325)), ((left, 0.235), (0.4, 0.125)),
+              ((right, 0.235), (0.6, 0.125))]
+    fig = figure(4.6, 6.2)
     with mpl.rc_context(STYLE):
         ax = fig.add_axes((0, 0, 1, 1))
         ax.set_xlim(0, 1)
@@ -670,11 +669,15 @@ def method_figure() -> Figure:
         for x, y, text, kind in boxes.values():
             face, edge = style[kind]
             ax.text(x, y, text, ha="center", va="center", fontsize=11, linespacing=1.5,
-                    bbox={"boxstyle": "round,pad=0.45", "fc": face, "ec": edge})
+                    bbox={"boxstyle": "round,pad=0.4", "fc": face, "ec": edge})
         for start, end in arrows:
             ax.annotate("", xy=end, xytext=start,
                         arrowprops={"arrowstyle": "-|>", "color": "#333", "lw": 1.2})
-        ax.text(right, 0.86, "used in training only", ha="center", va="center", fontsize=10,
+        # Ψ to the selective MSE, around the right of the sigmoid box
+        ax.annotate("", xy=(right + 0.13, 0.3), xytext=(right + 0.13, 0.77),
+                    arrowprops={"arrowstyle": "-|>", "color": "#d35400", "lw": 1.2,
+                                "connectionstyle": "bar,fraction=-0.25"})
+        ax.text(right, 0.685, "training only", ha="center", va="center", fontsize=10,
                 color="#d35400", style="italic")
     return fig
 

@@ -40,6 +40,7 @@ PRIMARY_METRIC = "auc_ovo"  # the primary comparison's metric, named before the 
 PAIRED_COLUMNS = ["network", "a", "b", "metric", "primary", "n_seeds", "estimate", "low",
                   "high", "p", "p_holm", "interval", "usable"]
 MIN_SEEDS = 2  # paired seeds a comparison needs before it is tested
+CACHE_VERSION = 2  # bump when the paired table's computation changes: old caches are ignored
 NO_PAIR = ("(none)", "(no arm)")  # a comparison of two arms that do not exist
 SWEPT_PROFILE = "cpu"  # the profile a page shows when no profile has results yet
 METRIC_LABELS = {"auc_ovo": "AUC (Hand & Till)", "pointing": "pointing game",
@@ -103,7 +104,9 @@ def progress_table(store: ResultsStore) -> pd.DataFrame:
                               key=lambda c: c.map(order) if c.name == "tier" else
                               c.map(_variant_rank) if c.name == "variant" else
                               c.map(_network_rank(prof)))
-    return table.assign(network=table["network"].map(network_label)).reset_index(drop=True)
+    table = table.assign(network=table["network"].map(network_label),
+                         done=[f"{d} of {n}" for d, n in zip(table["done"], table["planned"])])
+    return table.drop(columns="planned").reset_index(drop=True)
 
 
 def _variant_rank(v: str) -> int:
@@ -117,6 +120,9 @@ def _network_rank(prof):
 def progress_facts(store: ResultsStore) -> dict:
     """How much of the study is done: counts and one sentence (for ``glue``)."""
     t = progress_table(store)
+    counts = t["done"].str.split(" of ", expand=True).astype(int) if len(t) else pd.DataFrame(
+        {0: [], 1: []})
+    t = t.assign(done=counts[0], planned=counts[1])
     primary = t[t["tier"] == "primary"]
     done, planned = int(t["done"].sum()), int(t["planned"].sum())
     p_done, p_planned = int(primary["done"].sum()), int(primary["planned"].sum())
@@ -190,9 +196,12 @@ def arm_status(runs: pd.DataFrame) -> pd.DataFrame:
 def arm_status_display(runs: pd.DataFrame) -> pd.DataFrame:
     """``arm_status`` for readers: names, and "yes"/"NO — left out of conclusions"."""
     t = arm_status(runs)
-    return t.assign(network=t["network"].map(network_label),
-                    **{"arm learned": ["yes" if x else "NO: left out of conclusions"
-                                       for x in t["arm learned"]]})
+    t = t.assign(network=t["network"].map(network_label),
+                 learned=[f"{a} of {b}" for a, b in zip(t["learned"], t["runs"])],
+                 **{"arm learned": ["yes" if x else "NO: left out of conclusions"
+                                    for x in t["arm learned"]]})
+    return t[["network", "variant", "learned", "median AUC", "arm learned"]].rename(
+        columns={"learned": "runs that learned"})
 
 
 def comparisons(runs: pd.DataFrame, primary: tuple[str, str]) -> list[tuple[str, str]]:
@@ -220,7 +229,7 @@ def paired_table(store: ResultsStore, metrics=PAIRED_METRICS, n_boot: int = 2000
     runs = runs_of(store)
     key = None
     if cache_dir is not None and len(runs):
-        blob = runs.to_csv(index=False) + repr((tuple(metrics), n_boot, seed))
+        blob = runs.to_csv(index=False) + repr((tuple(metrics), n_boot, seed, CACHE_VERSION))
         key = Path(cache_dir) / f"paired-{store.profile}-{hashlib.sha1(blob.encode()).hexdigest()[:12]}.pkl"
         if key.is_file():
             return pickle.loads(key.read_bytes())
@@ -281,13 +290,13 @@ def paired_display(paired: pd.DataFrame, metrics=None) -> pd.DataFrame:
         "network": p["network"].map(network_label),
         "comparison": [f"{b} − {a}" for a, b in zip(p["a"], p["b"])],
         "metric": p["metric"].map(lambda m: METRIC_LABELS.get(m, m)),
-        "seeds": p["n_seeds"], "Δ (mean over seeds)": p["estimate"],
-        "95% CI low": p["low"], "95% CI high": p["high"],
+        "seeds": p["n_seeds"],
+        "Δ [95% CI]": [_fmt_ci(r) for _, r in p.iterrows()],
         "p raw (sign-flip)": p["p"],
         "p Holm-adjusted": [np.nan if pr else h for pr, h in zip(p["primary"], p["p_holm"])],
-        "role": ["primary (unadjusted)" if pr else "secondary" for pr in p["primary"]],
-        "interval over": p["interval"].map({"seeds+images": "seeds, then test images",
-                                            "seeds": "seeds"}),
+        "role": ["primary, unadjusted; CI over seeds, then images" if pr and i == "seeds+images"
+                 else "primary, unadjusted" if pr else "secondary"
+                 for pr, i in zip(p["primary"], p["interval"])],
         "both arms learned": ["yes" if u else "NO" for u in p["usable"]],
     })
 
@@ -305,6 +314,24 @@ def study_networks(store: ResultsStore) -> list[str]:
 def _primary(store: ResultsStore) -> tuple[str, str]:
     prof = PROFILES.get(store.profile)
     return prof.primary if prof else ("standard", "ggcam-warm")
+
+
+ALPHA = 0.05  # a difference is called higher or lower when its interval excludes 0 and p < ALPHA
+
+
+def _verdict(row, p_col: str, neither: str) -> str:
+    """"higher"/"lower" when the 95% interval excludes 0 *and* the (adjusted) p is below
+    ``ALPHA``; with few seeds a bootstrap interval can exclude 0 while the exact p cannot be
+    small, and then it is not called."""
+    if row[p_col] < ALPHA and row["low"] > 0:
+        return "higher"
+    if row[p_col] < ALPHA and row["high"] < 0:
+        return "lower"
+    return neither
+
+
+def _f3(x) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:.3f}"
 
 
 def _fmt_ci(row) -> str:
@@ -338,10 +365,10 @@ def answer(store: ResultsStore, paired: pd.DataFrame | None = None, n_boot: int 
         main = _row(paired, network, ref, arm, "auc_ovo")
         rows.append({
             "network (ours)": network_label(network),
-            "paper: median AUC standard → GG-CAM": (
+            "the paper (real data): median AUC standard → GG-CAM": (
                 f"{PAPER_MEDIAN_AUC[(fam, 'standard')]:.3f} → {PAPER_MEDIAN_AUC[(fam, 'ggcam')]:.3f}"
-                f" ({network_label(fam)}, real data)") if (fam, "standard") in PAPER_MEDIAN_AUC else "–",
-            f"ours: median AUC {ref} → {arm}": f"{med.get(ref, np.nan):.3f} → {med.get(arm, np.nan):.3f}",
+                f" ({network_label(fam)})") if (fam, "standard") in PAPER_MEDIAN_AUC else "–",
+            f"ours: median AUC {ref} → {arm}": f"{_f3(med.get(ref))} → {_f3(med.get(arm))}",
             "paired ΔAUC [95% CI]": cell(network, ref, arm, "auc_ovo"),
             "p (sign-flip)": float(main["p"]) if main is not None else np.nan,
             "Δ pointing game [95% CI]": cell(network, ref, arm, "pointing"),
@@ -358,14 +385,17 @@ def answer_sentence(store: ResultsStore, paired: pd.DataFrame, network: str) -> 
     main = _row(paired, network, ref, arm, "auc_ovo")
     if main is None:
         return f"{network_label(network)}: no paired seeds of `{ref}` and `{arm}` yet."
-    verdict = ("higher" if main["low"] > 0 else "lower" if main["high"] < 0
-               else "not distinguishable from")
+    verdict = _verdict(main, "p", "not distinguishable from")
     text = (f"On {network_label(network)}, `{arm}` gives a test AUC "
             f"{verdict}{' than' if verdict != 'not distinguishable from' else ''} "
             f"`{ref}`: paired ΔAUC {_fmt_ci(main)} over {int(main['n_seeds'])} seeds "
             f"(sign-flip p = {main['p']:.3g}).")
     if not main["usable"]:
         text += " One of the two arms did not learn, so this is not a conclusion."
+    planned = _planned_seeds(store, network, ref, arm)
+    if planned and main["n_seeds"] < planned:
+        text += (f" Provisional: {int(main['n_seeds'])} of the {planned} planned paired seeds "
+                 "are in.")
     for control in CONTROLS:
         c = _row(paired, network, control, arm, "auc_ovo")
         if c is not None:
@@ -375,6 +405,22 @@ def answer_sentence(store: ResultsStore, paired: pd.DataFrame, network: str) -> 
     if pt is not None:
         text += f" Pointing game against the true findings: Δ {_fmt_ci(pt)}."
     return text
+
+
+def _planned_seeds(store: ResultsStore, network: str, a: str, b: str) -> int:
+    prof = PROFILES.get(store.profile)
+    if prof is None:
+        return 0
+    seeds = [set(arm.seeds) for arm in prof.arms if arm.variant in (a, b) and network in arm.networks]
+    return len(seeds[0] & seeds[1]) if len(seeds) == 2 else 0
+
+
+def answer_rows(store: ResultsStore, paired: pd.DataFrame) -> pd.DataFrame:
+    """``answer`` turned for a narrow page: one row per item, one column per network."""
+    t = answer(store, paired)
+    if t.empty:
+        return pd.DataFrame({"": []})
+    return t.set_index("network (ours)").T.rename_axis(None, axis=1).reset_index(names="")
 
 
 def answer_markdown(store: ResultsStore, paired: pd.DataFrame) -> str:
@@ -388,18 +434,23 @@ def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: st
     ref, arm = _primary(store)
     parts = []
     for metric, what in (("pointing", "pointing game against the true findings"),
-                         ("cc", "CC between Ω^Y and Ψ")):
+                         ("cc", "CC between $\\Omega^Y$ and Ψ")):
         r = _row(paired, network, ref, arm, metric)
         if r is not None:
-            verdict = ("higher" if r["low"] > 0 else "lower" if r["high"] < 0 else "no different")
+            verdict = _verdict(r, "p_holm", "not distinguishable")
             parts.append(f"{what} {verdict} (Δ {_fmt_ci(r)}, {int(r['n_seeds'])} seeds, "
                          f"Holm p = {r['p_holm']:.3g})")
     if not parts:
         return f"{network_label(network)}: no paired seeds of `{ref}` and `{arm}` yet."
     usable = all(r["usable"] for r in (_row(paired, network, ref, arm, m) for m in ("pointing", "cc"))
                  if r is not None)
+    planned = _planned_seeds(store, network, ref, arm)
+    seeds = min(int(r["n_seeds"]) for r in (_row(paired, network, ref, arm, m)
+                                             for m in ("pointing", "cc")) if r is not None)
     return (f"On {network_label(network)}, `{arm}` against `{ref}`: " + "; ".join(parts) + "."
-            + ("" if usable else " An arm did not learn, so this is not a conclusion."))
+            + ("" if usable else " An arm did not learn, so this is not a conclusion.")
+            + (f" Provisional: {seeds} of the {planned} planned paired seeds are in."
+               if planned and seeds < planned else ""))
 
 
 def localisation_markdown(store: ResultsStore, paired: pd.DataFrame) -> str:
