@@ -407,11 +407,14 @@ def sign_flip_test(diffs, seed: int | np.random.Generator = 0, max_exact: int = 
         diffs: paired differences, shape (n,), n >= 1, finite.
 
     Returns:
-        p in (0, 1]; e.g. diffs [1, 2, 3] give 2/8 = 0.25.
+        p in (0, 1]; e.g. diffs [1, 2, 3] give 2/8 = 0.25. One pair gives p = 1: its two sign
+        patterns have the same |mean|, so one seed can never show an effect.
     """
     d = np.asarray(diffs, dtype=float)
     if d.ndim != 1 or d.size == 0 or not np.isfinite(d).all():
         raise ValueError(f"diffs must be a non-empty finite 1-D array, got shape {d.shape}")
+    if d.size == 1:
+        return 1.0
     n_resamples = np.inf if d.size <= max_exact else N_PERMUTATIONS
     res = sps.permutation_test((d,), np.mean, permutation_type="samples", vectorized=True,
                                n_resamples=n_resamples, alternative="two-sided", rng=_rng(seed))

@@ -526,3 +526,9 @@ def test_paired_summary_with_predictions_resamples_images():
     assert paired_summary(runs, "auc_ovo", [], primary=("standard", "ggcam"),
                           predictions=shuffled, n_boot=20).equals(t)
     assert row["p"] == pytest.approx(2 / 8)  # 3 positive differences
+
+
+def test_sign_flip_with_one_pair_is_p_one():
+    from ggcam.stats import sign_flip_test
+
+    assert sign_flip_test([0.3]) == 1.0

@@ -96,8 +96,8 @@ class RunRecord:
     interp3x3_pneumonia: float | None
     interp_chance_chf: float | None  # share of Ω cells inside the heart region (CHF images)
     interp_chance_pneumonia: float | None  # share inside the lungs (pneumonia images)
-    pointing: float | None  # pointing game against the true findings (3×3 tolerance)
-    pointing_chance: float | None  # share of cells in the true-finding neighbourhood
+    pointing: float | None  # pointing game: arg-max of Ω^Y in a true-finding cell (strict)
+    pointing_chance: float | None  # share of Ω cells holding a true finding (random arg-max)
     # agreement of Ω^Y with Ψ, and the same metrics of the centre prior (mean training Ψ)
     cc: float | None
     kl: float | None
