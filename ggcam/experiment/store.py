@@ -267,6 +267,11 @@ class ResultsStore:
     def provenance_markdown(self) -> str:
         """The provenance line every results page starts with (Markdown)."""
         info = self.provenance()
+        commits = info["commit"].split(", ")
+        if len(commits) > 3:  # a sweep that ran across many commits: say so briefly
+            dirty = sum(c.endswith("+dirty") for c in commits)
+            info["commit"] = (f"{len(commits)} commits from {commits[0]} to {commits[-1]}"
+                              + (f" ({dirty} with uncommitted changes)" if dirty else ""))
         origin = info["origin"]
         warning = ("**Phantom data: these are not the paper's numbers.**" if origin == "phantom"
                    else f"Data: {origin}.")
