@@ -38,7 +38,7 @@ from .plot_style import (
     variant_label,
 )
 from .plots_maps import attention_grid, table3, upsample_bilinear
-from .plots_training import sigma_trajectories, training_curves
+from .plots_training import legend_below, sigma_trajectories, training_curves
 from .stats import anova
 
 __all__ = ["FIGURE3_LETTERS", "METRIC_NAMES", "PAPER_MEDIANS", "attention_grid",
@@ -109,8 +109,8 @@ def omega_distribution(hist: pd.DataFrame, networks: Sequence[str] | None = None
             ax.set_xlabel("element of Ω (symlog)")
             ax.grid(True, which="major", lw=0.4, alpha=0.5)
         axes[0].set_ylabel("density (log scale)")
-        _legend_below(fig, [Line2D([], [], color=variant_colour(v), lw=1.4) for v in variants],
-                      [variant_label(v) for v in variants])
+        legend_below(fig, [Line2D([], [], color=variant_colour(v), lw=1.4) for v in variants],
+                     [variant_label(v) for v in variants])
     return fig
 
 
@@ -140,12 +140,6 @@ def _choose(name: str, chosen, present: pd.Series, order) -> list[str]:
     if absent or not chosen:
         raise ValueError(f"{name} {absent or chosen} not in the data (it has {sorted(have)})")
     return order(chosen)
-
-
-def _legend_below(fig: Figure, handles, labels) -> None:
-    ncol = 1 if max(map(len, labels), default=0) > 28 else 2
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(ncol, len(labels)),
-               frameon=False)
 
 
 def _title(letter: str, network: str, row: pd.Series | None) -> str:
@@ -254,5 +248,5 @@ def metric_boxplots(
             handles.append(Line2D([], [], marker="D", color="#c00000", ls=""))
             labels.append("median reported in the paper")
         if handles:
-            _legend_below(fig, handles, labels)
+            legend_below(fig, handles, labels)
     return fig

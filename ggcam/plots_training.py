@@ -1,4 +1,5 @@
-"""Training figures: one run's curves, and σ_sm trajectories across runs (eq. 11).
+"""Training figures: one run's curves, and σ_sm trajectories across runs (eq. 11); and
+``legend_below``, the legend under the panels that ``ggcam.plots`` shares.
 
 Imports only ``ggcam.plot_style`` (``ggcam.plots`` re-exports these functions; no cycle).
 """
@@ -31,6 +32,13 @@ CURVE_LABELS = {  # eq. 11's parameters and the effective weights of L_sm and L_
     "w_sm": r"$1/(2\sigma_{sm}^2)$",
     "w_ce": r"$1/\sigma_{ce}^2$",
 }
+
+
+def legend_below(fig: Figure, handles, labels) -> None:
+    """The legend below the panels, outside the data: two columns, one when a label is long."""
+    ncol = 1 if max(map(len, labels), default=0) > 28 else 2
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(ncol, len(labels)),
+               frameon=False)
 
 
 def training_curves(curves: pd.DataFrame) -> Figure:
@@ -118,8 +126,6 @@ def sigma_trajectories(curves: pd.DataFrame) -> Figure:
             ax.set_xlabel("epoch")
             ax.set_title(network_name(net))
         axes[0].set_ylabel(r"$\sigma_{sm}$ (log scale)")
-        fig.legend([Line2D([], [], color=variant_colour(v)) for v in variants],
-                   [variant_label(v) for v in variants], loc="outside lower center",
-                   ncol=1 if max(len(variant_label(v)) for v in variants) > 28 else 2,
-                   frameon=False)
+        legend_below(fig, [Line2D([], [], color=variant_colour(v)) for v in variants],
+                     [variant_label(v) for v in variants])
     return fig

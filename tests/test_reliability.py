@@ -304,6 +304,7 @@ def no_training(monkeypatch):
     monkeypatch.setattr("ggcam.data.prepare", boom)
 
 
+PREPARE = ["prepare", "--egd-root", "{egd}", "--mimic-root", "{mimic}", "--cache"]  # + the cache folder
 BAD_ARGS = [
     (["train", "--data-root", "{missing}"], r"--data-root .*missing does not exist"),
     (["train", "--data-root", "{empty}"], r"no EGD-CXR release under data_root .*empty"),
@@ -335,16 +336,12 @@ BAD_ARGS = [
      r"--egd-root .*empty holds no master_sheet.csv \(give the EGD-CXR folder"),
     (["prepare", "--egd-root", "{egd}", "--mimic-root", "{missing}", "--cache", "{tmp}/c"],
      r"--mimic-root .*missing does not exist"),
-    (["prepare", "--egd-root", "{egd}", "--mimic-root", "{mimic}", "--cache", "{tmp}/c",
-      "--input-shape", "-64x-64"], r"argument --input-shape: H and W must be positive multiples of 32"),
-    (["prepare", "--egd-root", "{egd}", "--mimic-root", "{mimic}", "--cache", "{tmp}/c",
-      "--input-shape", "65x64"], r"multiples of 32 .* got '65x64'"),
-    (["prepare", "--egd-root", "{egd}", "--mimic-root", "{mimic}", "--cache", "{file}"],
-     r"--cache .*afile is a file, not a folder"),
-    (["prepare", "--egd-root", "{egd}", "--mimic-root", "{mimic}", "--cache", "{data}"],
-     r"--cache .* overlaps --egd-root"),
-    (["prepare", "--egd-root", "{egd}", "--mimic-root", "{mimic}", "--cache", "{nonempty}"],
-     r"--cache .*nonempty is a non-empty folder that is not a ggcam cache"),
+    ([*PREPARE, "{tmp}/c", "--input-shape", "-64x-64"],
+     r"argument --input-shape: H and W must be positive multiples of 32"),
+    ([*PREPARE, "{tmp}/c", "--input-shape", "65x64"], r"multiples of 32 .* got '65x64'"),
+    ([*PREPARE, "{file}"], r"--cache .*afile is a file, not a folder"),
+    ([*PREPARE, "{data}"], r"--cache .* overlaps --egd-root"),
+    ([*PREPARE, "{nonempty}"], r"--cache .*nonempty is a non-empty folder that is not a ggcam cache"),
     (["rescore", "--results", "{tmp}"], r"no runs under .*cpu"),
 ]
 

@@ -4,458 +4,93 @@ Pages call these and display the result; the logic lives here (design.md, "The b
 function works on a store with any subset of its runs, none included: a sweep fills a store
 over hours, and a page built meanwhile says how far it got instead of failing.
 
-* ``open_results`` / ``runs_of``: the store a page reads and its runs (an empty table before
-  the first run finishes); ``progress_table`` / ``progress_facts``: runs done of those planned.
-* ``arm_status``: per network × arm, how many runs learned (``RunRecord.learned``). An arm
-  whose runs mostly did not learn is marked and kept out of conclusions.
-* ``paired_table``: the paired comparisons of the study (``ggcam.stats.paired_summary``):
-  the primary comparison, named in the profile before the sweep ran, unadjusted; every other
-  comparison Holm-adjusted together. ``paired_display`` is the same for readers.
-* ``answer`` / ``answer_sentence``: one row and one sentence per network — the paper's medians
-  beside ours, the paired ΔAUC with its 95% interval, whether gaze beats the two controls.
-* Tables of the results pages: ``configs_table``, ``run_table``, ``anova_table``,
-  ``table2``, ``localisation_table``, ``agreement_table``, ``flags_table``,
-  ``saturation_table``, ``final_parameters``, ``omega_quantiles``.
+This module holds the tables of the results pages: ``configs_table``, ``run_table``,
+``anova_table``, ``table2``, ``localisation_table``, ``agreement_table``, ``flags_table``,
+``saturation_table``, ``final_parameters``, ``omega_quantiles``, and for the released code
+(page 08) ``class_map_agreement`` and ``lr_drops``. It re-exports the rest, so a page needs
+only ``summary``:
+
+* ``summary_store``: ``open_results`` / ``runs_of``, the store a page reads and its runs (an
+  empty table before the first run finishes); ``progress_table`` / ``progress_facts``: runs
+  done of those planned; ``provenance_markdown``, ``scope_note``.
+* ``summary_paired``: ``arm_status`` (per network × arm, how many runs learned; an arm whose
+  runs mostly did not learn is kept out of conclusions); ``paired_table``, the paired
+  comparisons of the study (``ggcam.stats.paired_summary``): the primary comparison, named in
+  the profile before the sweep ran, unadjusted, every other comparison Holm-adjusted together;
+  ``paired_display`` for readers; ``legacy_table``.
+* ``summary_text``: ``answer`` / ``answer_sentence``, one row and one sentence per network — the
+  paper's medians beside ours, the paired ΔAUC with its 95% interval, whether gaze beats the
+  two controls; ``localisation_sentence``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import pickle
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..config import FAMILY_OF, NETWORK_LABELS, VARIANT_LABELS, VARIANTS
-from ..paper_values import PAPER_MEDIAN_AUC, paper_table2
-from ..stats import anova, paired_summary, precision_recall_table
-from .profiles import CONTROLS, PROFILES, RunSpec, get_profile, run_config, run_specs
-from .store import ResultsStore, RunRecord, open_store, results_root
-
-LEARNED_SHARE = 0.5  # an arm "learned" when at least this share of its runs did
-PAIRED_METRICS = ("auc_ovo", "pointing", "cc")
-PRIMARY_METRIC = "auc_ovo"  # the primary comparison's metric, named before the sweep
-PAIRED_COLUMNS = ["network", "a", "b", "metric", "primary", "n_seeds", "estimate", "low",
-                  "high", "p", "p_holm", "interval", "usable"]
-MIN_SEEDS = 2  # paired seeds a comparison needs before it is tested
-CACHE_VERSION = 2  # bump when the paired table's computation changes: old caches are ignored
-NO_PAIR = ("(none)", "(no arm)")  # a comparison of two arms that do not exist
-SWEPT_PROFILE = "cpu"  # the profile a page shows when no profile has results yet
-METRIC_LABELS = {"auc_ovo": "AUC (Hand & Till)", "pointing": "pointing game",
-                 "cc": "CC(Ω^Y, Ψ)", "interp_chf": "eq. 12, CHF",
-                 "interp_pneumonia": "eq. 12, pneumonia"}
-
-
-def network_label(network: str) -> str:
-    return NETWORK_LABELS.get(network, network)
-
-
-def variant_label(variant: str) -> str:
-    return VARIANT_LABELS.get(variant, variant)
-
-
-# ---- the store and its progress ---------------------------------------------------------------
-
-
-def open_results(profile: str = "", root: str | Path | None = None) -> ResultsStore:
-    """The store a results page reads: ``profile``'s (empty: the best with results); when
-    none has results yet, the store the ``cpu`` sweep is filling (``runs_of`` is then empty)."""
-    try:
-        return open_store(profile or None, root or None)
-    except FileNotFoundError:
-        try:
-            base = Path(root) if root else results_root()
-        except FileNotFoundError:
-            base = Path("results")
-        return ResultsStore(base / (profile or SWEPT_PROFILE))
-
-
-def runs_of(store: ResultsStore) -> pd.DataFrame:
-    """``store.runs()``, or an empty table with the same columns before the first run."""
-    try:
-        return store.runs()
-    except FileNotFoundError:
-        return pd.DataFrame(columns=RunRecord.columns())
-
-
-def _tier(profile, variant: str) -> str:
-    return ("primary" if variant in profile.primary else "control" if variant in CONTROLS
-            else "other")
-
-
-def progress_table(store: ResultsStore) -> pd.DataFrame:
-    """Per network × arm of the profile: runs planned, done, learned, in sweep order."""
-    prof = get_profile(store.profile)
-    plan = pd.DataFrame([{"network": s.network, "variant": s.variant, "run_id": s.run_id}
-                         for s in run_specs(prof)])
-    runs = runs_of(store)
-    done = set(runs["run_id"])
-    learned = set(runs.loc[runs["learned"].astype(bool), "run_id"])
-    plan["done"] = plan["run_id"].isin(done)
-    plan["learned"] = plan["run_id"].isin(learned)
-    g = plan.groupby(["network", "variant"], sort=False)
-    table = pd.DataFrame({"planned": g.size(), "done": g["done"].sum(),
-                          "learned": g["learned"].sum()}).reset_index()
-    table.insert(0, "tier", [_tier(prof, v) for v in table["variant"]])
-    order = {"primary": 0, "control": 1, "other": 2}
-    table = table.sort_values(["tier", "network", "variant"], kind="stable",
-                              key=lambda c: c.map(order) if c.name == "tier" else
-                              c.map(_variant_rank) if c.name == "variant" else
-                              c.map(_network_rank(prof)))
-    table = table.assign(network=table["network"].map(network_label),
-                         done=[f"{d} of {n}" for d, n in zip(table["done"], table["planned"])])
-    return table.drop(columns="planned").reset_index(drop=True)
-
-
-def _variant_rank(v: str) -> int:
-    return VARIANTS.index(v) if v in VARIANTS else len(VARIANTS)
-
-
-def _network_rank(prof):
-    return lambda n: prof.networks.index(n) if n in prof.networks else len(prof.networks)
-
-
-def progress_facts(store: ResultsStore) -> dict:
-    """How much of the study is done: counts and one sentence (for ``glue``)."""
-    t = progress_table(store)
-    counts = t["done"].str.split(" of ", expand=True).astype(int) if len(t) else pd.DataFrame(
-        {0: [], 1: []})
-    t = t.assign(done=counts[0], planned=counts[1])
-    primary = t[t["tier"] == "primary"]
-    done, planned = int(t["done"].sum()), int(t["planned"].sum())
-    p_done, p_planned = int(primary["done"].sum()), int(primary["planned"].sum())
-    arms_missing = t.loc[t["done"] == 0, "variant"].drop_duplicates().tolist()
-    sentence = (f"{done} of {planned} runs of profile `{store.profile}` are done; "
-                f"{p_done} of {p_planned} of the primary comparison.")
-    if arms_missing:
-        sentence += (" No run yet of " + ", ".join(f"`{v}`" for v in arms_missing) + ".")
-    elif done == planned:
-        sentence += " The sweep is complete."
-    return {"done": done, "planned": planned, "primary_done": p_done,
-            "primary_planned": p_planned, "share": done / planned if planned else 0.0,
-            "sentence": sentence}
-
-
-def provenance_markdown(store: ResultsStore) -> str:
-    """The provenance line every results page starts with, or what is missing."""
-    if len(runs_of(store)):
-        return store.provenance_markdown()
-    return (f"**Provenance.** No finished run in `results/{store.profile}/` yet: run "
-            f"`make reproduce PROFILE={store.profile}` (or wait for the sweep), then rebuild. "
-            "**Phantom data: these are not the paper's numbers.**")
-
-
-def scope_note(store: ResultsStore) -> str:
-    """What our numbers are, beside the paper's: data, networks, input size (Markdown)."""
-    prof = PROFILES.get(store.profile)
-    if prof is None:
-        return "These results come from a profile this version of ggcam does not know."
-    nets = ", ".join(network_label(n) for n in prof.networks)
-    h, w = prof.input_shape
-    data = ("the phantom (synthetic radiographs and a simulated reader)" if prof.data == "phantom"
-            else "the real EGD-CXR + MIMIC-CXR release")
-    return (f"Ours: {nets} at {h}×{w} (Ω {h // 32}×{w // 32}), {prof.n_images:,} images of "
-            f"{data}, profile `{prof.name}`. The paper's: ResNet50 and EffNetV2-S at 1536×1280 "
-            "(Ω 48×40) on the real EGD-CXR data. The paper's numbers are shown beside ours, "
-            "labelled; they are not comparable as numbers, only as a direction.")
-
-
-# ---- arms, pairs and the answer ---------------------------------------------------------------
-
-
-def all_predictions(store: ResultsStore) -> pd.DataFrame:
-    """Every run's test predictions, with its network, variant and seed."""
-    runs = runs_of(store)
-    frames = [store.predictions(r.run_id).assign(network=r.network, variant=r.variant, seed=r.seed)
-              for r in runs.itertuples()]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def arm_status(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per network × arm: runs, how many learned, single-class runs, median AUC, flags."""
-    cols = ["network", "variant", "runs", "learned", "single class", "σ_sm frozen",
-            "sigmoid saturated", "median AUC", "arm learned"]
-    if runs.empty:
-        return pd.DataFrame(columns=cols)
-    g = runs.groupby(["network", "variant"], sort=False)
-    table = pd.DataFrame({
-        "runs": g.size(), "learned": g["learned"].sum().astype(int),
-        "single class": g["single_class"].sum().astype(int),
-        "σ_sm frozen": g["sigma_frozen"].sum().astype(int),
-        "sigmoid saturated": g["sigmoid_saturated"].sum().astype(int),
-        "median AUC": g["auc_ovo"].median(),
-    }).reset_index()
-    table["arm learned"] = table["learned"] >= LEARNED_SHARE * table["runs"]
-    order = {v: i for i, v in enumerate(VARIANTS)}
-    return table.sort_values(["network", "variant"], key=lambda c: c.map(order) if c.name == "variant"
-                             else c).reset_index(drop=True)[cols]
-
-
-def arm_status_display(runs: pd.DataFrame) -> pd.DataFrame:
-    """``arm_status`` for readers: names, and "yes"/"NO — left out of conclusions"."""
-    t = arm_status(runs)
-    t = t.assign(network=t["network"].map(network_label),
-                 learned=[f"{a} of {b}" for a, b in zip(t["learned"], t["runs"])],
-                 **{"arm learned": ["yes" if x else "NO: left out of conclusions"
-                                    for x in t["arm learned"]]})
-    return t[["network", "variant", "learned", "median AUC", "arm learned"]].rename(
-        columns={"learned": "runs that learned"})
-
-
-def comparisons(runs: pd.DataFrame, primary: tuple[str, str]) -> list[tuple[str, str]]:
-    """The study's comparisons among the arms present: primary, gaze vs each control, and
-    each other GG-CAM arm against standard."""
-    present = set(runs["variant"])
-    ref, arm = primary
-    pairs = [primary] + [(c, arm) for c in CONTROLS]
-    pairs += [(ref, v) for v in VARIANTS if v not in (ref, arm, *CONTROLS)]
-    return [(a, b) for a, b in pairs if a in present and b in present]
-
-
-def paired_table(store: ResultsStore, metrics=PAIRED_METRICS, n_boot: int = 2000,
-                 seed: int = 0, cache_dir: str | Path | None = None) -> pd.DataFrame:
-    """Paired differences (b − a) per network × comparison × metric, with intervals and
-    p-values; ``usable`` is False where either arm did not learn.
-
-    A comparison is tested once it has ``MIN_SEEDS`` paired seeds. The primary ΔAUC gets the
-    hierarchical interval (seeds, then test images); every other row resamples the seeds
-    (the ``interval`` column says which). Holm's adjustment runs over every secondary row of
-    every metric together. The image-level bootstrap costs n_boot × seeds × 2 AUCs (about a
-    minute per network at 8 seeds and n_boot = 1000); with ``cache_dir`` the table is kept
-    there, keyed by the runs table and the arguments, and reused by the next page.
-    """
-    runs = runs_of(store)
-    key = None
-    if cache_dir is not None and len(runs):
-        blob = runs.to_csv(index=False) + repr((tuple(metrics), n_boot, seed, CACHE_VERSION))
-        key = Path(cache_dir) / f"paired-{store.profile}-{hashlib.sha1(blob.encode()).hexdigest()[:12]}.pkl"
-        if key.is_file():
-            return pickle.loads(key.read_bytes())
-    table = _paired_table(store, runs, metrics, n_boot, seed)
-    if key is not None:
-        key.parent.mkdir(parents=True, exist_ok=True)
-        key.write_bytes(pickle.dumps(table))
-    return table
-
-
-def _paired_table(store, runs, metrics, n_boot, seed) -> pd.DataFrame:
-    primary = _primary(store)
-    pairs = comparisons(runs, primary) if len(runs) else []
-    preds = all_predictions(store) if primary in pairs else None
-    tables = []
-    for metric in metrics:
-        for _network, part in runs.groupby("network", sort=False):
-            # A test needs two paired seeds (a sign-flip test of one difference says nothing).
-            testable = [(a, b) for a, b in pairs if n_paired(part, metric, a, b) >= MIN_SEEDS]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # unpaired seeds: not in n_seeds
-                if primary in testable:  # seeds, then test images (ΔAUC): the costly one
-                    tables.append(paired_summary(part, metric, [primary], primary=primary,
-                                                 predictions=preds, n_boot=n_boot, seed=seed))
-                others = [c for c in testable if c != primary]
-                if others:  # seeds only; paired_summary always tries its primary: none here
-                    tables.append(paired_summary(part, metric, others, primary=NO_PAIR,
-                                                 n_boot=n_boot, seed=seed))
-    tables = [t for t in tables if len(t)]
-    if not tables:
-        return pd.DataFrame(columns=PAIRED_COLUMNS)
-    table = pd.concat(tables, ignore_index=True)
-    # Only the primary metric of the primary pair is the primary test; the same pair's
-    # other metrics are secondary.
-    table["primary"] = table["primary"].astype(bool) & (table["metric"] == PRIMARY_METRIC)
-    # Holm over the whole secondary family (every metric), not metric by metric.
-    from ..stats import holm
-
-    secondary = ~table["primary"].astype(bool)
-    table["p_holm"] = table["p"].astype(float)
-    table.loc[secondary, "p_holm"] = holm(table.loc[secondary, "p"])
-    status = arm_status(runs).set_index(["network", "variant"])["arm learned"]
-    table["usable"] = [bool(status.get((n, a), False) and status.get((n, b), False))
-                       for n, a, b in zip(table["network"], table["a"], table["b"])]
-    return table[PAIRED_COLUMNS]
-
-
-def n_paired(runs: pd.DataFrame, metric: str, a: str, b: str) -> int:
-    """Seeds with a finite ``metric`` in both arms ``a`` and ``b`` (one network's runs)."""
-    ok = runs[runs[metric].notna()]
-    return len(set(ok.loc[ok["variant"] == a, "seed"]) & set(ok.loc[ok["variant"] == b, "seed"]))
-
-
-def paired_display(paired: pd.DataFrame, metrics=None) -> pd.DataFrame:
-    """The paired table for readers: one row per network × comparison × metric."""
-    p = paired if metrics is None else paired[paired["metric"].isin(metrics)]
-    return pd.DataFrame({
-        "network": p["network"].map(network_label),
-        "comparison": [f"{b} − {a}" for a, b in zip(p["a"], p["b"])],
-        "metric": p["metric"].map(lambda m: METRIC_LABELS.get(m, m)),
-        "seeds": p["n_seeds"],
-        "Δ [95% CI]": [_fmt_ci(r) for _, r in p.iterrows()],
-        "p raw (sign-flip)": p["p"],
-        "p Holm-adjusted": [np.nan if pr else h for pr, h in zip(p["primary"], p["p_holm"])],
-        "role": ["primary, unadjusted; CI over seeds, then images" if pr and i == "seeds+images"
-                 else "primary, unadjusted" if pr else "secondary"
-                 for pr, i in zip(p["primary"], p["interval"])],
-        "both arms learned": ["yes" if u else "NO" for u in p["usable"]],
-    })
-
-
-def study_networks(store: ResultsStore) -> list[str]:
-    """The networks of the store's runs, in the profile's order; before any run, the profile's."""
-    prof = PROFILES.get(store.profile)
-    planned = list(prof.networks) if prof else []
-    present = list(pd.unique(runs_of(store)["network"]))
-    if not present:
-        return planned
-    return [n for n in planned if n in present] + [n for n in present if n not in planned]
-
-
-def _primary(store: ResultsStore) -> tuple[str, str]:
-    prof = PROFILES.get(store.profile)
-    return prof.primary if prof else ("standard", "ggcam-warm")
-
-
-ALPHA = 0.05  # a difference is called higher or lower when its interval excludes 0 and p < ALPHA
-
-
-def _verdict(row, p_col: str, neither: str) -> str:
-    """"higher"/"lower" when the 95% interval excludes 0 *and* the (adjusted) p is below
-    ``ALPHA``; with few seeds a bootstrap interval can exclude 0 while the exact p cannot be
-    small, and then it is not called."""
-    if row[p_col] < ALPHA and row["low"] > 0:
-        return "higher"
-    if row[p_col] < ALPHA and row["high"] < 0:
-        return "lower"
-    return neither
-
-
-def _f3(x) -> str:
-    return "–" if x is None or not np.isfinite(x) else f"{x:.3f}"
-
-
-def _fmt_ci(row) -> str:
-    return f"{row['estimate']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]"
-
-
-def _row(paired: pd.DataFrame, network: str, a: str, b: str, metric: str):
-    r = paired[(paired["network"] == network) & (paired["a"] == a) & (paired["b"] == b)
-               & (paired["metric"] == metric)]
-    return r.iloc[0] if len(r) else None
-
-
-def answer(store: ResultsStore, paired: pd.DataFrame | None = None, n_boot: int = 2000) -> pd.DataFrame:
-    """The front page's table: per network, the paper beside ours and the paired answer."""
-    paired = paired if paired is not None else paired_table(store, n_boot=n_boot)
-    runs = runs_of(store)
-    ref, arm = _primary(store)
-    networks = study_networks(store)
-
-    def cell(network, a, b, metric):
-        r = _row(paired, network, a, b, metric)
-        if r is None:
-            return "not run yet"
-        return _fmt_ci(r) + ("" if r["usable"] else " (an arm did not learn)")
-
-    rows = []
-    for network in networks:
-        fam = FAMILY_OF.get(network, network)
-        part = runs[runs["network"] == network]
-        med = part.groupby("variant")["auc_ovo"].median()
-        main = _row(paired, network, ref, arm, "auc_ovo")
-        rows.append({
-            "network (ours)": network_label(network),
-            "the paper (real data): median AUC standard → GG-CAM": (
-                f"{PAPER_MEDIAN_AUC[(fam, 'standard')]:.3f} → {PAPER_MEDIAN_AUC[(fam, 'ggcam')]:.3f}"
-                f" ({network_label(fam)})") if (fam, "standard") in PAPER_MEDIAN_AUC else "–",
-            f"ours: median AUC {ref} → {arm}": f"{_f3(med.get(ref))} → {_f3(med.get(arm))}",
-            "paired ΔAUC [95% CI]": cell(network, ref, arm, "auc_ovo"),
-            "p (sign-flip)": float(main["p"]) if main is not None else np.nan,
-            "Δ pointing game [95% CI]": cell(network, ref, arm, "pointing"),
-            "gaze − shuffled ΔAUC": cell(network, "ggcam-shuffled", arm, "auc_ovo"),
-            "gaze − centre ΔAUC": cell(network, "ggcam-centre", arm, "auc_ovo"),
-            "paired seeds": int(main["n_seeds"]) if main is not None else 0,
-        })
-    return pd.DataFrame(rows)
-
-
-def answer_sentence(store: ResultsStore, paired: pd.DataFrame, network: str) -> str:
-    """One sentence per network: the paired ΔAUC, the controls, the pointing-game change."""
-    ref, arm = _primary(store)
-    main = _row(paired, network, ref, arm, "auc_ovo")
-    if main is None:
-        return f"{network_label(network)}: no paired seeds of `{ref}` and `{arm}` yet."
-    verdict = _verdict(main, "p", "not distinguishable from")
-    text = (f"On {network_label(network)}, `{arm}` gives a test AUC "
-            f"{verdict}{' than' if verdict != 'not distinguishable from' else ''} "
-            f"`{ref}`: paired ΔAUC {_fmt_ci(main)} over {int(main['n_seeds'])} seeds "
-            f"(sign-flip p = {main['p']:.3g}).")
-    if not main["usable"]:
-        text += " One of the two arms did not learn, so this is not a conclusion."
-    planned = _planned_seeds(store, network, ref, arm)
-    if planned and main["n_seeds"] < planned:
-        text += (f" Provisional: {int(main['n_seeds'])} of the {planned} planned paired seeds "
-                 "are in.")
-    for control in CONTROLS:
-        c = _row(paired, network, control, arm, "auc_ovo")
-        if c is not None:
-            text += (f" Against `{control}`: ΔAUC {_fmt_ci(c)} (Holm p = {c['p_holm']:.3g})"
-                     + ("." if c["usable"] else ", an arm did not learn."))
-    pt = _row(paired, network, ref, arm, "pointing")
-    if pt is not None:
-        text += f" Pointing game against the true findings: Δ {_fmt_ci(pt)}."
-    return text
-
-
-def _planned_seeds(store: ResultsStore, network: str, a: str, b: str) -> int:
-    prof = PROFILES.get(store.profile)
-    if prof is None:
-        return 0
-    seeds = [set(arm.seeds) for arm in prof.arms if arm.variant in (a, b) and network in arm.networks]
-    return len(seeds[0] & seeds[1]) if len(seeds) == 2 else 0
-
-
-def answer_rows(store: ResultsStore, paired: pd.DataFrame) -> pd.DataFrame:
-    """``answer`` turned for a narrow page: one row per item, one column per network."""
-    t = answer(store, paired)
-    if t.empty:
-        return pd.DataFrame({"": []})
-    return t.set_index("network (ours)").T.rename_axis(None, axis=1).reset_index(names="")
-
-
-def answer_markdown(store: ResultsStore, paired: pd.DataFrame) -> str:
-    """Every network's answer sentence, one paragraph each (Markdown, for ``glue``)."""
-    networks = study_networks(store)
-    return "\n\n".join(answer_sentence(store, paired, n) for n in networks)
-
-
-def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: str) -> str:
-    """Where Ω^Y peaks, primary arm against its reference: pointing game and CC(Ω^Y, Ψ)."""
-    ref, arm = _primary(store)
-    parts = []
-    for metric, what in (("pointing", "pointing game against the true findings"),
-                         ("cc", "CC between $\\Omega^Y$ and Ψ")):
-        r = _row(paired, network, ref, arm, metric)
-        if r is not None:
-            verdict = _verdict(r, "p_holm", "not distinguishable")
-            parts.append(f"{what} {verdict} (Δ {_fmt_ci(r)}, {int(r['n_seeds'])} seeds, "
-                         f"Holm p = {r['p_holm']:.3g})")
-    if not parts:
-        return f"{network_label(network)}: no paired seeds of `{ref}` and `{arm}` yet."
-    usable = all(r["usable"] for r in (_row(paired, network, ref, arm, m) for m in ("pointing", "cc"))
-                 if r is not None)
-    planned = _planned_seeds(store, network, ref, arm)
-    seeds = min(int(r["n_seeds"]) for r in (_row(paired, network, ref, arm, m)
-                                             for m in ("pointing", "cc")) if r is not None)
-    return (f"On {network_label(network)}, `{arm}` against `{ref}`: " + "; ".join(parts) + "."
-            + ("" if usable else " An arm did not learn, so this is not a conclusion.")
-            + (f" Provisional: {seeds} of the {planned} planned paired seeds are in."
-               if planned and seeds < planned else ""))
-
-
-def localisation_markdown(store: ResultsStore, paired: pd.DataFrame) -> str:
-    networks = study_networks(store)
-    return "\n\n".join(localisation_sentence(store, paired, n) for n in networks)
+from ..config import VARIANTS
+from ..paper_values import paper_table2
+from ..stats import anova, precision_recall_table
+from .profiles import RunSpec, get_profile, run_config
+from .store import ResultsStore
+from .summary_paired import (
+    CACHE_VERSION,
+    LEARNED_SHARE,
+    METRIC_LABELS,
+    MIN_SEEDS,
+    NO_PAIR,
+    PAIRED_COLUMNS,
+    PAIRED_METRICS,
+    PRIMARY_METRIC,
+    all_predictions,
+    arm_status,
+    arm_status_display,
+    comparisons,
+    legacy_table,
+    n_paired,
+    paired_display,
+    paired_table,
+)
+from .summary_store import (
+    SWEPT_PROFILE,
+    _network_rank,
+    _variant_rank,
+    curves_of,
+    network_label,
+    omega_histograms,
+    open_results,
+    progress_facts,
+    progress_table,
+    provenance_markdown,
+    runs_of,
+    scope_note,
+    study_networks,
+    variant_label,
+)
+from .summary_text import (
+    ALPHA,
+    answer,
+    answer_markdown,
+    answer_rows,
+    answer_sentence,
+    localisation_markdown,
+    localisation_sentence,
+)
+
+__all__ = [
+    "ALPHA", "CACHE_VERSION", "LEARNED_SHARE", "METRIC_LABELS", "MIN_SEEDS", "NO_PAIR",
+    "PAIRED_COLUMNS", "PAIRED_METRICS", "PRIMARY_METRIC", "SWEPT_PROFILE",
+    "agreement_table", "all_predictions", "anova_table", "answer", "answer_markdown",
+    "answer_rows", "answer_sentence", "arm_status", "arm_status_display", "class_map_agreement",
+    "comparisons", "configs_table", "curves_of", "final_parameters", "flags_table",
+    "legacy_table", "localisation_markdown", "localisation_sentence", "localisation_table",
+    "lr_drops", "n_paired", "network_label", "omega_histograms", "omega_quantiles",
+    "open_results", "paired_display", "paired_table", "progress_facts", "progress_table",
+    "provenance_markdown", "run_table", "runs_of", "saturation_table", "scope_note",
+    "short_flags", "study_networks", "table2", "table2_paper", "variant_label",
+]
 
 
 # ---- tables of the results pages --------------------------------------------------------------
@@ -638,14 +273,6 @@ def saturation_table(curves: pd.DataFrame) -> pd.DataFrame:
     return t.assign(network=t["network"].map(network_label)).reset_index(drop=True)[cols]
 
 
-def curves_of(store: ResultsStore) -> pd.DataFrame:
-    """``store.curves()``, or an empty table before the first run."""
-    try:
-        return store.curves()
-    except FileNotFoundError:
-        return pd.DataFrame(columns=["run_id", "network", "variant", "seed", "epoch"])
-
-
 def omega_quantiles(hist: pd.DataFrame, qs=(0.01, 0.5, 0.99)) -> pd.DataFrame:
     """Quantiles of Ω per network × arm from the binned counts, linear within a bin."""
     rows = []
@@ -662,42 +289,7 @@ def omega_quantiles(hist: pd.DataFrame, qs=(0.01, 0.5, 0.99)) -> pd.DataFrame:
             .drop(columns="order").reset_index(drop=True))
 
 
-def omega_histograms(store: ResultsStore, edges: np.ndarray) -> pd.DataFrame:
-    """``store.omega_histograms(edges)``, or an empty table before the first run."""
-    if runs_of(store).empty:
-        return pd.DataFrame(columns=["run_id", "network", "variant", "seed", "bin_left",
-                                     "bin_right", "count"])
-    return store.omega_histograms(edges)
-
-
 # ---- the released code (page 08) --------------------------------------------------------------
-
-
-def legacy_table(store: ResultsStore, metrics=("auc_ovo", "interp_chf", "interp_pneumonia", "cc"),
-                 n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """The released code's arm against the paper's GG-CAM and against standard, paired by seed
-    (intervals over seeds, Holm over this table's rows)."""
-    runs = runs_of(store)
-    pairs = [("ggcam", "ggcam-legacy"), ("standard", "ggcam-legacy")]
-    tables = []
-    for metric in metrics:
-        for _network, part in runs.groupby("network", sort=False):
-            testable = [(a, b) for a, b in pairs if n_paired(part, metric, a, b) >= MIN_SEEDS]
-            if testable:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)
-                    tables.append(paired_summary(part, metric, testable, primary=NO_PAIR,
-                                                 n_boot=n_boot, seed=seed))
-    if not tables:
-        return paired_display(pd.DataFrame(columns=PAIRED_COLUMNS))
-    from ..stats import holm
-
-    table = pd.concat(tables, ignore_index=True)
-    table["p_holm"] = holm(table["p"])
-    status = arm_status(runs).set_index(["network", "variant"])["arm learned"]
-    table["usable"] = [bool(status.get((n, a), False) and status.get((n, b), False))
-                       for n, a, b in zip(table["network"], table["a"], table["b"])]
-    return paired_display(table)
 
 
 def class_map_agreement(store: ResultsStore, variants=("standard", "ggcam", "ggcam-legacy")) -> pd.DataFrame:

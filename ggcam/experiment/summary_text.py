@@ -1,0 +1,148 @@
+"""The answer in words and in one table per network (``ggcam.experiment.summary``).
+
+``answer`` / ``answer_sentence``: one row and one sentence per network — the paper's medians
+beside ours, the paired ΔAUC with its 95% interval, whether gaze beats the two controls;
+``localisation_sentence``: the same for where Ω^Y peaks. A difference is called only when its
+interval excludes 0 and p < ``ALPHA``; a sentence says when its seeds are not all in yet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..config import FAMILY_OF
+from ..paper_values import PAPER_MEDIAN_AUC
+from .profiles import CONTROLS
+from .store import ResultsStore
+from .summary_paired import _fmt_ci, paired_table
+from .summary_store import _planned_seeds, _primary, network_label, runs_of, study_networks
+
+ALPHA = 0.05  # a difference is called higher or lower when its interval excludes 0 and p < ALPHA
+
+
+def _verdict(row, p_col: str, neither: str) -> str:
+    """"higher"/"lower" when the 95% interval excludes 0 *and* the (adjusted) p is below
+    ``ALPHA``; with few seeds a bootstrap interval can exclude 0 while the exact p cannot be
+    small, and then it is not called."""
+    if row[p_col] < ALPHA and row["low"] > 0:
+        return "higher"
+    if row[p_col] < ALPHA and row["high"] < 0:
+        return "lower"
+    return neither
+
+
+def _f3(x) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:.3f}"
+
+
+def _row(paired: pd.DataFrame, network: str, a: str, b: str, metric: str):
+    r = paired[(paired["network"] == network) & (paired["a"] == a) & (paired["b"] == b)
+               & (paired["metric"] == metric)]
+    return r.iloc[0] if len(r) else None
+
+
+def answer(store: ResultsStore, paired: pd.DataFrame | None = None, n_boot: int = 2000) -> pd.DataFrame:
+    """The front page's table: per network, the paper beside ours and the paired answer."""
+    paired = paired if paired is not None else paired_table(store, n_boot=n_boot)
+    runs = runs_of(store)
+    ref, arm = _primary(store)
+    networks = study_networks(store)
+
+    def cell(network, a, b, metric):
+        r = _row(paired, network, a, b, metric)
+        if r is None:
+            return "not run yet"
+        return _fmt_ci(r) + ("" if r["usable"] else " (an arm did not learn)")
+
+    rows = []
+    for network in networks:
+        fam = FAMILY_OF.get(network, network)
+        part = runs[runs["network"] == network]
+        med = part.groupby("variant")["auc_ovo"].median()
+        main = _row(paired, network, ref, arm, "auc_ovo")
+        rows.append({
+            "network (ours)": network_label(network),
+            "the paper (real data): median AUC standard → GG-CAM": (
+                f"{PAPER_MEDIAN_AUC[(fam, 'standard')]:.3f} → {PAPER_MEDIAN_AUC[(fam, 'ggcam')]:.3f}"
+                f" ({network_label(fam)})") if (fam, "standard") in PAPER_MEDIAN_AUC else "–",
+            f"ours: median AUC {ref} → {arm}": f"{_f3(med.get(ref))} → {_f3(med.get(arm))}",
+            "paired ΔAUC [95% CI]": cell(network, ref, arm, "auc_ovo"),
+            "p (sign-flip)": float(main["p"]) if main is not None else np.nan,
+            "Δ pointing game [95% CI]": cell(network, ref, arm, "pointing"),
+            "gaze − shuffled ΔAUC": cell(network, "ggcam-shuffled", arm, "auc_ovo"),
+            "gaze − centre ΔAUC": cell(network, "ggcam-centre", arm, "auc_ovo"),
+            "paired seeds": int(main["n_seeds"]) if main is not None else 0,
+        })
+    return pd.DataFrame(rows)
+
+
+def answer_sentence(store: ResultsStore, paired: pd.DataFrame, network: str) -> str:
+    """One sentence per network: the paired ΔAUC, the controls, the pointing-game change."""
+    ref, arm = _primary(store)
+    main = _row(paired, network, ref, arm, "auc_ovo")
+    if main is None:
+        return f"{network_label(network)}: no paired seeds of `{ref}` and `{arm}` yet."
+    verdict = _verdict(main, "p", "not distinguishable from")
+    text = (f"On {network_label(network)}, `{arm}` gives a test AUC "
+            f"{verdict}{' than' if verdict != 'not distinguishable from' else ''} "
+            f"`{ref}`: paired ΔAUC {_fmt_ci(main)} over {int(main['n_seeds'])} seeds "
+            f"(sign-flip p = {main['p']:.3g}).")
+    if not main["usable"]:
+        text += " One of the two arms did not learn, so this is not a conclusion."
+    planned = _planned_seeds(store, network, ref, arm)
+    if planned and main["n_seeds"] < planned:
+        text += (f" Provisional: {int(main['n_seeds'])} of the {planned} planned paired seeds "
+                 "are in.")
+    for control in CONTROLS:
+        c = _row(paired, network, control, arm, "auc_ovo")
+        if c is not None:
+            text += (f" Against `{control}`: ΔAUC {_fmt_ci(c)} (Holm p = {c['p_holm']:.3g})"
+                     + ("." if c["usable"] else ", an arm did not learn."))
+    pt = _row(paired, network, ref, arm, "pointing")
+    if pt is not None:
+        text += f" Pointing game against the true findings: Δ {_fmt_ci(pt)}."
+    return text
+
+
+def answer_rows(store: ResultsStore, paired: pd.DataFrame) -> pd.DataFrame:
+    """``answer`` turned for a narrow page: one row per item, one column per network."""
+    t = answer(store, paired)
+    if t.empty:
+        return pd.DataFrame({"": []})
+    return t.set_index("network (ours)").T.rename_axis(None, axis=1).reset_index(names="")
+
+
+def answer_markdown(store: ResultsStore, paired: pd.DataFrame) -> str:
+    """Every network's answer sentence, one paragraph each (Markdown, for ``glue``)."""
+    networks = study_networks(store)
+    return "\n\n".join(answer_sentence(store, paired, n) for n in networks)
+
+
+def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: str) -> str:
+    """Where Ω^Y peaks, primary arm against its reference: pointing game and CC(Ω^Y, Ψ)."""
+    ref, arm = _primary(store)
+    parts = []
+    for metric, what in (("pointing", "pointing game against the true findings"),
+                         ("cc", "CC between $\\Omega^Y$ and Ψ")):
+        r = _row(paired, network, ref, arm, metric)
+        if r is not None:
+            verdict = _verdict(r, "p_holm", "not distinguishable")
+            parts.append(f"{what} {verdict} (Δ {_fmt_ci(r)}, {int(r['n_seeds'])} seeds, "
+                         f"Holm p = {r['p_holm']:.3g})")
+    if not parts:
+        return f"{network_label(network)}: no paired seeds of `{ref}` and `{arm}` yet."
+    usable = all(r["usable"] for r in (_row(paired, network, ref, arm, m) for m in ("pointing", "cc"))
+                 if r is not None)
+    planned = _planned_seeds(store, network, ref, arm)
+    seeds = min(int(r["n_seeds"]) for r in (_row(paired, network, ref, arm, m)
+                                             for m in ("pointing", "cc")) if r is not None)
+    return (f"On {network_label(network)}, `{arm}` against `{ref}`: " + "; ".join(parts) + "."
+            + ("" if usable else " An arm did not learn, so this is not a conclusion.")
+            + (f" Provisional: {seeds} of the {planned} planned paired seeds are in."
+               if planned and seeds < planned else ""))
+
+
+def localisation_markdown(store: ResultsStore, paired: pd.DataFrame) -> str:
+    networks = study_networks(store)
+    return "\n\n".join(localisation_sentence(store, paired, n) for n in networks)
