@@ -178,6 +178,9 @@ def data_identity(egd_root, mimic_root) -> str:
     egd, mimic = Path(egd_root).resolve(), Path(mimic_root).resolve()
     require_file(egd / MASTER_SHEET, "master sheet")
     truth = truth_beside(egd)
+    marker = read_marker(egd.parent.parent)
+    if marker is not None and marker.get("complete"):
+        return _phantom_identity(egd, mimic, marker, truth)
     parts = {"egd_root": str(egd), "mimic_root": str(mimic),
              "files": {n: _stat(egd / n) for n in (MASTER_SHEET, FIXATIONS, EYE_GAZE, BOUNDING_BOXES)},
              "truth": _stat(truth) if truth is not None else None,
@@ -185,6 +188,30 @@ def data_identity(egd_root, mimic_root) -> str:
              "dicoms": _files_digest(_dicom_paths(egd, mimic))}
     blob = json.dumps(parts, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _phantom_identity(egd: Path, mimic: Path, marker: dict, truth: Path | None) -> str:
+    """A phantom's identity from what it is, not where or when it was written.
+
+    A phantom is a function of its parameters (the same seed writes the same bytes), so a
+    clone on another machine, regenerating it elsewhere, must find its committed runs done:
+    the marker's parameters and the relative path and content of every file it reads (tables,
+    truth, case files, DICOMs: a content hash, so an edit of any byte shows); no absolute
+    path, no mtime. Hashing reads the files once: ~0.2 s for the cpu profile's phantom,
+    tens of seconds for a full-size one.
+    """
+    h = hashlib.sha256()
+    h.update(json.dumps({k: marker.get(k) for k in sorted(marker) if k != "complete"},
+                        sort_keys=True).encode())
+    for path in (egd / MASTER_SHEET, egd / FIXATIONS, egd / EYE_GAZE, egd / BOUNDING_BOXES, truth):
+        if path is not None and path.is_file():
+            h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    for base, paths in ((egd, _tree(egd / CASE_DIR)), (mimic, _dicom_paths(egd, mimic))):
+        for path in paths:
+            rel = os.path.relpath(path, base)
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+            h.update(f"{rel}\0{digest}\n".encode())
+    return "p" + h.hexdigest()[:15]
 
 
 @contextmanager
