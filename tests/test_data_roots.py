@@ -192,9 +192,11 @@ def test_data_identity_follows_every_input(phantom_copy):
     egd, mimic = phantom_copy["egd_root"], phantom_copy["mimic_root"]
     base = data_identity(egd, mimic)
     assert len(base) == 16 and data_identity(egd, mimic) == base
+    # A phantom is identified by content: a new mtime alone is the same data.
+    os.utime(next(mimic.rglob("*.dcm")), ns=(1, 10**18))
+    assert data_identity(egd, mimic) == base
     seen = {base}
     edits = [
-        lambda: os.utime(next(mimic.rglob("*.dcm")), ns=(1, 10**18)),  # an older mtime
         lambda: _same_size_edit(next(mimic.rglob("*.dcm"))),  # pixel bytes, same size
         lambda: (egd / "fixations.csv").write_text((egd / "fixations.csv").read_text() + "\n"),
         lambda: next((egd / "audio_segmentation_transcripts").rglob("left_lung.png")).write_bytes(b"x"),
@@ -206,3 +208,16 @@ def test_data_identity_follows_every_input(phantom_copy):
         now = data_identity(egd, mimic)
         assert now not in seen
         seen.add(now)
+
+
+def test_real_data_identity_follows_mtimes_and_roots(phantom_copy, tmp_path):
+    """Without the phantom marker the data is a real release: stat-based, so an mtime counts."""
+    (phantom_copy["root"] / MARKER).unlink()
+    egd, mimic = phantom_copy["egd_root"], phantom_copy["mimic_root"]
+    base = data_identity(egd, mimic)
+    assert len(base) == 16
+    os.utime(next(mimic.rglob("*.dcm")), ns=(1, 10**18))
+    touched = data_identity(egd, mimic)
+    assert touched != base
+    moved = Path(shutil.copytree(phantom_copy["root"], tmp_path / "moved"))
+    assert data_identity(moved / "egd-cxr" / "1.0.0", moved / "mimic-cxr" / "2.0.0") != touched
