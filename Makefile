@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ggcam-installed
 PROFILE ?= cpu
 
-.PHONY: setup book test test-unit test-notebooks bench reproduce clean
+.PHONY: setup book test test-unit test-notebooks test-html bench reproduce clean
 
 setup: $(STAMP)
 
@@ -22,13 +22,18 @@ $(STAMP): pyproject.toml
 book: $(STAMP)
 	$(PY) book/build.py
 
-test: test-unit test-notebooks
+# The executed notebooks are compared first (nbval), then the book is rebuilt from them and its
+# HTML checked (book/check_html.py runs inside book/build.py; tests/test_book_html.py after).
+test: test-unit test-notebooks test-html
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests -q
 
 test-notebooks: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $$(ls book/[0-9][0-9]_*.ipynb | grep -v 05_training)
+
+test-html: book
+	GGCAM_REQUIRE_BOOK=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_book_html.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -86,19 +86,11 @@ Markdown(summary.provenance_markdown(store) + " " + summary.progress_facts(store
 # the share of cells within one cell of a finding.
 
 # %%
-localisation = summary.localisation_table(runs)
-report.styled(localisation[["network", "variant", "runs", "interp_chf", "interp3x3_chf",
-                            "interp_chance_chf", "interp_pneumonia", "interp3x3_pneumonia",
-                            "interp_chance_pneumonia"]],
-              labels={"variant": "arm", "interp_chf": "CHF", "interp3x3_chf": "CHF (3×3)",
-                      "interp_chance_chf": "chance CHF", "interp_pneumonia": "pneumonia",
-                      "interp3x3_pneumonia": "pneumonia (3×3)",
-                      "interp_chance_pneumonia": "chance pneumonia"},
+report.styled(summary.eq12_table(runs),
               caption="Eq. 12 (medians over seeds) and the rate of a random peak")
 
 # %%
-report.styled(localisation[["network", "variant", "runs", "pointing", "pointing_chance"]],
-              labels={"variant": "arm", "pointing": "pointing game", "pointing_chance": "chance"},
+report.styled(summary.pointing_table(runs),
               caption="Pointing game against the true findings (medians over seeds) and the "
                       "rate of a random peak")
 

@@ -177,14 +177,7 @@ report.styled(resampling, caption="Area against stride resampling at the release
 # peak under each rule's region:
 
 # %%
-local = summary.localisation_table(runs)
-report.styled(local[["network", "variant", "runs", "interp_chf", "interp3x3_chf",
-                     "interp_chance_chf", "interp_pneumonia", "interp3x3_pneumonia",
-                     "interp_chance_pneumonia"]],
-              labels={"variant": "arm", "interp_chf": "CHF", "interp3x3_chf": "CHF (3×3)",
-                      "interp_chance_chf": "chance CHF", "interp_pneumonia": "pneumonia",
-                      "interp3x3_pneumonia": "pneumonia (3×3)",
-                      "interp_chance_pneumonia": "chance pneumonia"},
+report.styled(summary.eq12_table(runs),
               caption="Eq. 12, strict and with the released code's tolerance")
 
 # %% [markdown]

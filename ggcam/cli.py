@@ -144,6 +144,10 @@ def _parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="every network × variant × seed of a profile, resumable, results as data")
     run_options(sw)
     sw.add_argument("--shard", type=_shard, default=(0, 1), help="run only share i of n, e.g. 0/4 (default: 0/1)")
+    sw.add_argument("--network", nargs="+", dest="networks", metavar="NETWORK", default=None,
+                    help="only the runs of these networks (default: all of the profile's)")
+    sw.add_argument("--variant", nargs="+", dest="variants", metavar="VARIANT", default=None,
+                    help="only the runs of these arms (default: all of the profile's)")
     sw.add_argument("--fresh", nargs="+", metavar="RUN_ID", default=None,
                     help="forget these runs (or 'all' of this shard) and train them again")
     rs = sub.add_parser("rescore", help="recompute every run's metrics from its stored predictions and maps")
@@ -326,7 +330,8 @@ def _run_command(args) -> None:
         _protect_real_results(profile, args)
         runs = run_sweep(profile, data_root=args.data_root, mimic_root=args.mimic_root,
                          results_root=args.results, work_root=args.work, shard=args.shard,
-                         device=args.device, progress=not args.quiet, fresh=fresh)
+                         device=args.device, progress=not args.quiet, fresh=fresh,
+                         networks=args.networks, variants=args.variants)
         print(f"{len(runs)} runs in {args.results / profile.name / 'runs.csv'}")
         return
     variant = canonical_variant(args.variant)

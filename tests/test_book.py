@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import jupytext
+import pandas as pd
 import pytest
 import yaml
 
@@ -284,10 +285,25 @@ def test_summary_of_an_empty_store_says_what_is_missing(tmp_path):
     assert "No finished run" in summary.provenance_markdown(store)
     for frame in (summary.arm_status(summary.runs_of(store)), summary.run_table(store),
                   summary.localisation_table(summary.runs_of(store)),
+                  summary.eq12_table(summary.runs_of(store)),
+                  summary.pointing_table(summary.runs_of(store)),
                   summary.flags_table(summary.runs_of(store)),
                   summary.omega_histograms(store, [0.0, 1.0])):
         assert frame.empty
     assert len(summary.configs_table(store)) == len(get_profile("cpu").arms)
+
+
+def test_localisation_display_tables_name_their_columns(tmp_path):
+    from ggcam.experiment import summary
+
+    runs = summary.runs_of(_synthetic_store(tmp_path))
+    local = summary.localisation_table(runs)
+    eq12, pointing = summary.eq12_table(runs), summary.pointing_table(runs)
+    assert list(eq12.columns) == ["network", "arm", "runs", "CHF", "CHF (3×3)", "chance CHF",
+                                  "pneumonia", "pneumonia (3×3)", "chance pneumonia"]
+    assert list(pointing.columns) == ["network", "arm", "runs", "pointing game", "chance"]
+    pd.testing.assert_series_equal(eq12["CHF"], local["interp_chf"], check_names=False)
+    pd.testing.assert_series_equal(pointing["pointing game"], local["pointing"], check_names=False)
 
 
 def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):

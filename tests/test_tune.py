@@ -22,6 +22,7 @@ from ggcam.tune import (
     SEARCH_SPACE,
     Param,
     add_parser,
+    best_vs_table1,
     load_tuning,
     param_importances,
     plot_param_importances,
@@ -103,6 +104,23 @@ def test_importances_find_the_parameter_that_matters():
     assert isinstance(fig, Figure) and len(fig.axes[0].patches) == 5
     with pytest.raises(ValueError, match="at least 2 complete trials, got 1"):
         param_importances(trials.head(1), "val_ce")
+
+
+def test_the_best_trial_sits_beside_table_1():
+    trials = pd.DataFrame({
+        "number": [0, 1, 2], "value": [0.9, 0.7, float("nan")],
+        "state": ["COMPLETE", "COMPLETE", "PRUNED"], "params_optimizer": ["sgd", "adamax", "adam"],
+        "params_lr": [1e-2, 3e-3, 1e-4], "params_plateau_patience": [10, 40, 60],
+        "params_sigma_sm": [1e-3, 0.2, 1e-9], "params_kernel_size": [200, 800, 500]})
+    table = best_vs_table1(trials, "resnet18", "ggcam-warm", "val_ce").set_index("parameter")
+    assert list(table.columns) == ["searched range", "best (trial 1)", "Table 1", "ggcam-warm default"]
+    assert table.loc["learning rate"].tolist()[1:] == ["0.003", "0.007", "0.007"]
+    assert table.loc["initial σ_sm"].tolist()[1:] == ["0.2", "2e-09", "0.1"]  # Table 1 vs warm
+    assert table.loc["optimiser"].tolist()[1:] == ["adamax", "adam", "adam"]
+    best_auc = best_vs_table1(trials.assign(value=[0.9, 0.7, 0.5]), "resnet18", "standard", "val_auc")
+    assert "best (trial 0)" in best_auc and len(best_auc) == 3  # no σ_sm, B for standard
+    with pytest.raises(ValueError, match="no complete trial"):
+        best_vs_table1(trials.tail(1), "resnet18", "ggcam", "val_ce")
 
 
 def test_a_journal_file_holds_a_study(tmp_path, work, capsys):

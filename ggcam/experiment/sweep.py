@@ -228,17 +228,32 @@ def forget_runs(store: ResultsStore, ckpt_root: Path, run_ids: list[str]) -> int
     return n
 
 
+def _only(specs: list[RunSpec], profile: Profile, networks, variants) -> list[RunSpec]:
+    for name, wanted, known in (("network", networks, profile.networks),
+                                ("variant", variants, profile.variants)):
+        if wanted:
+            unknown = sorted(set(wanted) - set(known))
+            if unknown:
+                raise ValueError(f"--{name}: {unknown} not in profile {profile.name!r} "
+                                 f"(it has {', '.join(known)})")
+            specs = [s for s in specs if getattr(s, name) in wanted]
+    return specs
+
+
 def run_sweep(profile: Profile, *, data_root: str | Path | None = None,
               mimic_root: str | Path | None = None, results_root: str | Path = "results",
               work_root: str | Path = ".cache", shard: tuple[int, int] = (0, 1),
               device: str | None = None, progress: bool = True,
-              fresh: list[str] | str | None = None) -> pd.DataFrame:
-    """Run (or resume) every run of ``profile`` in this shard; return the runs table."""
+              fresh: list[str] | str | None = None, networks=None, variants=None) -> pd.DataFrame:
+    """Run (or resume) every run of ``profile`` in this shard; return the runs table.
+
+    ``networks`` / ``variants`` (optional) keep only those runs, e.g. one network's share.
+    """
     from tqdm import tqdm
 
     store = ResultsStore(Path(results_root) / profile.name)
     ckpt_root = Path(work_root) / "checkpoints" / profile.name
-    specs = run_specs(profile, shard)
+    specs = _only(run_specs(profile, shard), profile, networks, variants)
     _check_writable(store.path)
     _check_writable(ckpt_root)
     if fresh:

@@ -10,7 +10,7 @@ from .cli import add_parser, run
 from .search import TuneResult, tune
 from .space import OBJECTIVES, SEARCH_SPACE, Param, search_space_frame, space_hash, trial_config
 
-_REPORT = ("load_tuning", "param_importances", "plot_param_importances", "plot_search_history")
+_REPORT = ("best_vs_table1", "load_tuning", "param_importances", "plot_param_importances", "plot_search_history")
 
 __all__ = [
     "OBJECTIVES",
@@ -18,6 +18,7 @@ __all__ = [
     "Param",
     "TuneResult",
     "add_parser",
+    "best_vs_table1",
     "load_tuning",
     "param_importances",
     "plot_param_importances",

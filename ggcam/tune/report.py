@@ -9,6 +9,7 @@ memory from the table and ``SEARCH_SPACE``'s distributions.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import matplotlib as mpl
@@ -136,3 +137,39 @@ def plot_param_importances(trials: pd.DataFrame, objective: str | None = None) -
         ax.set(xlabel="importance (PED-ANOVA, sum 1)", xlim=(0, 1),
                title=f"{len(_complete(trials))} complete trials")
     return fig
+
+
+def best_vs_table1(trials: pd.DataFrame, network: str, variant: str,
+                   objective: str | None = None) -> pd.DataFrame:
+    """The best complete trial's parameters beside Table 1's and the arm's defaults.
+
+    One row per searched parameter of ``variant``: its range, the best trial's value, Table 1's
+    value for the network's family (``config.FAMILY_OF``) and what the arm trains with by
+    default (``config.variant_values``: Table 1 plus the arm's one change). The optimiser is
+    Adam in Table 1 and in every arm. B is in full-size pixels everywhere.
+
+    Raises:
+        ValueError: no complete trial.
+    """
+    from ..config import FAMILY_OF, TABLE1, canonical_variant, variant_values
+    from .space import active_params
+
+    _, direction = _direction(trials, objective)
+    done = _complete(trials)
+    if done.empty:
+        raise ValueError("no complete trial: nothing to compare with Table 1")
+    best = done.loc[done["value"].idxmin() if direction == "minimize" else done["value"].idxmax()]
+    variant = canonical_variant(variant)
+    table1 = {"optimizer": "adam", **TABLE1[(FAMILY_OF[network],
+                                             "standard" if variant == "standard" else "ggcam")]}
+    arm = {"optimizer": "adam", **variant_values(network, variant)}
+    def text(value) -> str:  # one column holds names, integers and floats: shown as text
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "—"
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    rows = [{"parameter": p.label or p.name, "searched range": p.describe(),
+             f"best (trial {int(best['number'])})": text(best.get(f"params_{p.name}")),
+             "Table 1": text(table1.get(p.name)), f"{variant} default": text(arm.get(p.name))}
+            for p in active_params(variant)]
+    return pd.DataFrame(rows)
