@@ -6,7 +6,10 @@ per second of a full training step (forward, eq. 11, backward, Adam) with: the r
 (what ``fit`` sets on CPU) and torch.compile. ``run_all.py`` records the table in
 ``benchmarks/results.json``.
 
-    python benchmarks/bench_cpu_options.py [--steps 6] [--compile]
+    python benchmarks/bench_cpu_options.py [--steps 6] [--no-compile]
+
+torch.compile's first steps compile (a minute or more per network on 2 cores); they are the
+warm-up and are not timed. The ratio is that of steady-state steps.
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ def main(argv=None) -> list[dict]:
     """Print one row per network; return the table for ``benchmarks/results.json``."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=6)
-    p.add_argument("--compile", action="store_true", help="also time torch.compile")
+    p.add_argument("--no-compile", dest="compile", action="store_false",
+                   help="skip torch.compile (its compilation takes minutes)")
     a = p.parse_args(argv)
     prof = get_profile("cpu")
     shape, batch = prof.input_shape, prof.batch_size
