@@ -541,8 +541,12 @@ def test_a_truncated_checkpoint_is_set_aside_with_a_warning(bad, other, tmp_path
     with pytest.warns(UserWarning, match=rf"cannot read checkpoint {re.escape(str(path))}: .*the run restarts"):
         sweep_mod._prepare_checkpoints(tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert len(names) == 1 and names[0].startswith(bad.replace(".pt", ".corrupt-"))
+    assert not (tmp_path / "last.pt").exists() and not (tmp_path / "best.pt").exists()
+    assert len(names) == 2  # the unreadable one and its (now stale) partner, both kept
+    assert any(n.startswith(bad.replace(".pt", ".corrupt-")) for n in names)
+    assert any(n.startswith(other.replace(".pt", ".stale-")) for n in names)
     sweep_mod._prepare_checkpoints(tmp_path)  # nothing left to trip on: a no-op
+    assert len(list(tmp_path.iterdir())) == 2
 
 
 def test_sweep_survives_a_truncated_checkpoint(smoke_run):

@@ -207,13 +207,14 @@ def _prepare_checkpoints(ckpt_dir: Path) -> None:
             try:
                 load_checkpoint(path)
             except CheckpointError as err:
-                bad = path.with_suffix(f".corrupt-{int(time.time())}")
+                stamp = int(time.time())
+                bad = path.with_suffix(f".corrupt-{stamp}")
                 path.rename(bad)
+                # The run restarts, so its other checkpoint is stale: set aside too, not deleted.
+                partner = ckpt_dir / ("best.pt" if name == "last.pt" else "last.pt")
+                if partner.is_file():
+                    partner.rename(partner.with_suffix(f".stale-{stamp}"))
                 warnings.warn(f"{err}; moved to {bad.name}, the run restarts", stacklevel=2)
-                if name == "last.pt":
-                    (ckpt_dir / "best.pt").unlink(missing_ok=True)
-                else:
-                    (ckpt_dir / "last.pt").unlink(missing_ok=True)
 
 
 def forget_runs(store: ResultsStore, ckpt_root: Path, run_ids: list[str]) -> int:
