@@ -12,6 +12,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from . import cli_checks as checks
 from . import tune
 
 
@@ -190,71 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _check_paths(args) -> None:
-    """Before any work: inputs must be folders that exist, outputs must not be files."""
-    for name in ("data_root", "mimic_root", "egd_root"):
-        path = getattr(args, name, None)
-        if path is not None and not path.is_dir():
-            what = "is a file, not a folder" if path.exists() else "does not exist"
-            raise ValueError(f"{_flag(name)} {path} {what}")
-    for name in ("results", "work", "out", "cache"):
-        path = getattr(args, name, None)
-        if path is not None and path.exists() and not path.is_dir():
-            raise ValueError(f"{_flag(name)} {path} is a file, not a folder")
-    if getattr(args, "mimic_root", None) and "data_root" in vars(args) and args.data_root is None:
-        raise ValueError("--mimic-root is only used with --data-root (the phantom writes its own)")
-
-
-def _check_device(device: str | None) -> None:
-    if device is None:
-        return
-    m = re.fullmatch(r"cpu|cuda(?::(\d+))?", device)
-    if m is None:
-        raise ValueError(f"--device {device!r}: expected cpu, cuda or cuda:N")
-    if device.startswith("cuda"):
-        import torch
-
-        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if n == 0:
-            raise ValueError(f"--device {device}: torch sees no CUDA GPU on this machine")
-        if m.group(1) is not None and int(m.group(1)) >= n:
-            raise ValueError(f"--device {device}: this machine has {n} CUDA GPU(s), cuda:0 to "
-                             f"cuda:{n - 1}")
-
-
-def _check_prepare(args) -> None:
-    """Swapped roots, and a --cache that is not a cache: ``prepare`` replaces that folder whole."""
-    import json
-
-    sheet = "master_sheet.csv"
-    if not (args.egd_root / sheet).is_file():
-        swapped = (args.mimic_root / sheet).is_file()
-        raise ValueError(f"--egd-root {args.egd_root} holds no {sheet}"
-                         + (f", but --mimic-root {args.mimic_root} does: are the two swapped?"
-                            if swapped else " (give the EGD-CXR folder that holds it)"))
-    cache = args.cache.resolve()
-    for name in ("egd_root", "mimic_root"):
-        root = getattr(args, name).resolve()
-        if cache == root or root.is_relative_to(cache) or cache.is_relative_to(root):
-            raise ValueError(f"--cache {args.cache} overlaps {_flag(name)} {getattr(args, name)}: "
-                             "give a cache folder outside the data")
-    if cache.is_dir() and any(cache.iterdir()):
-        try:
-            ok = "params" in json.loads((cache / "manifest.json").read_text())
-        except (OSError, ValueError, TypeError):
-            ok = False
-        if not ok:
-            raise ValueError(f"--cache {args.cache} is a non-empty folder that is not a ggcam "
-                             "cache (no manifest.json); prepare replaces its cache folder whole, "
-                             "so give a new or an empty folder")
-
-
 def _dispatch(args) -> int:
-    _check_paths(args)
+    checks.check_paths(args)
     if args.command == "tune":
         return tune.run(args)
     if args.command == "phantom":
@@ -271,7 +209,7 @@ def _dispatch(args) -> int:
     elif args.command == "prepare":
         from .data import prepare
 
-        _check_prepare(args)
+        checks.check_prepare(args)
         blur = dict(kernel_size=args.kernel_size, sigma=args.sigma)
         if blur["kernel_size"] is None and blur["sigma"] is None:
             blur["kernel_size"] = 500
@@ -291,21 +229,6 @@ def _dispatch(args) -> int:
     return 0
 
 
-def _protect_real_results(profile, args) -> None:
-    """Results made from real (credentialed) data are never committed: ``*`` in a .gitignore
-    of ``results/<profile>/``, written before any result."""
-    from .data import ensure_dataset
-    from .runtime import atomic_write_text
-
-    if args.data_root is None:
-        return  # a phantom the run makes itself (or the profile's clear error about --data-root)
-    roots = ensure_dataset(args.data_root, work_root=args.work, n_images=profile.n_images,
-                           scale=profile.scale, mimic_root=args.mimic_root, progress=False)
-    ignore = args.results / profile.name / ".gitignore"
-    if roots.origin == "real" and not ignore.is_file():
-        atomic_write_text("# made from real (credentialed) data: never commit\n*\n", ignore)
-
-
 def _run_command(args) -> None:
     from dataclasses import replace
 
@@ -320,14 +243,14 @@ def _run_command(args) -> None:
                          "--data-root (the folder holding egd-cxr/1.0.0)")
     if args.threads:
         profile = replace(profile, options=replace(profile.options, threads=args.threads))
-    _check_device(args.device)
+    checks.check_device(args.device)
     store = ResultsStore(args.results / profile.name)
     ckpt_root = args.work / "checkpoints" / profile.name
     _check_writable(store.path)
     _check_writable(ckpt_root)
     if args.command == "sweep":
         fresh = "all" if args.fresh == ["all"] else args.fresh
-        _protect_real_results(profile, args)
+        checks.protect_real_results(profile, args)
         runs = run_sweep(profile, data_root=args.data_root, mimic_root=args.mimic_root,
                          results_root=args.results, work_root=args.work, shard=args.shard,
                          device=args.device, progress=not args.quiet, fresh=fresh,
@@ -339,7 +262,7 @@ def _run_command(args) -> None:
         raise ValueError(f"--variant {args.variant}: profile {profile.name!r} has no such arm; "
                          f"choose one of {list(profile.variants)}")
     spec = RunSpec(profile.name, args.network, variant, args.seed)
-    _protect_real_results(profile, args)
+    checks.protect_real_results(profile, args)
     if not args.resume:
         import shutil
 
