@@ -9,6 +9,7 @@ Used by ``book/build.py`` (``make book`` fails on a problem) and ``tests/test_bo
   the book must work offline, MathJax included;
 * an ``<img>`` whose file is not in the build;
 * a Python traceback in an output;
+* a cell's stderr (a warning or a progress bar the page forgot to silence);
 * more than one search field (the theme pair's second one, in a header bar).
 
     python book/check_html.py [_build/html]
@@ -37,6 +38,7 @@ class _Page(HTMLParser):
         self.images: list[str] = []
         self.text: list[str] = []
         self.traceback_outputs: int = 0
+        self.stderr_outputs: int = 0
         self.search_fields: int = 0
         self._skip = 0  # depth inside pre/code/script/style
 
@@ -59,6 +61,8 @@ class _Page(HTMLParser):
         classes = a.get("class", "").split()
         if "traceback" in classes:
             self.traceback_outputs += 1
+        if "stderr" in classes and "output" in classes:
+            self.stderr_outputs += 1
         if "search-button-field" in classes:
             self.search_fields += 1
 
@@ -98,6 +102,9 @@ def check_page(page: Path, root: Path) -> list[str]:
             problems.append(f"{name}: missing image {src}")
     if parsed.traceback_outputs or "Traceback (most recent call last)" in source:
         problems.append(f"{name}: shows a Python traceback")
+    if parsed.stderr_outputs:
+        problems.append(f"{name}: {parsed.stderr_outputs} cell output(s) on stderr (a warning "
+                        "or progress bar: silence it in the page)")
     if parsed.search_fields > 1:
         problems.append(f"{name}: {parsed.search_fields} search fields (set the theme's "
                         "navbar_persistent: [])")

@@ -51,6 +51,8 @@ def test_a_clean_page_passes(tmp_path):
 @pytest.mark.parametrize("body, head, problem", [
     ("<p>| a | b |\n| --- | --- |\n| 1 | 2 |</p>", "", "raw Markdown table"),
     ("<p>|---|:---:|</p>", "", "raw Markdown table"),
+    ('<div class="output stderr highlight-myst-ansi notranslate"><pre>UserWarning</pre></div>', "",
+     "on stderr"),
     ("<table><tr><td>1</td></tr></table>", "", "<table> without a class"),
     ('<table class=""><tr><td>1</td></tr></table>', "", "<table> without a class"),
     ("", '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>',

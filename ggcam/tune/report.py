@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import matplotlib as mpl
@@ -72,7 +73,11 @@ def param_importances(trials: pd.DataFrame, objective: str | None = None) -> dic
     Raises:
         ValueError: fewer than 2 complete trials, or a value outside ``SEARCH_SPACE``.
     """
-    import optuna
+    with warnings.catch_warnings():
+        # optuna imports tqdm.auto, which warns in a notebook without ipywidgets (no bar here).
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import optuna
+        import optuna.importance
 
     _, direction = _direction(trials, objective)
     done = _complete(trials)
