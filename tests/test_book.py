@@ -285,7 +285,7 @@ def test_summary_of_an_empty_store_says_what_is_missing(tmp_path):
     assert "No finished run" in summary.provenance_markdown(store)
     for frame in (summary.arm_status(summary.runs_of(store)), summary.run_table(store),
                   summary.localisation_table(summary.runs_of(store)),
-                  summary.eq12_table(summary.runs_of(store)),
+                  summary.eq12_table(summary.runs_of(store)), summary.learning_target_table(store),
                   summary.pointing_table(summary.runs_of(store)),
                   summary.flags_table(summary.runs_of(store)),
                   summary.omega_histograms(store, [0.0, 1.0])):
@@ -304,6 +304,22 @@ def test_localisation_display_tables_name_their_columns(tmp_path):
     assert list(pointing.columns) == ["network", "arm", "runs", "pointing game", "chance"]
     pd.testing.assert_series_equal(eq12["CHF"], local["interp_chf"], check_names=False)
     pd.testing.assert_series_equal(pointing["pointing game"], local["pointing"], check_names=False)
+
+
+def test_learning_targets_need_the_auc_and_few_single_class_runs():
+    from ggcam.experiment import summary
+
+    def runs(network, aucs, single):
+        return pd.DataFrame({"network": network, "variant": ["standard"] * 10 + ["ggcam-warm"] * 10,
+                             "auc_ovo": aucs + aucs, "single_class": single + [False] * 10})
+
+    ok = runs("a", [0.8] * 10, [True] + [False] * 9)  # 1 in 10 single-class: allowed
+    low = runs("b", [0.74] * 10, [False] * 10)  # median below 0.75
+    many = runs("c", [0.9] * 10, [True, True] + [False] * 8)  # 2 in 10 single-class
+    t = summary.learning_targets(pd.concat([ok, low, many]), ("standard", "ggcam-warm"))
+    assert t.set_index("network")["target met"].to_dict() == {"a": True, "b": False, "c": False}
+    assert t.loc[t["network"] == "c", "single-class, standard"].item() == "2 of 10"
+    assert summary.learning_targets(ok.iloc[:0], ("standard", "ggcam-warm")).empty
 
 
 def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):

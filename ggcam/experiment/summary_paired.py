@@ -25,6 +25,12 @@ from .store import ResultsStore
 from .summary_store import _primary, network_label, runs_of
 
 LEARNED_SHARE = 0.5  # an arm "learned" when at least this share of its runs did
+# The study's learning target, set before the sweep (issue 11): the reference arm of a network
+# reaches this median test AUC, and no primary arm has more than this share of single-class
+# runs. A network that misses it still gets its comparison, flagged as between undertrained
+# models.
+TARGET_AUC = 0.75
+MAX_SINGLE_CLASS_SHARE = 0.1
 PAIRED_METRICS = ("auc_ovo", "pointing", "cc")
 PRIMARY_METRIC = "auc_ovo"  # the primary comparison's metric, named before the sweep
 PAIRED_COLUMNS = ["network", "a", "b", "metric", "primary", "n_seeds", "estimate", "low",
@@ -63,6 +69,34 @@ def arm_status(runs: pd.DataFrame) -> pd.DataFrame:
     order = {v: i for i, v in enumerate(VARIANTS)}
     return table.sort_values(["network", "variant"], key=lambda c: c.map(order) if c.name == "variant"
                              else c).reset_index(drop=True)[cols]
+
+
+def learning_targets(runs: pd.DataFrame, primary: tuple[str, str]) -> pd.DataFrame:
+    """Per network: the reference arm's median AUC against ``TARGET_AUC``, the single-class
+    runs of each primary arm against ``MAX_SINGLE_CLASS_SHARE``, and whether both are met."""
+    ref, arm = primary
+    cols = ["network", f"median AUC, {ref}", "target", f"single-class, {ref}",
+            f"single-class, {arm}", "target met"]
+    if runs.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for network, part in runs.groupby("network", sort=False):
+        by = {v: part[part["variant"] == v] for v in (ref, arm)}
+        median = by[ref]["auc_ovo"].median() if len(by[ref]) else np.nan
+        shares = {v: (int(r["single_class"].sum()), len(r)) for v, r in by.items()}
+        few = all(n and k <= MAX_SINGLE_CLASS_SHARE * n for k, n in shares.values())
+        rows.append({"network": network, f"median AUC, {ref}": median, "target": TARGET_AUC,
+                     f"single-class, {ref}": "{} of {}".format(*shares[ref]),
+                     f"single-class, {arm}": "{} of {}".format(*shares[arm]),
+                     "target met": bool(np.isfinite(median) and median >= TARGET_AUC and few)})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def learning_target_table(store: ResultsStore) -> pd.DataFrame:
+    """``learning_targets`` of a store's primary arms, for readers ("yes" / "NO")."""
+    t = learning_targets(runs_of(store), _primary(store))
+    return t.assign(network=t["network"].map(network_label),
+                    **{"target met": ["yes" if x else "NO" for x in t["target met"]]})
 
 
 def arm_status_display(runs: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from ..config import FAMILY_OF
 from ..paper_values import PAPER_MEDIAN_AUC
 from .profiles import CONTROLS
 from .store import ResultsStore
-from .summary_paired import _fmt_ci, paired_table
+from .summary_paired import TARGET_AUC, _fmt_ci, learning_targets, paired_table
 from .summary_store import _planned_seeds, _primary, network_label, runs_of, study_networks
 
 ALPHA = 0.05  # a difference is called higher or lower when its interval excludes 0 and p < ALPHA
@@ -40,6 +40,24 @@ def _row(paired: pd.DataFrame, network: str, a: str, b: str, metric: str):
     r = paired[(paired["network"] == network) & (paired["a"] == a) & (paired["b"] == b)
                & (paired["metric"] == metric)]
     return r.iloc[0] if len(r) else None
+
+
+def _target_row(store: ResultsStore, network: str):
+    t = learning_targets(runs_of(store), _primary(store))
+    t = t[t["network"] == network]
+    return t.iloc[0] if len(t) else None
+
+
+def _target_note(store: ResultsStore, network: str) -> str:
+    """A sentence when the network misses the study's learning target; "" when it meets it."""
+    t = _target_row(store, network)
+    if t is None or t["target met"]:
+        return ""
+    ref, arm = _primary(store)
+    return (f" The study's learning target is not met on this network (median AUC of `{ref}` "
+            f"{_f3(t[f'median AUC, {ref}'])} against {TARGET_AUC}; single-class runs: "
+            f"{t[f'single-class, {ref}']} of `{ref}`, {t[f'single-class, {arm}']} of `{arm}`): "
+            "its comparison is between undertrained models and is exploratory.")
 
 
 def answer(store: ResultsStore, paired: pd.DataFrame | None = None, n_boot: int = 2000) -> pd.DataFrame:
@@ -73,8 +91,17 @@ def answer(store: ResultsStore, paired: pd.DataFrame | None = None, n_boot: int 
             "gaze − shuffled ΔAUC": cell(network, "ggcam-shuffled", arm, "auc_ovo"),
             "gaze − centre ΔAUC": cell(network, "ggcam-centre", arm, "auc_ovo"),
             "paired seeds": int(main["n_seeds"]) if main is not None else 0,
+            "learning target met": _target_yes_no(store, network),
         })
     return pd.DataFrame(rows)
+
+
+def _target_yes_no(store: ResultsStore, network: str) -> str:
+    t = _target_row(store, network)
+    if t is None:
+        return "–"
+    ref = _primary(store)[0]
+    return "yes" if t["target met"] else f"NO (median AUC {_f3(t[f'median AUC, {ref}'])} < {TARGET_AUC})"
 
 
 def answer_sentence(store: ResultsStore, paired: pd.DataFrame, network: str) -> str:
@@ -90,6 +117,7 @@ def answer_sentence(store: ResultsStore, paired: pd.DataFrame, network: str) -> 
             f"(sign-flip p = {main['p']:.3g}).")
     if not main["usable"]:
         text += " One of the two arms did not learn, so this is not a conclusion."
+    text += _target_note(store, network)
     planned = _planned_seeds(store, network, ref, arm)
     if planned and main["n_seeds"] < planned:
         text += (f" Provisional: {int(main['n_seeds'])} of the {planned} planned paired seeds "
