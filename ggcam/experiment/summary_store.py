@@ -103,9 +103,17 @@ def progress_facts(store: ResultsStore) -> dict:
         sentence += (" No run yet of " + ", ".join(f"`{v}`" for v in arms_missing) + ".")
     elif done == planned:
         sentence += " The sweep is complete."
+    runs = runs_of(store)
+    wall_h = float(runs["wall_s"].sum()) / 3600 if len(runs) else 0.0
+    if len(runs):
+        threads = sorted(set(runs["threads"].dropna().astype(int)))
+        sentence += (f" Training took {wall_h:.1f} h of wall time in all (median "
+                     f"{runs['wall_s'].median() / 60:.1f} min per run; "
+                     f"{'/'.join(map(str, threads))} thread(s) per run, on "
+                     f"{', '.join(sorted(set(runs['device'].dropna())))}).")
     return {"done": done, "planned": planned, "primary_done": p_done,
             "primary_planned": p_planned, "share": done / planned if planned else 0.0,
-            "sentence": sentence}
+            "wall_hours": wall_h, "sentence": sentence}
 
 
 def provenance_markdown(store: ResultsStore) -> str:
