@@ -97,6 +97,8 @@ report.styled(summary.arm_status_display(runs), caption="Runs per arm, how many 
 # primary arm predicting a single class. A network that misses it still gets its comparison,
 # but the sentences above call it exploratory: a gain or loss between undertrained models says
 # little about gaze.
+# One-seed probes of why EfficientNet-B0 misses it on the `cpu` profile (head initialisation,
+# regularisation, learning rate, longer training) are in `results/cpu-probes/README.md`.
 
 # %%
 glue("target_auc", summary.TARGET_AUC, display=False)
