@@ -323,7 +323,10 @@ def test_learning_targets_need_the_auc_and_few_single_class_runs():
 
 
 def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):
+    import numpy as np
+
     from ggcam.experiment import summary
+    from ggcam.stats import holm
 
     store = _synthetic_store(tmp_path)
     paired = summary.paired_table(store, n_boot=50, cache_dir=tmp_path / "cache")
@@ -335,6 +338,17 @@ def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):
     secondary = paired[~paired["primary"]]
     assert len(secondary) == 5  # shuffled vs warm on 3 metrics, pointing and cc of the primary pair
     assert (secondary["p_holm"] >= secondary["p"]).all() and paired["usable"].all()
+    # Holm runs within each named family: the primary pair's localisation (2 rows here) and
+    # the controls (3 rows); the floor is m · 2^(1-n) at n = 6 seeds.
+    families = secondary.groupby("family").size().to_dict()
+    assert families == {"controls": 3, "localisation": 2}
+    for family, m in families.items():
+        rows = secondary[secondary["family"] == family]
+        np.testing.assert_allclose(rows["p_holm"], holm(rows["p"]))
+        assert rows["p_floor"].eq(m * 2.0 ** (1 - 6)).all()
+    assert primary["family"].iloc[0] == "primary"
+    where = summary.localisation_sentence(store, paired, "resnet18")
+    assert "pointing game against the true findings" in where and "centre prior" not in where
     assert (tmp_path / "cache").is_dir() and any((tmp_path / "cache").iterdir())
     again = summary.paired_table(store, n_boot=50, cache_dir=tmp_path / "cache")
     assert again.equals(paired)

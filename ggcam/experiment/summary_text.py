@@ -24,12 +24,24 @@ ALPHA = 0.05  # a difference is called higher or lower when its interval exclude
 def _verdict(row, p_col: str, neither: str) -> str:
     """"higher"/"lower" when the 95% interval excludes 0 *and* the (adjusted) p is below
     ``ALPHA``; with few seeds a bootstrap interval can exclude 0 while the exact p cannot be
-    small, and then it is not called."""
+    small, and then it is not called (see ``_limit``)."""
     if row[p_col] < ALPHA and row["low"] > 0:
         return "higher"
     if row[p_col] < ALPHA and row["high"] < 0:
         return "lower"
     return neither
+
+
+def _limit(row, p_col: str) -> tuple[str, str]:
+    """An interval that excludes 0 with a p that does not: ("higher/lower by its interval,
+    not by its test", "; the smallest p ... is ..."); ("", "") otherwise."""
+    excludes = row["low"] > 0 or row["high"] < 0
+    if not excludes or row[p_col] < ALPHA:
+        return "", ""
+    floor = row.get("p_floor", np.nan)
+    reach = (f"; with {int(row['n_seeds'])} seeds the smallest p this family's test can give "
+             f"is {floor:.3g}") if np.isfinite(floor) else ""
+    return f"{'higher' if row['low'] > 0 else 'lower'} by its interval, not by its test", reach
 
 
 def _f3(x) -> str:
@@ -147,28 +159,50 @@ def answer_markdown(store: ResultsStore, paired: pd.DataFrame) -> str:
     return "\n\n".join(answer_sentence(store, paired, n) for n in networks)
 
 
+LOCALISATION_METRICS = (("pointing", "pointing game against the true findings"),
+                        ("cc", "CC between $\\Omega^Y$ and Ψ"),
+                        ("interp_chf", "eq. 12 for CHF (peak inside the CHF region)"),
+                        ("interp_pneumonia", "eq. 12 for pneumonia"))
+
+
 def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: str) -> str:
-    """Where Ω^Y peaks, primary arm against its reference: pointing game and CC(Ω^Y, Ψ)."""
+    """Where Ω^Y peaks, primary arm against its reference: pointing game, CC(Ω^Y, Ψ) beside
+    the centre prior's, and eq. 12 for CHF and pneumonia."""
     ref, arm = _primary(store)
-    parts = []
-    for metric, what in (("pointing", "pointing game against the true findings"),
-                         ("cc", "CC between $\\Omega^Y$ and Ψ")):
+    parts, rows = [], []
+    for metric, what in LOCALISATION_METRICS:
         r = _row(paired, network, ref, arm, metric)
         if r is not None:
-            verdict = _verdict(r, "p_holm", "not distinguishable")
+            rows.append(r)
+            limited, reach = _limit(r, "p_holm")
+            verdict = limited or _verdict(r, "p_holm", "not distinguishable")
             parts.append(f"{what} {verdict} (Δ {_fmt_ci(r)}, {int(r['n_seeds'])} seeds, "
-                         f"Holm p = {r['p_holm']:.3g})")
+                         f"Holm p = {r['p_holm']:.3g}{reach})")
     if not parts:
         return f"{network_label(network)}: no paired seeds of `{ref}` and `{arm}` yet."
-    usable = all(r["usable"] for r in (_row(paired, network, ref, arm, m) for m in ("pointing", "cc"))
-                 if r is not None)
+    usable = all(r["usable"] for r in rows)
     planned = _planned_seeds(store, network, ref, arm)
-    seeds = min(int(r["n_seeds"]) for r in (_row(paired, network, ref, arm, m)
-                                             for m in ("pointing", "cc")) if r is not None)
+    seeds = min(int(r["n_seeds"]) for r in rows)
     return (f"On {network_label(network)}, `{arm}` against `{ref}`: " + "; ".join(parts) + "."
+            + _centre_note(store, network, arm)
             + ("" if usable else " An arm did not learn, so this is not a conclusion.")
             + (f" Provisional: {seeds} of the {planned} planned paired seeds are in."
                if planned and seeds < planned else ""))
+
+
+def _centre_note(store: ResultsStore, network: str, arm: str) -> str:
+    """Whether the arm's maps follow Ψ more closely than a fixed centre prior does."""
+    runs = runs_of(store)
+    part = runs[(runs["network"] == network) & (runs["variant"] == arm)]
+    if part.empty or part["cc"].isna().all() or part["cc_centre"].isna().all():
+        return ""
+    cc, centre = part["cc"].median(), part["cc_centre"].median()
+    side = "above" if cc > centre else "below"
+    return (f" Its median CC with Ψ, {cc:.3f}, is {side} that of a fixed centre prior "
+            f"({centre:.3f}): " + ("the maps follow this image's gaze more than where gaze "
+                                   "usually falls." if side == "above" else
+                                   "the maps do not follow this image's gaze more closely than "
+                                   "the average gaze map does."))
 
 
 def localisation_markdown(store: ResultsStore, paired: pd.DataFrame) -> str:
