@@ -88,6 +88,7 @@ raw = EGDCXR(roots.egd_root, roots.mimic_root, gaze="eye_gaze", progress=False)
 drops = pd.DataFrame({"fixations.csv": fixations.gaze_report,
                       "eye_gaze.csv": raw.gaze_report}).drop("file").reset_index(names="count")
 glue("calibration_rows", int(fixations.gaze_report["calibration_rows"]), display=False)
+glue("calibration_rows_raw", int(raw.gaze_report["calibration_rows"]), display=False)
 report.styled(drops, caption="What the reader kept and dropped, per gaze table")
 
 # %%
@@ -130,8 +131,8 @@ figures.cases_figure(fixations, cases, truth)
 # Algorithm 1 takes "a sequence of 2D coordinates of tracked eye-gaze position at time indices
 # 1 through M", $E_{1:M}$: the eye tracker's raw samples. EGD-CXR has them in `eye_gaze.csv`,
 # and also `fixations.csv`, one row per fixation with its start and duration. **Ψ is built
-# from the raw samples by default** (`TrainConfig.gaze_points = "`{glue:text}`default_points`
-# `"`); fixations, unweighted or weighted by their duration, are the options
+# from the raw samples by default** (the default of `TrainConfig.gaze_points` is
+# {glue:text}`default_points`); fixations, unweighted or weighted by their duration, are the options
 # ({glue:text}`points_options`). Raw samples weight every fixation by how long it lasted
 # (more samples), which the duration weighting reproduces for fixations; the
 # [Algorithm 1 page](03_algorithm1.ipynb) compares the three maps.
@@ -141,7 +142,7 @@ figures.sampling_figure(fixations, raw, cases[2])
 
 # %%
 glue("default_points", TrainConfig().gaze_points, display=False)
-glue("points_options", ", ".join(f"`{p}`" for p in GAZE_POINTS), display=False)
+glue("points_options", ", ".join(GAZE_POINTS), display=False)
 glue("n_raw", len(raw.gaze_points(cases[2])), display=False)
 glue("n_fix", len(fixations.gaze_points(cases[2])), display=False)
 
@@ -182,7 +183,8 @@ report.styled(figures.split_table(raw.metadata, seed=seed), caption="Images per 
 # ## How the real release differs
 #
 # The reader was written against the real release's documented quirks, and each has a test:
-# calibration-screen rows in both gaze tables ({glue:text}`calibration_rows` here),
+# calibration-screen rows in both gaze tables (here {glue:text}`calibration_rows` in `fixations.csv` and {glue:text}`calibration_rows_raw`
+# in `eye_gaze.csv`),
 # off-image samples coded as small negative X/Y_ORIGINAL, the mask file spelled
 # `mediastanum.png`, free text with embedded newlines, landscape and odd-sized DICOMs,
 # BitsStored other than 12, multi-valued window and rescale tags. The real release has no

@@ -116,8 +116,9 @@ glue("speedup", report.number(t_reference / t_fast), display=False)
 # error that shrinks as σ grows.
 #
 # B is a *kernel size* in the released code: OpenCV's `GaussianBlur(ksize=B)` derives
-# $\sigma = 0.3((B-1)/2 - 1) + 0.8$, so B = {glue:text}`kernel_size` means
-# σ = {glue:text}`sigma_px` px. The paper calls B a standard deviation; `sigma=` takes σ in
+# $\sigma = 0.3((B-1)/2 - 1) + 0.8$ for an odd B; OpenCV needs an odd kernel, and an even B
+# is made odd (B + 1) first, as in the released code, so B = {glue:text}`kernel_size` means
+# σ = {glue:text}`sigma_px` px (the formula at B = 501). The paper calls B a standard deviation; `sigma=` takes σ in
 # pixels directly.
 #
 # ## The blur parameter B

@@ -83,9 +83,10 @@ report.styled(summary.configs_table(store), formats={"lr": "{:.1e}", "σ_sm₀":
 # %% [markdown]
 # ## Did each arm learn?
 #
-# A run is used in a conclusion only if it does not predict one class for every test image and
-# the 95% interval of its test AUC excludes 0.5. Arms that mostly fail are marked, shown, and
-# left out of conclusions.
+# A run *learned* if it does not predict one class for every test image and the 95% interval
+# of its test AUC excludes 0.5. The paired comparisons keep every seed (dropping the seeds
+# where one arm failed would hide that arm's failures); an arm where fewer than half of the
+# runs learned is marked, shown, and left out of conclusions.
 
 # %%
 report.styled(summary.arm_status_display(runs), caption="Runs per arm, how many learned",

@@ -34,6 +34,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from ggcam import bench_results, report
+from ggcam.experiment import summary
 
 started = time.perf_counter()
 
@@ -84,12 +85,16 @@ bench_results.show(data, "train_step")
 # %% [markdown]
 # ## Training on the CPU
 #
-# What the `cpu` and `smoke` profiles cost on a small machine, and which step options pay off
-# there.
+# What the `cpu` study costs on a small machine (from its run records), and which step
+# options pay off there. torch.compile's warm-up (about a minute per network) is longer than
+# what it saves in a 12-epoch `cpu` run, and channels_last pays only for EfficientNet-B0; the
+# study keeps every run on one code path (float32, NCHW, no compile), so these are for the
+# next study.
 
 # %%
-bench_results.show(data, "cpu_training")
+display(Markdown(summary.progress_facts(summary.open_results("cpu"))["sentence"]))
 bench_results.show(data, "cpu_options")
+bench_results.show(data, "cpu_training")
 
 # %%
 bench_results.show_others(data, {"heatmap", "cam_head", "data", "train_step", "cpu_training",

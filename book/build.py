@@ -8,6 +8,7 @@ pages run in book/ with the ``ggcam`` kernel.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -49,6 +50,8 @@ def main(argv: list[str]) -> int:
         print(f"{page.name}: executed in {time.perf_counter() - t0:.0f} s", flush=True)
     if argv:
         return 0
+    # Pages a previous build left (a renamed or removed page) would stay reachable: start clean.
+    shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "-W", "-n", "--keep-going"]
     subprocess.run(cmd, cwd=ROOT, check=True)
     check_html(ROOT / "_build" / "html")

@@ -28,7 +28,8 @@ def number(x, digits: int = 3) -> str:
     """A number as a reader wants it: ``digits`` significant digits, no trailing zeros.
 
     1005.2 → "1,005"; 30.5 → "30.5"; 7.66 → "7.66"; 0.0076 → "0.0076"; 4.6e-06 → "4.6e-6";
-    3.0 → "3"; None or NaN → "–". Integers keep every digit, with thousands separators.
+    3.0 → "3"; 1.25e17 → "1.25e17" (from 1e7 on: more digits would be noise); None or NaN → "–".
+    Integers keep every digit, with thousands separators.
     """
     if x is None or isinstance(x, bool):
         return MISSING if x is None else str(x)
@@ -43,6 +44,9 @@ def number(x, digits: int = 3) -> str:
         return "∞" if x > 0 else "−∞"
     if x == 0:
         return "0"
+    if abs(x) >= 1e7:
+        mantissa, exponent = f"{x:.{digits}g}".split("e")
+        return f"{mantissa}e{int(exponent)}"
     if abs(x) >= 10 ** digits:
         return f"{x:,.0f}"
     text = f"{x:.{digits}g}"

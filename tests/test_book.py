@@ -82,7 +82,8 @@ def test_number_formats_for_readers():
     from ggcam.report import number
 
     cases = {1005.2: "1,005", 30.5: "30.5", 7.66: "7.66", 0.0076: "0.0076", 4.6e-6: "4.6e-6",
-             3.0: "3", 0.0: "0", 999.6: "1,000", -2.5e-7: "-2.5e-7", 12345678: "12,345,678"}
+             3.0: "3", 0.0: "0", 999.6: "1,000", -2.5e-7: "-2.5e-7", 12345678: "12,345,678",
+             1.25e17: "1.25e17", 2.5510204e21: "2.55e21", 9999999.0: "9,999,999"}
     for x, want in cases.items():
         assert number(x) == want, x
     assert number(float("nan")) == number(None) == "–"
