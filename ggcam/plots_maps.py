@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib as mpl
@@ -102,8 +103,8 @@ def attention_grid(
                 ax.set_yticks([])
                 for spine in ax.spines.values():
                     spine.set_visible(False)
-                if j == 0:
-                    ax.set_ylabel(row_labels[i])
+                if j == 0:  # long arm names wrapped so they stay beside their own row
+                    ax.set_ylabel("\n".join(textwrap.wrap(row_labels[i], 18)) or row_labels[i])
                 if i == 0:
                     ax.set_title(col_labels[j])
                 img, hm = imgs[i][j], hms[i][j]
