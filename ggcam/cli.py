@@ -1,4 +1,4 @@
-"""The ``ggcam`` command line: phantom, prepare, train (one run), sweep, rescore, tune.
+"""The ``ggcam`` command line: phantom, prepare, train (one run), sweep, rescore, rerun, tune.
 
 Every user error exits with status 2 and one line naming the file, option or value.
 """
@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = _Parser(prog="ggcam", description=(
         "Gaze-Guided Class Activation Mapping: generate phantom data, prepare a dataset cache, "
-        "train one run, or run a whole experiment sweep."))
+        "train one run, run a whole experiment sweep, or retrain a stored run to audit it."))
     sub = p.add_subparsers(dest="command", required=True)
 
     ph = sub.add_parser("phantom", help="write a synthetic EGD-CXR + MIMIC-CXR dataset in the real layout")
@@ -154,6 +154,15 @@ def _parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("rescore", help="recompute every run's metrics from its stored predictions and maps")
     rs.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="(default: cpu)")
     rs.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results)")
+    rr = sub.add_parser("rerun", help="retrain one stored run at this commit and compare its test logits exactly")
+    rr.add_argument("run_id", help="e.g. resnet18__ggcam-warm__s0")
+    rr.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="(default: cpu)")
+    rr.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results)")
+    rr.add_argument("--work", type=Path, default=Path(".cache"),
+                    help="phantoms, caches; the rerun goes to WORK/reruns (default: .cache)")
+    rr.add_argument("--data-root", type=Path, default=None, help="the data the run read, if not a phantom")
+    rr.add_argument("--mimic-root", type=Path, default=None, help="MIMIC-CXR folder if not beside EGD-CXR")
+    rr.add_argument("--quiet", action="store_true", help="no progress bars")
     tune.add_parser(sub)
     return p
 
@@ -216,6 +225,15 @@ def _dispatch(args) -> int:
         path = prepare(args.egd_root, args.mimic_root, args.cache, input_shape=args.input_shape,
                        gaze=args.gaze, workers=args.workers, **blur)
         print(f"cache: {path}")
+    elif args.command == "rerun":
+        from .experiment.store import ResultsStore
+        from .experiment.verify import rerun
+
+        report = rerun(ResultsStore(args.results / args.profile), args.run_id, args.work,
+                       data_root=args.data_root, mimic_root=args.mimic_root,
+                       progress=not args.quiet)
+        print(report.sentence())
+        return 0 if report.identical else 1
     elif args.command == "rescore":
         from .experiment.metrics import rescore
         from .experiment.store import ResultsStore

@@ -446,6 +446,21 @@ def test_run_record_holds_threads_and_commit(smoke_run):
     assert re.fullmatch(r"[0-9a-f]{7,40}(\+dirty)?|unknown", rec["commit"])
 
 
+def test_rerun_retrains_a_stored_run_to_identical_logits(smoke_run, capsys):
+    where = ["--results", smoke_run.root / "results", "--work", smoke_run.root / "work"]
+    rc, out, err = _cli(["rerun", "--profile", "smoke", RUN_ID, *where, "--quiet"], capsys)
+    assert rc == 0, err
+    assert out.startswith(f"{RUN_ID}: made at ") and "identical test logits" in out
+    # A record whose configuration the profile no longer trains is refused, by name.
+    rec = json.loads(smoke_run.record.read_text())
+    edited = smoke_run.root / "edited" / "smoke" / "runs"
+    edited.mkdir(parents=True)
+    (edited / f"{RUN_ID}.json").write_text(json.dumps({**rec, "config_hash": "0000000000"}))
+    rc, out, err = _cli(["rerun", "--profile", "smoke", RUN_ID, "--results", smoke_run.root / "edited",
+                         "--work", smoke_run.root / "work", "--quiet"], capsys)
+    assert rc == 2 and "now trains configuration" in err and "0000000000" in err
+
+
 def test_truncated_last_pt_is_set_aside_and_the_run_restarts(smoke_run, capsys):
     last = smoke_run.ckpt / "last.pt"
     last.write_bytes(last.read_bytes()[:4096])

@@ -270,13 +270,15 @@ class ResultsStore:
         commits = info["commit"].split(", ")
         if len(commits) > 3:  # a sweep that ran across many commits: say so briefly
             dirty = sum(c.endswith("+dirty") for c in commits)
-            info["commit"] = (f"{len(commits)} commits from {commits[0]} to {commits[-1]}"
-                              + (f" ({dirty} with uncommitted changes)" if dirty else ""))
+            info["commit"] = (f"made at {len(commits)} commits"
+                              + (f", {dirty} of them with uncommitted changes" if dirty else "")
+                              + " (`ggcam rerun RUN_ID` retrains any run at the current commit "
+                                "and compares its test logits bit for bit)")
         origin = info["origin"]
         warning = ("**Phantom data: these are not the paper's numbers.**" if origin == "phantom"
                    else f"Data: {origin}.")
-        return (f"**Provenance.** Profile `{info['profile']}`, {info['runs']} runs, commit "
-                f"{info['commit']}, device {info['device']} ({info['threads']} threads), date "
+        return (f"**Provenance.** Profile `{info['profile']}`, {info['runs']} runs, "
+                f"{'commit ' if len(commits) <= 3 else ''}{info['commit']}, device {info['device']} ({info['threads']} threads), date "
                 f"{info['date']}. {warning}")
 
 
