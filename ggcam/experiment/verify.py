@@ -41,7 +41,8 @@ class RerunReport:
 def rerun(store: ResultsStore, run_id: str, work_root: str | Path, *,
           data_root: str | Path | None = None, mimic_root: str | Path | None = None,
           progress: bool = False) -> RerunReport:
-    """Retrain ``run_id`` of ``store`` into ``work_root/reruns`` and compare its logits.
+    """Retrain ``run_id`` of ``store`` into ``work_root/reruns/<profile>/<run_id>`` and compare
+    its test logits with the stored ones.
 
     Raises:
         FileNotFoundError: no such run in the store.
@@ -64,7 +65,7 @@ def rerun(store: ResultsStore, run_id: str, work_root: str | Path, *,
     if config.hash() != rec["config_hash"]:
         raise ValueError(f"{run_id}: profile {profile.name!r} now trains configuration "
                          f"{config.hash()}, the run was {rec['config_hash']}: not the same run")
-    scratch = Path(work_root) / "reruns" / profile.name
+    scratch = Path(work_root) / "reruns" / profile.name / run_id
     shutil.rmtree(scratch, ignore_errors=True)
     data = ProfileData(profile, Path(data_root) if data_root else None, Path(work_root),
                        Path(mimic_root) if mimic_root else None, progress=progress)
