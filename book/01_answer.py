@@ -24,6 +24,12 @@
 # :format: myst
 # ```
 #
+# **Where the networks look** (details on the [interpretability page](07_interpretability.ipynb)):
+#
+# ```{glue:md} localisation_text
+# :format: myst
+# ```
+#
 # ```{glue:md} scope_text
 # :format: myst
 # ```
@@ -82,6 +88,7 @@ report.styled(summary.answer_rows(store, paired),
 
 # %% tags=["remove-cell"]
 glue("answer_text", Markdown(summary.answer_markdown(store, paired)), display=False)
+glue("localisation_text", Markdown(summary.localisation_markdown(store, paired)), display=False)
 glue("scope_text", Markdown(summary.scope_note(store)), display=False)
 glue("paper_resnet", " to ".join(f"{PAPER_MEDIAN_AUC[('resnet50', v)]:.3f}" for v in ("standard", "ggcam")),
      display=False)
