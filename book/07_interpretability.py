@@ -82,8 +82,10 @@ Markdown(summary.provenance_markdown(store) + " " + summary.progress_facts(store
 # the region) and with the released code's tolerance (any cell of the peak's 3×3
 # neighbourhood in the region), beside its chance: the share of grid cells inside the region,
 # the rate of a peak placed at random. The **pointing game** scores the peak against the true
-# findings of the phantom (`phantom-truth.csv`) with a one-cell tolerance, beside its chance:
-# the share of cells within one cell of a finding.
+# findings of the phantom (`phantom-truth.csv`), strictly: the peak cell must overlap a
+# finding's box (the usual 15-pixel tolerance is far below one Ω cell here, and a one-cell
+# tolerance on a 6×5 grid would make a random hit likely), beside its chance: the share of
+# cells that overlap a finding.
 
 # %%
 report.styled(summary.eq12_table(runs),
@@ -96,7 +98,11 @@ report.styled(summary.pointing_table(runs),
 
 # %% [markdown]
 # On a coarse grid the 3×3 tolerance covers a large part of the image, so it inflates eq. 12;
-# compare any rate with its chance column before reading it as localisation.
+# compare any rate with its chance column before reading it as localisation. Eq. 12 scores a
+# CHF image against the heart alone, while the phantom's reader, like a radiologist, also
+# looks at the edema and effusion of CHF cases, in the lungs: a map that follows gaze can peak
+# in a lung, lose eq. 12 for CHF and still point at a true finding. Read eq. 12 for CHF
+# beside the pointing game.
 #
 # ## Figure 3c–f: eq. 12 per run
 #
