@@ -256,6 +256,8 @@ def legacy_table(store: ResultsStore, metrics=("auc_ovo", "interp_chf", "interp_
 
     table = pd.concat(tables, ignore_index=True)
     table["p_holm"] = holm(table["p"])
+    table["family"] = "legacy"  # this table's rows are one Holm family
+    table["p_floor"] = np.minimum(1.0, len(table) * 2.0 ** (1 - table["n_seeds"].astype(float)))
     status = arm_status(runs).set_index(["network", "variant"])["arm learned"]
     table["usable"] = [bool(status.get((n, a), False) and status.get((n, b), False))
                        for n, a, b in zip(table["network"], table["a"], table["b"])]
