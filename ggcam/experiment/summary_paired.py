@@ -187,14 +187,17 @@ def _paired_table(store, runs, metrics, n_boot, seed) -> pd.DataFrame:
     for (_, family), rows in table.groupby(["network", "family"]):
         if family != "primary":
             table.loc[rows.index, "p_holm"] = holm(rows["p"])
-        # The smallest p Holm can give this family: an exact two-sided sign-flip p is at
-        # least 2 / 2^n, and Holm multiplies the smallest of m by m.
-        table.loc[rows.index, "p_floor"] = np.minimum(
-            1.0, len(rows) * 2.0 ** (1 - rows["n_seeds"].astype(float)))
+        table.loc[rows.index, "p_floor"] = _holm_floor(rows["n_seeds"], len(rows))
     status = arm_status(runs).set_index(["network", "variant"])["arm learned"]
     table["usable"] = [bool(status.get((n, a), False) and status.get((n, b), False))
                        for n, a, b in zip(table["network"], table["a"], table["b"])]
     return table[PAIRED_COLUMNS]
+
+
+def _holm_floor(n_seeds: pd.Series, m: int) -> pd.Series:
+    """The smallest p Holm can give a family of m tests: an exact two-sided sign-flip p is at
+    least 2 / 2^n for n seeds, and Holm multiplies the smallest of m by m."""
+    return np.minimum(1.0, m * 2.0 ** (1 - n_seeds.astype(float)))
 
 
 def _family(a: str, b: str, metric: str, primary: tuple[str, str]) -> str:
@@ -257,7 +260,7 @@ def legacy_table(store: ResultsStore, metrics=("auc_ovo", "interp_chf", "interp_
     table = pd.concat(tables, ignore_index=True)
     table["p_holm"] = holm(table["p"])
     table["family"] = "legacy"  # this table's rows are one Holm family
-    table["p_floor"] = np.minimum(1.0, len(table) * 2.0 ** (1 - table["n_seeds"].astype(float)))
+    table["p_floor"] = _holm_floor(table["n_seeds"], len(table))
     status = arm_status(runs).set_index(["network", "variant"])["arm learned"]
     table["usable"] = [bool(status.get((n, a), False) and status.get((n, b), False))
                        for n, a, b in zip(table["network"], table["a"], table["b"])]
