@@ -64,7 +64,7 @@ cache_dir = "../.cache/book"  # where the paired table is kept for the next page
 # ## The answer
 #
 # The **primary comparison** was named before the sweep ran: the standard network against
-# GG-CAM with its loss parameters in float64 and $\sigma_{sm}$ starting at
+# GG-CAM with its loss in float64 and $\sigma_{sm}$ starting at
 # {glue:text}`warm_sigma` (`ggcam-warm`; the [training page](05_training.ipynb) says why not Table 1's tiny
 # $\sigma_{sm}$). Both arms share the learning rate, the split and the seed, so they differ in
 # the loss, and in Table 1's plateau patience P, which cannot act within the `cpu` profile's

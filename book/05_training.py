@@ -195,8 +195,9 @@ report.styled(curves.loc[curves["run_id"] == spec.run_id,
 # alone. And the gradient of $\log \sigma_{sm}$ is about $\mathcal{L}_{sm} / \sigma_{sm}^2$;
 # Adam keeps its square in float32, which overflows (above $3.4 \times 10^{38}$) once
 # $\sigma_{sm}$ is small enough, and then $\sigma_{sm}$ never moves again. The arms separate
-# these effects: `ggcam` (Table 1, float32), `ggcam-fp64` (the same, the three loss parameters
-# and their optimiser state in float64), and `ggcam-warm` (float64 and $\sigma_{sm}$ starting
+# these effects: `ggcam` (Table 1, float32), `ggcam-fp64` (the same, with eq. 11, its three
+# parameters and their optimiser state in float64; the network stays float32), and `ggcam-warm`
+# (float64 and $\sigma_{sm}$ starting
 # at {glue:text}`warm_sigma`), the primary GG-CAM arm.
 #
 # What happened in the sweep's runs, per network and arm: runs whose loss went non-finite

@@ -202,7 +202,7 @@ report.styled(figures.road_table(model, explained), caption="ROAD per image and 
 
 # %%
 report.styled(figures.randomisation_table(model, explained),
-              caption="Spearman ρ between the trained and the randomised Ω^Y")
+              caption="Spearman ρ between the trained and the randomised Ωʸ")
 
 # %% [markdown]
 # ## Summary

@@ -91,7 +91,7 @@ def _positive_float(text: str) -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .config import FAMILY_OF, VARIANT_ALIASES, VARIANTS
+    from .config import FAMILY_OF, GAZE_POINTS, VARIANT_ALIASES, VARIANTS
     from .experiment import PROFILES
 
     p = _Parser(prog="ggcam", description=(
@@ -116,7 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     blur = pr.add_mutually_exclusive_group()
     blur.add_argument("--kernel-size", type=_positive, default=None, help="blur B, OpenCV's kernel size rule (default: 500)")
     blur.add_argument("--sigma", type=_positive_float, default=None, help="blur σ in original image pixels, instead of B")
-    pr.add_argument("--gaze", choices=("fixations", "eye_gaze"), default="fixations", help="gaze table (default: fixations)")
+    pr.add_argument("--gaze", choices=GAZE_POINTS, default="eye_gaze",
+                    help="gaze points behind Ψ: Algorithm 1's raw samples (eye_gaze.csv, the "
+                         "default), fixations, or fixations weighted by their duration")
     pr.add_argument("--workers", type=_positive, default=2, help="processes (default: 2)")
 
     def run_options(a: argparse.ArgumentParser) -> None:
@@ -222,8 +224,10 @@ def _dispatch(args) -> int:
         blur = dict(kernel_size=args.kernel_size, sigma=args.sigma)
         if blur["kernel_size"] is None and blur["sigma"] is None:
             blur["kernel_size"] = 500
+        gaze = "eye_gaze" if args.gaze == "eye_gaze" else "fixations"
+        weighting = "duration" if args.gaze == "fixations-duration" else None
         path = prepare(args.egd_root, args.mimic_root, args.cache, input_shape=args.input_shape,
-                       gaze=args.gaze, workers=args.workers, **blur)
+                       gaze=gaze, weighting=weighting, workers=args.workers, **blur)
         print(f"cache: {path}")
     elif args.command == "rerun":
         from .experiment.store import ResultsStore

@@ -25,7 +25,7 @@ VARIANTS = ("standard", "ggcam", "ggcam-fp64", "ggcam-warm", "ggcam-legacy", "gg
 VARIANT_LABELS = {
     "standard": "standard (cross-entropy)",
     "ggcam": "+GG-CAM (paper, Table 1)",
-    "ggcam-fp64": "+GG-CAM, loss parameters in float64",
+    "ggcam-fp64": "+GG-CAM, loss (eq. 11) in float64",
     "ggcam-warm": "+GG-CAM, float64 and σ_sm₀ = 0.1",
     "ggcam-legacy": "+GG-CAM (released code)",
     "ggcam-shuffled": "control: Ψ of another image",

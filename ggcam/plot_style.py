@@ -41,9 +41,9 @@ METRIC_NAMES = {
     "interp_pneumonia": "interpretability, pneumonia",
     "interp3x3_chf": "interpretability (3×3), CHF",
     "interp3x3_pneumonia": "interpretability (3×3), pneumonia",
-    "cc": "CC(Ω^Y, Ψ)",
-    "kl": "KL(Ψ ‖ Ω^Y)",
-    "sim": "SIM(Ω^Y, Ψ)",
+    "cc": "CC(Ωʸ, Ψ)",
+    "kl": "KL(Ψ ‖ Ωʸ)",
+    "sim": "SIM(Ωʸ, Ψ)",
     "nss": "NSS",
     "auc_judd": "AUC-Judd",
 }

@@ -20,6 +20,7 @@ SIGMA = 75.5 * 0.05  # the paper's blur, scaled with the phantom
 
 
 def _open(egd, mimic, **kwargs) -> EGDCXR:
+    kwargs.setdefault("gaze", "fixations")  # these tests read fixations.csv; the default is eye_gaze
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return EGDCXR(egd, mimic, grid_shape=kwargs.pop("grid_shape", GRID), sigma=SIGMA,
@@ -78,6 +79,15 @@ def test_gaze_report_counts_match_the_file(ds, files):
     assert r["calibration_ids"] == fix.loc[~known, "DICOM_ID"].nunique()
     assert r["off_image_rows"] == int(off.sum()) > 0
     assert r["kept_rows"] == len(fix) - r["calibration_rows"] - r["off_image_rows"]
+
+
+def test_psi_defaults_to_the_raw_samples_of_algorithm_1(phantom_root):
+    import inspect
+
+    from ggcam.data import prepare
+
+    assert inspect.signature(EGDCXR).parameters["gaze"].default == "eye_gaze"
+    assert inspect.signature(prepare).parameters["gaze"].default == "eye_gaze"
 
 
 def test_warns_with_the_counts(phantom_root):

@@ -24,6 +24,7 @@ GRID, SIGMA = (6, 5), 75.5 * 0.05
 
 def _open(roots, **kwargs) -> EGDCXR:
     egd, mimic = kwargs.pop("egd", roots["egd_root"]), kwargs.pop("mimic", roots["mimic_root"])
+    kwargs.setdefault("gaze", "fixations")  # the bad inputs below are written into fixations.csv
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*kept \d+ of \d+ rows")
         return EGDCXR(egd, mimic, grid_shape=GRID, sigma=SIGMA, progress=False, **kwargs)

@@ -195,6 +195,24 @@ def test_saturated_sigmoid_is_flagged():
         abs(res.history["val_sm_ratio"].iloc[-1] - 1) <= 0.02)
 
 
+@pytest.mark.parametrize("ratio, share, flagged", [
+    (1.0, 0.99, True),     # at the loss of a zero map, every cell flat: no gradient left
+    (1.015, 0.96, True),   # within the 2 % tolerance
+    (2.67, 1.0, False),    # saturated, but the gaze term is not the zero map's loss
+    (1.0, 0.667, False),   # a third of the cells still give gradient
+    (float("nan"), 1.0, False),  # a standard run has no gaze term
+])
+def test_saturation_flag_follows_its_rule(ratio, share, flagged):
+    from ggcam.train import _State, _update_flags
+
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.Adam(model.parameters())
+    state = _State()
+    for epoch in (1, 2):  # raised once, at the first epoch that meets the rule
+        _update_flags(state, {"val_sm_ratio": ratio, "val_saturated": share}, model, opt, epoch)
+    assert state.flags == (["sigmoid-saturated@epoch1"] if flagged else [])
+
+
 def test_overflow_anywhere_is_named():
     from ggcam.train import non_finite_optimizer_state
 

@@ -119,7 +119,7 @@ def _check_shape(input_shape, stride) -> tuple[tuple[int, int], tuple[int, int]]
 
 def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path, *,
             input_shape: tuple[int, int] = (1536, 1280), stride: int = 32,
-            sigma: float | None = None, kernel_size: int | None = 500, gaze: str = "fixations",
+            sigma: float | None = None, kernel_size: int | None = 500, gaze: str = "eye_gaze",
             weighting: str | None = None, resample: str = "area", heart: str = "mediastinum",
             mask_rule: str = "majority", image_dtype: str = "float16", workers: int = 2,
             progress: bool = True, truth_path: str | Path | None = None) -> Path:

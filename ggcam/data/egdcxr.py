@@ -51,7 +51,8 @@ class EGDCXR:
     Args:
         egd_root: the gaze release, ``.../egd-cxr/1.0.0``.
         mimic_root: MIMIC-CXR, ``.../mimic-cxr/2.0.0`` (joined with the sheet's ``path``).
-        gaze: ``"fixations"`` (fixations.csv) or ``"eye_gaze"`` (raw ~60 Hz samples).
+        gaze: ``"eye_gaze"`` (the raw ~60 Hz samples Algorithm 1 histograms; the default) or
+            ``"fixations"`` (fixations.csv).
         grid_shape: (h, w) of the Ω grid (48×40 for the paper's 1536×1280 input).
         sigma: blur σ in image pixels; when None, ``kernel_size`` (the released code's B,
             OpenCV's rule: 500 → σ = 75.5 px) is used.
@@ -65,7 +66,7 @@ class EGDCXR:
         progress: show progress bars while reading.
     """
 
-    def __init__(self, egd_root: str | Path, mimic_root: str | Path, *, gaze: str = "fixations",
+    def __init__(self, egd_root: str | Path, mimic_root: str | Path, *, gaze: str = "eye_gaze",
                  grid_shape: tuple[int, int] = (48, 40), sigma: float | None = None,
                  kernel_size: int | None = 500, weighting: str | None = None,
                  resample: str = "area", heart: str = "mediastinum", mask_rule: str = "majority",

@@ -337,12 +337,12 @@ def class_map_agreement(store: ResultsStore, variants=("standard", "ggcam", "ggc
             normal = [cc(a, b) for a, b in zip(cams[:, 0], gaze)]
             own = [cc(a, b) for a, b in zip(cams[np.arange(len(y)), y], gaze)]
         rows.append({"network": r.network, "variant": r.variant,
-                     "CC(Ω⁰, Ψ)": float(np.mean(normal)), "CC(Ω^Y, Ψ)": float(np.mean(own))})
+                     "CC(Ω⁰, Ψ)": float(np.mean(normal)), "CC(Ωʸ, Ψ)": float(np.mean(own))})
     if not rows:
-        return pd.DataFrame(columns=["network", "variant", "runs", "CC(Ω⁰, Ψ)", "CC(Ω^Y, Ψ)"])
+        return pd.DataFrame(columns=["network", "variant", "runs", "CC(Ω⁰, Ψ)", "CC(Ωʸ, Ψ)"])
     t = pd.DataFrame(rows)
     g = t.groupby(["network", "variant"], sort=False)
-    out = g[["CC(Ω⁰, Ψ)", "CC(Ω^Y, Ψ)"]].mean().reset_index()
+    out = g[["CC(Ω⁰, Ψ)", "CC(Ωʸ, Ψ)"]].mean().reset_index()
     out.insert(2, "runs", g.size().to_numpy())
     order = {v: i for i, v in enumerate(VARIANTS)}
     out = out.sort_values(["network", "variant"], key=lambda c: c.map(order) if c.name == "variant" else c)

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import hashlib
-import pickle
+import json
 import warnings
 from pathlib import Path
 
@@ -42,10 +42,10 @@ PAIRED_COLUMNS = ["network", "a", "b", "metric", "primary", "family", "n_seeds",
 # seeds, so no secondary difference could ever be called (changed on 2026-12-02, 32 runs in).
 FAMILIES = ("primary", "localisation", "controls", "other arms")
 MIN_SEEDS = 2  # paired seeds a comparison needs before it is tested
-CACHE_VERSION = 3  # bump when the paired table's computation changes: old caches are ignored
+CACHE_VERSION = 4  # bump when the paired table's computation changes: old caches are ignored
 NO_PAIR = ("(none)", "(no arm)")  # a comparison of two arms that do not exist
 METRIC_LABELS = {"auc_ovo": "AUC (Hand & Till)", "pointing": "pointing game",
-                 "cc": "CC(Ω^Y, Ψ)", "interp_chf": "eq. 12, CHF",
+                 "cc": "CC(Ωʸ, Ψ)", "interp_chf": "eq. 12, CHF",
                  "interp_pneumonia": "eq. 12, pneumonia"}
 
 
@@ -142,14 +142,31 @@ def paired_table(store: ResultsStore, metrics=PAIRED_METRICS, n_boot: int = 2000
     key = None
     if cache_dir is not None and len(runs):
         blob = runs.to_csv(index=False) + repr((tuple(metrics), n_boot, seed, CACHE_VERSION))
-        key = Path(cache_dir) / f"paired-{store.profile}-{hashlib.sha1(blob.encode()).hexdigest()[:12]}.pkl"
-        if key.is_file():
-            return pickle.loads(key.read_bytes())
+        key = Path(cache_dir) / f"paired-{store.profile}-{hashlib.sha1(blob.encode()).hexdigest()[:12]}.json"
+        cached = _read_cached(key)
+        if cached is not None:
+            return cached
     table = _paired_table(store, runs, metrics, n_boot, seed)
     if key is not None:
         key.parent.mkdir(parents=True, exist_ok=True)
-        key.write_bytes(pickle.dumps(table))
+        tmp = key.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"dtypes": {c: str(t) for c, t in table.dtypes.items()},
+                                   "columns": table.to_dict(orient="list")}))
+        tmp.replace(key)
     return table
+
+
+def _read_cached(key: Path) -> pd.DataFrame | None:
+    """A cached table, or None when there is none or it cannot be read (then it is recomputed).
+
+    JSON, not pickle: a cache folder is only data, and loading it must never run code. Python's
+    json writes floats with repr, so the values come back exactly.
+    """
+    try:
+        blob = json.loads(key.read_text())
+        return pd.DataFrame(blob["columns"]).astype(blob["dtypes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _paired_table(store, runs, metrics, n_boot, seed) -> pd.DataFrame:

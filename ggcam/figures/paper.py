@@ -106,9 +106,9 @@ def paper_vs_code() -> pd.DataFrame:
     t1r, t1e = TABLE1[("resnet50", "ggcam")], TABLE1[("efficientnet_v2_s", "ggcam")]
     rr, re_ = RELEASED["resnet50"], RELEASED["efficientnet_v2_s"]
     rows = [
-        ("supervised map", "Ω^Y of the true class (eq. 9)",
+        ("supervised map", "Ωʸ of the true class (eq. 9)",
          "always Ω⁰ (Normal): int(sigmoid(label·α)) is 0 for every label", "mode='paper' | 'legacy'"),
-        ("squashing", "Sigmoid(αΩ^Y), α trainable (eq. 10)",
+        ("squashing", "Sigmoid(αΩʸ), α trainable (eq. 10)",
          "raw Ω against Ψ in [0, 1]; α gets no gradient", "the same switch"),
         ("Ω", "Σ_k Λ_ck A_k (eq. 4)", "the mean over the F channels", "cam_reduction='sum' | 'mean'"),
         ("initial σ_sm (ResNet, EffNet)", f"{number(t1r['sigma_sm'])}, {number(t1e['sigma_sm'])} (Table 1)",

@@ -8,7 +8,8 @@ Each probe is one `standard` run of the `cpu` profile (seed 0, 1 torch thread on
   cross-entropy is ~5 instead of ln 3);
 * ``dropout: 0`` and ``nosd`` remove the classifier dropout and the stochastic depth;
 * ``lr``, ``max_epochs``, ``early_stop_patience``: the profile's values replaced;
-* ``criterion``: the checkpoint criterion (``val_loss`` in every arm of the study).
+* ``criterion``: the checkpoint criterion (``val_loss`` in every arm of the study);
+* ``n_images``, ``split``: a larger phantom and its (train, val) fractions.
 
     python results/cpu-probes/probe_effnet.py NAME SEED '{"head": "linear", "max_epochs": 30}'
     python results/cpu-probes/probe_effnet.py --table     # the README's table, from the records
@@ -54,7 +55,10 @@ def probe(name: str, seed: int, changes: dict) -> None:
 
     torch.set_num_threads(1)
     prof = profiles.get_profile("cpu")
-    sizes = {k: v for k, v in changes.items() if k in ("max_epochs", "lr", "early_stop_patience")}
+    sizes = {k: v for k, v in changes.items()
+             if k in ("max_epochs", "lr", "early_stop_patience", "n_images")}
+    if "split" in changes:
+        sizes["split_fractions"] = tuple(changes["split"])
     prof = dataclasses.replace(prof, options=dataclasses.replace(prof.options, threads=1), **sizes)
     build = train.build_model
 
@@ -84,7 +88,9 @@ def probe(name: str, seed: int, changes: dict) -> None:
     spec = profiles.RunSpec("cpu", "efficientnet_b0", "standard", seed)
     work = Path(".cache/probes") / name
     store = ResultsStore(work / "store")
-    data = sweep.ProfileData(prof, None, Path(".cache"), None, progress=False)
+    # A larger phantom gets a work root of its own (the prepared caches are named by profile).
+    root = Path(".cache") if prof.n_images == 800 else Path(f".cache/probe-n{prof.n_images}")
+    data = sweep.ProfileData(prof, None, root, None, progress=False)
     t0 = time.time()
     rec = sweep.run_one(spec, prof, data, store, work / "checkpoints", progress=False)
     out = HERE / name
