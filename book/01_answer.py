@@ -48,7 +48,7 @@ from myst_nb import glue
 from ggcam import figures, report
 from ggcam.config import WARM
 from ggcam.experiment import summary
-from ggcam.paper_values import PAPER_MEDIAN_AUC
+from ggcam.paper_values import paper_auc_change
 
 warnings.filterwarnings("ignore", category=UserWarning)  # notes go into the tables
 started = time.perf_counter()
@@ -90,10 +90,8 @@ report.styled(summary.answer_rows(store, paired),
 glue("answer_text", Markdown(summary.answer_markdown(store, paired)), display=False)
 glue("localisation_text", Markdown(summary.localisation_markdown(store, paired)), display=False)
 glue("scope_text", Markdown(summary.scope_note(store)), display=False)
-glue("paper_resnet", " to ".join(f"{PAPER_MEDIAN_AUC[('resnet50', v)]:.3f}" for v in ("standard", "ggcam")),
-     display=False)
-glue("paper_effnet", " to ".join(f"{PAPER_MEDIAN_AUC[('efficientnet_v2_s', v)]:.3f}"
-                                 for v in ("standard", "ggcam")), display=False)
+glue("paper_resnet", paper_auc_change("resnet50"), display=False)
+glue("paper_effnet", paper_auc_change("efficientnet_v2_s"), display=False)
 glue("warm_sigma", report.number(WARM["sigma_sm"]), display=False)
 
 # %% [markdown]

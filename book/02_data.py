@@ -37,7 +37,7 @@ from myst_nb import glue
 
 from ggcam import figures, report
 from ggcam.config import GAZE_POINTS, TrainConfig
-from ggcam.data import CLASS_NAMES, EGDCXR, PAPER_CLASS_NAMES, ensure_dataset, read_phantom_truth
+from ggcam.data import EGDCXR, ensure_dataset, read_phantom_truth
 from ggcam.data.phantom_reader import INFORMATIVENESS
 
 warnings.filterwarnings("ignore", message=".*kept .* rows")  # shown below as a table instead
@@ -92,9 +92,7 @@ glue("calibration_rows_raw", int(raw.gaze_report["calibration_rows"]), display=F
 report.styled(drops, caption="What the reader kept and dropped, per gaze table")
 
 # %%
-counts = raw.metadata.groupby("class_name", sort=False).size().rename("images").reset_index()
-counts.insert(1, "paper's name", [PAPER_CLASS_NAMES[CLASS_NAMES.index(c)] for c in counts["class_name"]])
-report.styled(counts, caption="Images per class", labels={"class_name": "class"})
+report.styled(figures.class_counts(raw.metadata), caption="Images per class", labels={"class_name": "class"})
 
 # %% [markdown]
 # ## The ground truth: `phantom-truth.csv`
@@ -122,7 +120,7 @@ report.styled(figures.truth_table(truth), caption="Findings per class in phantom
 # scanpath (area by duration).
 
 # %% tags=["hide-input"]
-cases = [int(raw.metadata.index[raw.labels == c][0]) for c in range(3)]
+cases = figures.first_case_per_class(raw.labels)
 figures.cases_figure(fixations, cases, truth)
 
 # %% [markdown]

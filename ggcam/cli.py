@@ -208,12 +208,12 @@ def _dispatch(args) -> int:
         return tune.run(args)
     if args.command == "phantom":
         from .data import make_phantom
-        from .experiment.sweep import _check_writable
+        from .experiment.sweep import check_writable
 
         if args.out.is_dir() and any(args.out.iterdir()) and not args.force:
             raise ValueError(f"--out {args.out} is not empty; use --force to write a phantom "
                              "there (only folders a phantom wrote are ever replaced)")
-        _check_writable(args.out)
+        check_writable(args.out)
         roots = make_phantom(args.out, n_images=args.n, scale=args.scale, seed=args.seed,
                              workers=args.workers)
         print(f"EGD-CXR root: {roots['egd_root']}\nMIMIC-CXR root: {roots['mimic_root']}")
@@ -257,7 +257,7 @@ def _run_command(args) -> None:
     from .config import canonical_variant
     from .experiment import RunSpec, get_profile
     from .experiment.store import ResultsStore
-    from .experiment.sweep import ProfileData, _check_writable, _prepare_checkpoints, run_one, run_sweep
+    from .experiment.sweep import ProfileData, check_writable, prepare_checkpoints, run_one, run_sweep
 
     profile = get_profile(args.profile)
     if profile.data == "real" and args.data_root is None:
@@ -268,8 +268,8 @@ def _run_command(args) -> None:
     checks.check_device(args.device)
     store = ResultsStore(args.results / profile.name)
     ckpt_root = args.work / "checkpoints" / profile.name
-    _check_writable(store.path)
-    _check_writable(ckpt_root)
+    check_writable(store.path)
+    check_writable(ckpt_root)
     if args.command == "sweep":
         fresh = "all" if args.fresh == ["all"] else args.fresh
         checks.protect_real_results(profile, args)
@@ -289,7 +289,7 @@ def _run_command(args) -> None:
         import shutil
 
         shutil.rmtree(ckpt_root / spec.run_id, ignore_errors=True)
-    _prepare_checkpoints(ckpt_root / spec.run_id)
+    prepare_checkpoints(ckpt_root / spec.run_id)
     data = ProfileData(profile, args.data_root, args.work, args.mimic_root, progress=not args.quiet)
     rec = run_one(spec, profile, data, store, ckpt_root, device=args.device,
                   progress=not args.quiet)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+STRIDE = 32  # input pixels per Ω cell of every supported network (ResNet, EfficientNet)
 ALIGNMENTS = ("receptive-field", "block")
 
 

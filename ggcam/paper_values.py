@@ -45,3 +45,8 @@ def paper_table2() -> pd.DataFrame:
 def paper_median_auc() -> pd.DataFrame:
     return pd.DataFrame([{"network": n, "variant": v, "median AUC (paper)": a}
                          for (n, v), a in PAPER_MEDIAN_AUC.items()])
+
+
+def paper_auc_change(network: str) -> str:
+    """The paper's median test AUC without and with GG-CAM, e.g. "0.721 to 0.776"."""
+    return " to ".join(f"{PAPER_MEDIAN_AUC[network, v]:.3f}" for v in ("standard", "ggcam"))

@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .data.layout import CLASS_NAMES
+from ._stats_common import N_PERMUTATIONS, _as_tuple, _check_columns, _check_level, _check_n_boot, _rng
+from .data.layout import CLASS_KEYS
 from .metrics import MULTI_CLASS, auc, class_probabilities
-from .stats_common import N_PERMUTATIONS, _as_tuple, _check_columns, _check_level, _check_n_boot, _rng
 from .stats_paired import (
     PairedCI,
     hierarchical_bootstrap_ci,
@@ -54,7 +54,7 @@ __all__ = [
     "paired_summary", "precision_recall_table", "sign_flip_test", "welch_anova",
 ]
 
-TABLE2_CLASSES = {name.lower(): name for name in CLASS_NAMES}  # runs column part: title
+TABLE2_CLASSES = CLASS_KEYS  # runs column suffix → class name
 TABLE2_METRICS = ("precision", "recall")
 TEST_COLUMNS = ("F", "p", "welch_F", "welch_p", "kruskal_H", "kruskal_p",
                 "mannwhitney_U", "mannwhitney_p")

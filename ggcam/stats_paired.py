@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ._stats_common import N_PERMUTATIONS, _as_tuple, _check_columns, _check_level, _check_n_boot, _rng
 from .metrics import MULTI_CLASS, auc, class_probabilities
-from .stats_common import N_PERMUTATIONS, _as_tuple, _check_columns, _check_level, _check_n_boot, _rng
 
 
 def paired_differences(

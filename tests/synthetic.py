@@ -22,7 +22,7 @@ class SyntheticCXR(Dataset):
             r, q = [(0, 0), (h - 1, w - 1), (0, w - 1)][c]
             self.images[i, 0, r * 32:(r + 1) * 32, q * 32:(q + 1) * 32] += 0.3
             self.gaze[i, r, q] = 1.0
-        self.grid_shape = (h, w)
+        self.grid_shape, self.stride = (h, w), 32  # as CachedDataset: input pixels per Ω cell
         self.finding = self.gaze > 0  # the blob is the true finding
         self.heart = np.zeros((n, h, w), bool)
         self.heart[:, -1, -1] = True

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from synthetic import SyntheticCXR
 
-from ggcam.config import VARIANTS
+from ggcam.config import VARIANT_LABELS, VARIANTS
 from ggcam.experiment import (
     PROFILES,
     Arm,
@@ -102,6 +102,9 @@ def test_run_one_writes_the_store_and_every_metric_is_recomputable(tmp_path):
     records = [run_one(spec, TINY, data, store, ckpt, progress=False) for spec in run_specs(TINY)]
     runs = store.collect()
     assert list(runs.columns) == RunRecord.columns() and len(runs) == 2
+    assert store.records() == sorted(records, key=lambda r: r.run_id)
+    assert {r.model_label.split(" ", 1)[1] for r in store.records()} == {
+        VARIANT_LABELS[r.variant] for r in records}
     for rec in records:
         assert rec.status == "ok" and rec.n_test == 6 and rec.epochs == 1
         config = run_config(TINY, RunSpec("tiny", rec.network, rec.variant, rec.seed))[0]

@@ -544,7 +544,7 @@ def test_temp_files_of_a_killed_writer_are_removed(tmp_path):
     (tmp_path / ".best.pt.x1y2").write_bytes(b"partial")
     target.unlink()
     _tiny_checkpoints(tmp_path)
-    sweep_mod._prepare_checkpoints(tmp_path)
+    sweep_mod.prepare_checkpoints(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]
 
 
@@ -554,13 +554,13 @@ def test_a_truncated_checkpoint_is_set_aside_with_a_warning(bad, other, tmp_path
     path = tmp_path / bad
     path.write_bytes(path.read_bytes()[:100])
     with pytest.warns(UserWarning, match=rf"cannot read checkpoint {re.escape(str(path))}: .*the run restarts"):
-        sweep_mod._prepare_checkpoints(tmp_path)
+        sweep_mod.prepare_checkpoints(tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert not (tmp_path / "last.pt").exists() and not (tmp_path / "best.pt").exists()
     assert len(names) == 2  # the unreadable one and its (now stale) partner, both kept
     assert any(n.startswith(bad.replace(".pt", ".corrupt-")) for n in names)
     assert any(n.startswith(other.replace(".pt", ".stale-")) for n in names)
-    sweep_mod._prepare_checkpoints(tmp_path)  # nothing left to trip on: a no-op
+    sweep_mod.prepare_checkpoints(tmp_path)  # nothing left to trip on: a no-op
     assert len(list(tmp_path.iterdir())) == 2
 
 

@@ -77,7 +77,8 @@ def test_book_pages_hold_no_logic(page):
     tree = ast.parse(page.read_text())
     bad = [f"line {n.lineno}: {type(n).__name__}" for n in ast.walk(tree)
            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For,
-                             ast.While, ast.Lambda))]
+                             ast.While, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                             ast.GeneratorExp))]
     assert not bad, f"{page.name} holds logic: {bad}"
 
 

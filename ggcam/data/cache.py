@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..geometry import grid_geometry
+from ..geometry import STRIDE, grid_geometry
 from .egdcxr import EGDCXR
 from .resample import points_to_input, to_input
 from .roots import data_identity, is_phantom
@@ -118,7 +118,7 @@ def _check_shape(input_shape, stride) -> tuple[tuple[int, int], tuple[int, int]]
 
 
 def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path, *,
-            input_shape: tuple[int, int] = (1536, 1280), stride: int = 32,
+            input_shape: tuple[int, int] = (1536, 1280), stride: int = STRIDE,
             sigma: float | None = None, kernel_size: int | None = 500, gaze: str = "eye_gaze",
             weighting: str | None = None, resample: str = "area", heart: str = "mediastinum",
             mask_rule: str = "majority", image_dtype: str = "float16", workers: int = 2,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 CLASS_NAMES = ("Normal", "CHF", "pneumonia")  # label 0, 1, 2; the master sheet's column names
+CLASS_KEYS = {name.lower(): name for name in CLASS_NAMES}  # column suffix ("chf") → class name
 PAPER_CLASS_NAMES = ("Normal", "Cardiomegaly", "Pneumonia")  # what the paper calls them
 
 MASTER_SHEET = "master_sheet.csv"
@@ -42,7 +43,7 @@ MASTER_COLUMNS = (
     "lung_opacity__chx", "no_finding__chx", "pleural_effusion__chx", "pleural_other__chx",
     "pneumonia__chx", "pneumothorax__chx", "support_devices__chx", "cxr_exam_indication",
 )
-REPORT_FLAGS = MASTER_COLUMNS[33:44]  # 11 report flags, 0/1
+# MASTER_COLUMNS[33:44] are the 11 report flags (0/1); nothing here reads them.
 CHEXPERT_COLUMNS = MASTER_COLUMNS[44:58]  # 14 CheXpert labels: 1, 0, -1 or blank
 PAD_COLUMNS = ("image_top_pad", "image_bottom_pad", "image_left_pad", "image_right_pad")
 

@@ -14,12 +14,11 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics
-from ..data.layout import CLASS_NAMES
+from ..data.layout import CLASS_KEYS, CLASS_NAMES
 from ..localization import centre_prior_agreement, pointing_game
 from ..stats import bootstrap_auc_ci
 
 AGREEMENT = ("cc", "kl", "sim", "nss", "auc_judd")
-CLASS_KEYS = {name.lower(): name for name in CLASS_NAMES}  # column suffix → class name
 # Cells the arg-max may miss a true finding by. The pointing game's usual 15 px at image
 # resolution is far below one Ω cell here (≥ 32 input px), and a 3×3 tolerance on the cpu
 # profile's 6×5 grid would make a random hit 57% likely: strict.
@@ -128,14 +127,14 @@ def rescore(store) -> int:
     import json
 
     from ..runtime import atomic_write_text
-    from .store import _json_default
+    from .store import json_default
 
     n = 0
     for path in sorted((store.path / "runs").glob("*.json")):
         rec = store.record_dict(path)
         scores = run_metrics(store.predictions(rec["run_id"]), store.maps(rec["run_id"]))
         rec.update(scores, learned=learned(scores))
-        atomic_write_text(json.dumps(rec, indent=1, default=_json_default) + "\n", path)
+        atomic_write_text(json.dumps(rec, indent=1, default=json_default) + "\n", path)
         n += 1
     store.collect()
     return n

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from ..config import VARIANTS, RunOptions, TrainConfig, table1_config
 from ..gaze import sigma_from_kernel_size
+from ..geometry import STRIDE
 
-STRIDE = 32  # input pixels per Ω cell for every supported network
 CONTROLS = ("ggcam-shuffled", "ggcam-centre")
 
 

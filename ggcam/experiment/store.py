@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import NETWORK_LABELS, VARIANT_LABELS
 from ..runtime import atomic_write_bytes, atomic_write_text
 
 PREFERRED_PROFILES = ("paper", "gpu", "gpu-fast", "cpu")  # best first
@@ -126,6 +127,16 @@ class RunRecord:
     def columns(cls) -> list[str]:
         return [f.name for f in fields(cls)]
 
+    @property
+    def model_label(self) -> str:
+        """What the book calls this run's model, e.g. "ResNet18 +GG-CAM, float64 and σ_sm₀ = 0.1".
+
+        A property, not a column: it follows from ``network`` and ``variant`` through
+        ``ggcam.config``'s labels, so a relabelled arm never leaves stale text in old records.
+        """
+        return (f"{NETWORK_LABELS.get(self.network, self.network)} "
+                f"{VARIANT_LABELS.get(self.variant, self.variant)}")
+
     @classmethod
     def from_dict(cls, d: dict) -> RunRecord:
         missing = set(cls.columns()) - set(d)
@@ -139,7 +150,7 @@ def _none_if_nan(v):
     return None if isinstance(v, float) and math.isnan(v) else v
 
 
-def _json_default(o):
+def json_default(o):
     if isinstance(o, (np.floating, np.integer, np.bool_)):
         return o.item()
     raise TypeError(f"cannot write {type(o).__name__} to a run record")
@@ -177,7 +188,7 @@ class ResultsStore:
         if curves is not None and len(curves):
             atomic_write_bytes(_csv_bytes(curves.assign(run_id=rid)),
                                self.path / "curves" / f"{rid}.csv")
-        atomic_write_text(json.dumps(asdict(record), indent=1, default=_json_default) + "\n",
+        atomic_write_text(json.dumps(asdict(record), indent=1, default=json_default) + "\n",
                           self.path / "runs" / f"{rid}.json")
 
     def write_example(self, network: str, variant: str, example: dict[str, np.ndarray]) -> None:
@@ -205,6 +216,11 @@ class ResultsStore:
     def record(self, run_id: str) -> RunRecord | None:
         path = self.path / "runs" / f"{run_id}.json"
         return RunRecord.from_dict(self.record_dict(path)) if path.is_file() else None
+
+    def records(self) -> list[RunRecord]:
+        """Every run's typed record (``runs.csv`` is the same, as a table)."""
+        return [RunRecord.from_dict(self.record_dict(p))
+                for p in sorted((self.path / "runs").glob("*.json"))]
 
     def runs(self) -> pd.DataFrame:
         path = self.path / "runs.csv"

@@ -192,8 +192,8 @@ def table2(runs: pd.DataFrame) -> pd.DataFrame:
 def table2_paper() -> pd.DataFrame:
     """Table 2 as published (real EGD-CXR, ResNet50 and EffNetV2-S, 5 runs each)."""
     t = paper_table2()
-    names = {"resnet50": "ResNet50", "efficientnet_v2_s": "EffNetV2-S"}
-    t.insert(0, ("", "model"), [names[n] + ("+GG-CAM" if v == "ggcam" else "") for n, v in t.index])
+    t.insert(0, ("", "model"), [network_label(n) + ("+GG-CAM" if v == "ggcam" else "")
+                                for n, v in t.index])
     return t.reset_index(drop=True)
 
 

@@ -22,7 +22,7 @@ from ..config import VARIANTS
 from ..stats import paired_summary
 from .profiles import CONTROLS
 from .store import ResultsStore
-from .summary_store import _primary, network_label, runs_of
+from .summary_store import network_label, primary_arms, runs_of
 
 LEARNED_SHARE = 0.5  # an arm "learned" when at least this share of its runs did
 # The study's learning target, set before the sweep (issue 11): the reference arm of a network
@@ -100,7 +100,7 @@ def learning_targets(runs: pd.DataFrame, primary: tuple[str, str]) -> pd.DataFra
 
 def learning_target_table(store: ResultsStore) -> pd.DataFrame:
     """``learning_targets`` of a store's primary arms, for readers ("yes" / "NO")."""
-    t = learning_targets(runs_of(store), _primary(store))
+    t = learning_targets(runs_of(store), primary_arms(store))
     return t.assign(network=t["network"].map(network_label),
                     **{"target met": ["yes" if x else "NO" for x in t["target met"]]})
 
@@ -170,7 +170,7 @@ def _read_cached(key: Path) -> pd.DataFrame | None:
 
 
 def _paired_table(store, runs, metrics, n_boot, seed) -> pd.DataFrame:
-    primary = _primary(store)
+    primary = primary_arms(store)
     pairs = comparisons(runs, primary) if len(runs) else []
     preds = all_predictions(store) if primary in pairs else None
     tables = []
@@ -240,7 +240,7 @@ def paired_display(paired: pd.DataFrame, metrics=None) -> pd.DataFrame:
         "comparison": [f"{b} − {a}" for a, b in zip(p["a"], p["b"])],
         "metric": p["metric"].map(lambda m: METRIC_LABELS.get(m, m)),
         "seeds": p["n_seeds"],
-        "Δ [95% CI]": [_fmt_ci(r) for _, r in p.iterrows()],
+        "Δ [95% CI]": [fmt_ci(r) for _, r in p.iterrows()],
         "p raw (sign-flip)": p["p"],
         "p Holm-adjusted": [np.nan if pr else h for pr, h in zip(p["primary"], p["p_holm"])],
         "smallest attainable p": p["p_floor"],
@@ -251,7 +251,7 @@ def paired_display(paired: pd.DataFrame, metrics=None) -> pd.DataFrame:
     })
 
 
-def _fmt_ci(row) -> str:
+def fmt_ci(row) -> str:
     return f"{row['estimate']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]"
 
 

@@ -150,12 +150,12 @@ def study_networks(store: ResultsStore) -> list[str]:
     return [n for n in planned if n in present] + [n for n in present if n not in planned]
 
 
-def _primary(store: ResultsStore) -> tuple[str, str]:
+def primary_arms(store: ResultsStore) -> tuple[str, str]:
     prof = PROFILES.get(store.profile)
     return prof.primary if prof else ("standard", "ggcam-warm")
 
 
-def _planned_seeds(store: ResultsStore, network: str, a: str, b: str) -> int:
+def planned_seeds(store: ResultsStore, network: str, a: str, b: str) -> int:
     prof = PROFILES.get(store.profile)
     if prof is None:
         return 0

@@ -15,8 +15,8 @@ from ..config import FAMILY_OF
 from ..paper_values import PAPER_MEDIAN_AUC
 from .profiles import CONTROLS
 from .store import ResultsStore
-from .summary_paired import TARGET_AUC, _fmt_ci, learning_targets, paired_table
-from .summary_store import _planned_seeds, _primary, network_label, runs_of, study_networks
+from .summary_paired import TARGET_AUC, fmt_ci, learning_targets, paired_table
+from .summary_store import network_label, planned_seeds, primary_arms, runs_of, study_networks
 
 ALPHA = 0.05  # a difference is called higher or lower when its interval excludes 0 and p < ALPHA
 
@@ -55,7 +55,7 @@ def _row(paired: pd.DataFrame, network: str, a: str, b: str, metric: str):
 
 
 def _target_row(store: ResultsStore, network: str):
-    t = learning_targets(runs_of(store), _primary(store))
+    t = learning_targets(runs_of(store), primary_arms(store))
     t = t[t["network"] == network]
     return t.iloc[0] if len(t) else None
 
@@ -65,7 +65,7 @@ def _target_note(store: ResultsStore, network: str) -> str:
     t = _target_row(store, network)
     if t is None or t["target met"]:
         return ""
-    ref, arm = _primary(store)
+    ref, arm = primary_arms(store)
     return (f" The study's learning target is not met on this network (median AUC of `{ref}` "
             f"{_f3(t[f'median AUC, {ref}'])} against {TARGET_AUC}; single-class runs: "
             f"{t[f'single-class, {ref}']} of `{ref}`, {t[f'single-class, {arm}']} of `{arm}`): "
@@ -76,14 +76,14 @@ def answer(store: ResultsStore, paired: pd.DataFrame | None = None, n_boot: int 
     """The front page's table: per network, the paper beside ours and the paired answer."""
     paired = paired if paired is not None else paired_table(store, n_boot=n_boot)
     runs = runs_of(store)
-    ref, arm = _primary(store)
+    ref, arm = primary_arms(store)
     networks = study_networks(store)
 
     def cell(network, a, b, metric):
         r = _row(paired, network, a, b, metric)
         if r is None:
             return "not run yet"
-        return _fmt_ci(r) + ("" if r["usable"] else " (an arm did not learn)")
+        return fmt_ci(r) + ("" if r["usable"] else " (an arm did not learn)")
 
     rows = []
     for network in networks:
@@ -112,36 +112,36 @@ def _target_yes_no(store: ResultsStore, network: str) -> str:
     t = _target_row(store, network)
     if t is None:
         return "–"
-    ref = _primary(store)[0]
+    ref = primary_arms(store)[0]
     return "yes" if t["target met"] else f"NO (median AUC {_f3(t[f'median AUC, {ref}'])} < {TARGET_AUC})"
 
 
 def answer_sentence(store: ResultsStore, paired: pd.DataFrame, network: str) -> str:
     """One sentence per network: the paired ΔAUC, the controls, the pointing-game change."""
-    ref, arm = _primary(store)
+    ref, arm = primary_arms(store)
     main = _row(paired, network, ref, arm, "auc_ovo")
     if main is None:
         return f"{network_label(network)}: no paired seeds of `{ref}` and `{arm}` yet."
     verdict = _verdict(main, "p", "not distinguishable from")
     text = (f"On {network_label(network)}, `{arm}` gives a test AUC "
             f"{verdict}{' than' if verdict != 'not distinguishable from' else ''} "
-            f"`{ref}`: paired ΔAUC {_fmt_ci(main)} over {int(main['n_seeds'])} seeds "
+            f"`{ref}`: paired ΔAUC {fmt_ci(main)} over {int(main['n_seeds'])} seeds "
             f"(sign-flip p = {main['p']:.3g}).")
     if not main["usable"]:
         text += " One of the two arms did not learn, so this is not a conclusion."
     text += _target_note(store, network)
-    planned = _planned_seeds(store, network, ref, arm)
+    planned = planned_seeds(store, network, ref, arm)
     if planned and main["n_seeds"] < planned:
         text += (f" Provisional: {int(main['n_seeds'])} of the {planned} planned paired seeds "
                  "are in.")
     for control in CONTROLS:
         c = _row(paired, network, control, arm, "auc_ovo")
         if c is not None:
-            text += (f" Against `{control}`: ΔAUC {_fmt_ci(c)} (Holm p = {c['p_holm']:.3g})"
+            text += (f" Against `{control}`: ΔAUC {fmt_ci(c)} (Holm p = {c['p_holm']:.3g})"
                      + ("." if c["usable"] else ", an arm did not learn."))
     pt = _row(paired, network, ref, arm, "pointing")
     if pt is not None:
-        text += f" Pointing game against the true findings: Δ {_fmt_ci(pt)}."
+        text += f" Pointing game against the true findings: Δ {fmt_ci(pt)}."
     return text
 
 
@@ -168,7 +168,7 @@ LOCALISATION_METRICS = (("pointing", "pointing game against the true findings"),
 def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: str) -> str:
     """Where Ω^Y peaks, primary arm against its reference: pointing game, CC(Ω^Y, Ψ) beside
     the centre prior's, and eq. 12 for CHF and pneumonia."""
-    ref, arm = _primary(store)
+    ref, arm = primary_arms(store)
     parts, rows = [], []
     for metric, what in LOCALISATION_METRICS:
         r = _row(paired, network, ref, arm, metric)
@@ -176,12 +176,12 @@ def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: st
             rows.append(r)
             limited, reach = _limit(r, "p_holm")
             verdict = limited or _verdict(r, "p_holm", "not distinguishable")
-            parts.append(f"{what} {verdict} (Δ {_fmt_ci(r)}, {int(r['n_seeds'])} seeds, "
+            parts.append(f"{what} {verdict} (Δ {fmt_ci(r)}, {int(r['n_seeds'])} seeds, "
                          f"Holm p = {r['p_holm']:.3g}{reach})")
     if not parts:
         return f"{network_label(network)}: no paired seeds of `{ref}` and `{arm}` yet."
     usable = all(r["usable"] for r in rows)
-    planned = _planned_seeds(store, network, ref, arm)
+    planned = planned_seeds(store, network, ref, arm)
     seeds = min(int(r["n_seeds"]) for r in rows)
     return (f"On {network_label(network)}, `{arm}` against `{ref}`: " + "; ".join(parts) + "."
             + _centre_note(store, network, arm)

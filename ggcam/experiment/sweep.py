@@ -27,7 +27,7 @@ from ..geometry import input_cells
 from ..runtime import device_name, git_commit, seed_everything
 from .controls import centre_prior, with_gaze_source
 from .metrics import learned, run_metrics
-from .profiles import STRIDE, Profile, RunSpec, run_config, run_specs
+from .profiles import Profile, RunSpec, run_config, run_specs
 from .store import ResultsStore, RunRecord
 
 EXAMPLE_IMAGE_MAX_SIDE = 256  # phantom example images are stored at most this large
@@ -87,7 +87,7 @@ def _fixations(test) -> np.ndarray:
     out = np.zeros((len(test), h, w), dtype=bool)
     for i in range(len(test)):
         xy, _ = test.input_gaze_points(i)
-        cells = input_cells(xy, STRIDE, (h, w))
+        cells = input_cells(xy, test.stride, (h, w))
         out[i, cells[:, 0], cells[:, 1]] = True
     return out
 
@@ -185,7 +185,7 @@ def run_one(spec: RunSpec, profile: Profile, data: ProfileData, store: ResultsSt
     return record
 
 
-def _check_writable(folder: Path) -> None:
+def check_writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"
@@ -195,7 +195,7 @@ def _check_writable(folder: Path) -> None:
         raise ValueError(f"cannot write to {folder}: {err.strerror or err}") from None
 
 
-def _prepare_checkpoints(ckpt_dir: Path) -> None:
+def prepare_checkpoints(ckpt_dir: Path) -> None:
     """Remove temp files a killed run left, and set aside a checkpoint that cannot be read."""
     if not ckpt_dir.is_dir():
         return
@@ -255,8 +255,8 @@ def run_sweep(profile: Profile, *, data_root: str | Path | None = None,
     store = ResultsStore(Path(results_root) / profile.name)
     ckpt_root = Path(work_root) / "checkpoints" / profile.name
     specs = _only(run_specs(profile, shard), profile, networks, variants)
-    _check_writable(store.path)
-    _check_writable(ckpt_root)
+    check_writable(store.path)
+    check_writable(ckpt_root)
     if fresh:
         ids = [s.run_id for s in specs] if fresh == "all" else list(fresh)
         unknown = set(ids) - {s.run_id for s in run_specs(profile)}
@@ -269,7 +269,7 @@ def run_sweep(profile: Profile, *, data_root: str | Path | None = None,
     bar = tqdm(todo, desc=f"sweep {profile.name}", disable=not progress)
     for spec in bar:
         bar.set_postfix_str(spec.run_id)
-        _prepare_checkpoints(ckpt_root / spec.run_id)
+        prepare_checkpoints(ckpt_root / spec.run_id)
         run_one(spec, profile, data, store, ckpt_root, device=device, progress=progress)
         store.collect()
     return store.collect()

@@ -28,7 +28,16 @@ from .algorithm1 import (
     receptive_field_centres,
 )
 from .cam_methods import cam_methods, cam_methods_figure, explain_model, randomisation_table, road_table
-from .dataset import cases_figure, informativeness_effect, sampling_figure, split_table, tree, truth_table
+from .dataset import (
+    cases_figure,
+    class_counts,
+    first_case_per_class,
+    informativeness_effect,
+    sampling_figure,
+    split_table,
+    tree,
+    truth_table,
+)
 from .paper import method_figure, paper_vs_code, released_behaviours
 from .results import (
     cam_equivalence,
@@ -44,7 +53,8 @@ from .results import (
 
 __all__ = [
     "STRIDE", "alignment_effect", "area_vs_stride", "blur_sweep", "cam_equivalence", "cam_methods",
-    "cam_methods_figure", "cases_figure", "config_table", "explain_model", "figure3",
+    "cam_methods_figure", "cases_figure", "class_counts", "config_table", "explain_model", "figure3",
+    "first_case_per_class",
     "geometry_table", "informativeness_effect", "method_figure", "omega_edges", "omega_figure",
     "paper_medians", "paper_vs_code", "phantom_sizes", "psi_figure", "psi_sources",
     "randomisation_table", "receptive_field_centres", "released_behaviours", "road_table",

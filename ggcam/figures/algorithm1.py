@@ -12,11 +12,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..config import NETWORK_LABELS
-from ..geometry import grid_geometry
+from ..geometry import STRIDE, grid_geometry
 from ..plot_style import MAP_CMAP, STYLE, figure
 from ._common import _off, _show_map
-
-STRIDE = 32  # input pixels per Ω cell (every supported network)
 
 
 def geometry_table(shapes, grids) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..data.layout import CLASS_NAMES, PAPER_CLASS_NAMES
 from ..plot_style import STYLE, figure
 from ._common import _off
 
@@ -38,6 +39,21 @@ def truth_table(truth: pd.DataFrame) -> pd.DataFrame:
                      **{f: int((found["finding"] == f).sum())
                         for f in ("cardiomegaly", "edema", "effusion", "consolidation")}})
     return pd.DataFrame(rows)
+
+
+def class_counts(metadata: pd.DataFrame) -> pd.DataFrame:
+    """Images per class, in label order, with the name the paper gives each class."""
+    counts = metadata.groupby("class_name", sort=False).size()
+    counts = counts.reindex([c for c in CLASS_NAMES if c in counts.index])
+    return pd.DataFrame({"class_name": counts.index,
+                         "paper's name": [PAPER_CLASS_NAMES[CLASS_NAMES.index(c)] for c in counts.index],
+                         "images": counts.to_numpy()})
+
+
+def first_case_per_class(labels) -> list[int]:
+    """The position of the first image of each class that occurs (the page's example cases)."""
+    labels = np.asarray(labels)
+    return [int(np.flatnonzero(labels == c)[0]) for c in range(len(CLASS_NAMES)) if (labels == c).any()]
 
 
 def cases_figure(ds, cases, truth: pd.DataFrame | None = None) -> Figure:

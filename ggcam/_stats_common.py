@@ -1,4 +1,4 @@
-"""Shared by ``ggcam.stats`` and ``ggcam.stats_paired``: the input checks and the number of
+"""Private to ``ggcam.stats`` and ``ggcam.stats_paired``: the input checks and the number of
 Monte-Carlo relabellings a permutation test draws beyond exact enumeration."""
 
 from __future__ import annotations
