@@ -12,6 +12,7 @@ config          ``TrainConfig.to_dict()``: what was trained (str, int, float, bo
 model           the ``CAMNet``'s state dict
 loss            the loss module's state dict (log α, log σ_sm, log σ_ce; empty for CE)
 epoch           the epoch whose end it records (int)
+data_id         ``ggcam.data.data_identity`` of the data it trained on (str; None: not given)
 state           ``last.pt`` only: optimizer and scheduler state dicts, torch RNG state,
                 history (list of dicts of numbers), flags, best score and epoch
 ==============  ====================================================================
@@ -39,11 +40,11 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(path: str | Path, *, config: dict, model: nn.Module, loss_fn: nn.Module,
-                    epoch: int, state: dict | None = None) -> None:
+                    epoch: int, state: dict | None = None, data_id: str | None = None) -> None:
     """Write a checkpoint atomically (a crash leaves the previous file intact)."""
     payload = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": dict(config),
                "model": _cpu(model.state_dict()), "loss": _cpu(loss_fn.state_dict()),
-               "epoch": int(epoch)}
+               "epoch": int(epoch), "data_id": data_id}
     if state is not None:
         payload["state"] = state
     atomic_torch_save(payload, Path(path))

@@ -103,14 +103,15 @@ class _Objective(nn.Module):
 
 def fit(model: CAMNet, loss_fn: nn.Module, train: Dataset, val: Dataset, config: TrainConfig, *,
         options: RunOptions | None = None, checkpoint_dir: str | Path | None = None,
-        resume: bool = False, progress: bool = True) -> FitResult:
+        resume: bool = False, progress: bool = True, data_id: str | None = None) -> FitResult:
     """Train ``model`` and ``loss_fn``'s parameters together; the best model is loaded at the end.
 
     Stops after ``early_stop_patience`` epochs without improvement of the checkpoint criterion,
     when the learning rate falls below ``min_lr``, or at ``max_epochs``. With
     ``checkpoint_dir``, ``last.pt`` (everything needed to resume) and ``best.pt`` are written
     atomically each epoch; ``resume=True`` continues from ``last.pt`` and gives the same result
-    as an uninterrupted run on CPU.
+    as an uninterrupted run on CPU. ``data_id`` (``ggcam.data.data_identity``) is written into
+    the checkpoints, and resuming a ``last.pt`` written on other data is an error.
     """
     options = options or RunOptions()
     _check_sets(train, val)
@@ -122,7 +123,7 @@ def fit(model: CAMNet, loss_fn: nn.Module, train: Dataset, val: Dataset, config:
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     state = _State()
     if resume and ckpt is not None and (ckpt / "last.pt").is_file():
-        state = _restore(ckpt, config, objective, optimizer, scheduler, device)
+        state = _restore(ckpt, config, objective, optimizer, scheduler, device, data_id)
     stop_reason = "max_epochs"
     for epoch in range(state.epoch + 1, config.max_epochs + 1):
         stop_reason = _stop_reason(state, optimizer, config) or stop_reason
@@ -142,7 +143,7 @@ def fit(model: CAMNet, loss_fn: nn.Module, train: Dataset, val: Dataset, config:
             objective.load_state_dict(state.best_weights)  # the released code's habit
         state.epoch = epoch
         if ckpt is not None and dist.rank == 0:
-            _save(ckpt, state, objective, optimizer, scheduler, config)
+            _save(ckpt, state, objective, optimizer, scheduler, config, data_id)
     if state.best_weights is not None:
         objective.load_state_dict(state.best_weights)
     return FitResult(pd.DataFrame(state.history), state.best_epoch, state.epoch, stop_reason,
@@ -181,8 +182,13 @@ def _wrap(objective: nn.Module, options: RunOptions, dist, device) -> nn.Module:
     return torch.compile(step_fn) if options.compile else step_fn
 
 
-def _restore(ckpt: Path, config: TrainConfig, objective, optimizer, scheduler, device) -> _State:
+def _restore(ckpt: Path, config: TrainConfig, objective, optimizer, scheduler, device,
+             data_id: str | None) -> _State:
     last = load_checkpoint(ckpt / "last.pt", map_location=device)
+    if data_id is not None and last.get("data_id") != data_id:
+        raise ValueError(f"{ckpt / 'last.pt'} was trained on other data (data identity "
+                         f"{last.get('data_id')}, now {data_id}); use a fresh checkpoint_dir "
+                         "or resume=False")
     saved = TrainConfig.from_dict(last["config"])
     if saved.identity() != config.identity():
         diff = sorted(k for k, v in config.identity().items() if saved.identity().get(k) != v)
@@ -203,8 +209,10 @@ def _restore(ckpt: Path, config: TrainConfig, objective, optimizer, scheduler, d
                   last["epoch"])
 
 
-def _save(ckpt: Path, state: _State, objective, optimizer, scheduler, config) -> None:
-    common = dict(config=config.to_dict(), model=objective.model, loss_fn=objective.loss_fn)
+def _save(ckpt: Path, state: _State, objective, optimizer, scheduler, config,
+          data_id: str | None) -> None:
+    common = dict(config=config.to_dict(), model=objective.model, loss_fn=objective.loss_fn,
+                  data_id=data_id)
     if state.best_epoch == state.epoch:
         save_checkpoint(ckpt / "best.pt", epoch=state.epoch, **common)
     save_checkpoint(ckpt / "last.pt", epoch=state.epoch,

@@ -422,10 +422,41 @@ def _malicious(path: Path, marker: Path) -> None:
     torch.save({"format": "ggcam-checkpoint", "version": 1, "x": _Payload(marker)}, path)
 
 
-def _tiny_checkpoints(folder: Path) -> None:
+def _tiny_checkpoints(folder: Path, data_id: str | None = None) -> None:
     for name in ("last.pt", "best.pt"):
         save_checkpoint(folder / name, config={}, model=nn.Linear(2, 2), loss_fn=nn.Module(),
-                        epoch=1, state={} if name == "last.pt" else None)
+                        epoch=1, state={} if name == "last.pt" else None, data_id=data_id)
+
+
+def test_a_checkpoint_trained_on_other_data_is_set_aside_not_resumed(tmp_path):
+    # Before: a sweep rerun with another --data-root evaluated the old model on the new data.
+    _tiny_checkpoints(tmp_path, data_id="phantom:aaaa")
+    sweep_mod.prepare_checkpoints(tmp_path, "phantom:aaaa")  # same data: kept for resuming
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]
+    with pytest.warns(UserWarning, match=r"trained on other data \(data identity phantom:aaaa, "
+                                         r"now phantom:bbbb\).*the run restarts"):
+        sweep_mod.prepare_checkpoints(tmp_path, "phantom:bbbb")
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 2 and not (tmp_path / "last.pt").exists()
+    assert any(n.startswith("last.stale-") for n in names)
+
+
+def test_resuming_on_other_data_is_an_error(tmp_path):
+
+    from ggcam.config import TrainConfig
+    from ggcam.train import fit, make_loss, make_model
+
+    config = TrainConfig(network="resnet18", variant="standard", batch_size=8, max_epochs=1,
+                         early_stop_patience=2, seed=0)
+    data = SyntheticCXR(12)
+    train, val = data.subset(range(8)), data.subset(range(8, 12))
+    fit(make_model(config), make_loss(config), train, val, config, checkpoint_dir=tmp_path,
+        progress=False, data_id="a")
+    assert load_checkpoint(tmp_path / "last.pt")["data_id"] == "a"
+    with pytest.raises(ValueError, match=r"last\.pt was trained on other data \(data identity a, now b\)"):
+        fit(make_model(config), make_loss(config), train, val,
+            config, checkpoint_dir=tmp_path, resume=True, progress=False,
+            data_id="b")
 
 
 @pytest.fixture(scope="module")

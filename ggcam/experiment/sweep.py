@@ -116,7 +116,7 @@ def _load_best(model, loss_fn, ckpt_dir: Path) -> None:
         loss_fn.load_state_dict(payload["loss"])
 
 
-def _train(spec, config, options, train, val, ckpt_dir, progress):
+def _train(spec, config, options, train, val, ckpt_dir, progress, data_id):
     """Fit (resuming); a run whose loss went non-finite is scored from its best checkpoint."""
     from ..train import NonFiniteLoss, fit, make_loss, make_model
 
@@ -124,7 +124,8 @@ def _train(spec, config, options, train, val, ckpt_dir, progress):
     model, loss_fn = make_model(config), make_loss(config)
     try:
         return model, loss_fn, fit(model, loss_fn, train, val, config, options=options,
-                                   checkpoint_dir=ckpt_dir, resume=True, progress=progress), ""
+                                   checkpoint_dir=ckpt_dir, resume=True, progress=progress,
+                                   data_id=data_id), ""
     except NonFiniteLoss as err:
         warnings.warn(f"{spec.run_id}: {err}", stacklevel=2)
         _load_best(model, loss_fn, ckpt_dir)
@@ -158,7 +159,7 @@ def run_one(spec: RunSpec, profile: Profile, data: ProfileData, store: ResultsSt
     train_fit, val_fit = with_gaze_source(train, val, config.gaze_source, spec.seed)
     t0 = time.perf_counter()
     model, loss_fn, result, message = _train(spec, config, options, train_fit, val_fit,
-                                             ckpt_root / spec.run_id, progress)
+                                             ckpt_root / spec.run_id, progress, data.data_id)
     wall = time.perf_counter() - t0
     ev = evaluate(model, test, loss_fn=loss_fn, options=options, with_cams=True)
     predictions = pd.DataFrame({"dicom_id": test.metadata["dicom_id"].to_numpy(), "label": ev.labels,
@@ -195,26 +196,38 @@ def check_writable(folder: Path) -> None:
         raise ValueError(f"cannot write to {folder}: {err.strerror or err}") from None
 
 
-def prepare_checkpoints(ckpt_dir: Path) -> None:
-    """Remove temp files a killed run left, and set aside a checkpoint that cannot be read."""
+def prepare_checkpoints(ckpt_dir: Path, data_id: str | None = None) -> None:
+    """Remove temp files a killed run left, and set aside a checkpoint that cannot be read or,
+    given ``data_id``, was trained on other data (the run then restarts; nothing is deleted)."""
     if not ckpt_dir.is_dir():
         return
     for tmp in ckpt_dir.glob(".*.pt.*"):
         tmp.unlink(missing_ok=True)
     for name in ("last.pt", "best.pt"):
         path = ckpt_dir / name
-        if path.is_file():
-            try:
-                load_checkpoint(path)
-            except CheckpointError as err:
-                stamp = int(time.time())
-                bad = path.with_suffix(f".corrupt-{stamp}")
-                path.rename(bad)
-                # The run restarts, so its other checkpoint is stale: set aside too, not deleted.
-                partner = ckpt_dir / ("best.pt" if name == "last.pt" else "last.pt")
-                if partner.is_file():
-                    partner.rename(partner.with_suffix(f".stale-{stamp}"))
-                warnings.warn(f"{err}; moved to {bad.name}, the run restarts", stacklevel=2)
+        if not path.is_file():
+            continue
+        try:
+            trained_on = load_checkpoint(path).get("data_id")
+        except CheckpointError as err:
+            _set_aside(ckpt_dir, name, "corrupt", f"{err}")
+            continue
+        if data_id is not None and trained_on != data_id:
+            _set_aside(ckpt_dir, name, "stale", f"{path} was trained on other data (data "
+                       f"identity {trained_on}, now {data_id})")
+
+
+def _set_aside(ckpt_dir: Path, name: str, why: str, message: str) -> None:
+    """Rename ``name`` to ``<name>.<why>-<time>`` and its partner to ``.stale-<time>``."""
+    stamp = int(time.time())
+    path = ckpt_dir / name
+    bad = path.with_suffix(f".{why}-{stamp}")
+    path.rename(bad)
+    # The run restarts, so its other checkpoint is stale: set aside too, not deleted.
+    partner = ckpt_dir / ("best.pt" if name == "last.pt" else "last.pt")
+    if partner.is_file():
+        partner.rename(partner.with_suffix(f".stale-{stamp}"))
+    warnings.warn(f"{message}; moved to {bad.name}, the run restarts", stacklevel=3)
 
 
 def forget_runs(store: ResultsStore, ckpt_root: Path, run_ids: list[str]) -> int:
@@ -269,7 +282,7 @@ def run_sweep(profile: Profile, *, data_root: str | Path | None = None,
     bar = tqdm(todo, desc=f"sweep {profile.name}", disable=not progress)
     for spec in bar:
         bar.set_postfix_str(spec.run_id)
-        prepare_checkpoints(ckpt_root / spec.run_id)
+        prepare_checkpoints(ckpt_root / spec.run_id, data.data_id)
         run_one(spec, profile, data, store, ckpt_root, device=device, progress=progress)
         store.collect()
     return store.collect()
