@@ -323,6 +323,19 @@ def test_learning_targets_need_the_auc_and_few_single_class_runs():
     assert summary.learning_targets(ok.iloc[:0], ("standard", "ggcam-warm")).empty
 
 
+def test_pages_label_the_data_by_where_the_runs_came_from(tmp_path):
+    import pandas as pd
+
+    from ggcam.experiment import summary
+
+    store = _synthetic_store(tmp_path)
+    assert "of the phantom" in summary.scope_note(store)
+    runs = pd.read_csv(store.path / "runs.csv")
+    runs.assign(data_origin="real").to_csv(store.path / "runs.csv", index=False)
+    note = summary.scope_note(store)  # the cpu profile pointed at the real release
+    assert "the real EGD-CXR + MIMIC-CXR release" in note and "phantom" not in note
+
+
 def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):
     import numpy as np
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import re
 import warnings
 from pathlib import Path
 
@@ -224,3 +226,45 @@ def test_old_cache_version_is_refused(cache, tmp_path):
     (old / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="cache version 1"):
         CachedDataset(old)
+
+
+def test_a_killed_prepare_leaves_nothing_behind_for_long(phantom_root, tmp_path):
+    """The temporary folders of a prepare that was killed are removed by the next one; a live
+    writer's folder (this process) and another machine's are kept."""
+    import socket
+
+    from ggcam.data.cache import OWNER
+
+    gone = _dead_pid()
+    dead = tmp_path / ".c.tmp-dead"
+    live = tmp_path / ".c.tmp-live"
+    remote = tmp_path / ".c.old-remote"
+    for folder, owner in ((dead, f"{socket.gethostname()} {gone}"),
+                          (live, f"{socket.gethostname()} {os.getpid()}"),
+                          (remote, f"another-host {gone}")):
+        folder.mkdir()
+        (folder / OWNER).write_text(owner)
+    path = _prepare(phantom_root, tmp_path / "c", workers=1)
+    assert not dead.exists() and live.exists() and remote.exists()
+    assert not (path / OWNER).exists()  # a finished cache has no owner file
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid  # finished and reaped: no such process now
+
+
+def test_an_unwritable_cache_fails_before_reading_the_data(phantom_root, tmp_path, monkeypatch):
+    import ggcam.data.cache as cache
+
+    def never(*a, **k):
+        raise AssertionError("read the data before checking the cache folder")
+
+    monkeypatch.setattr(cache, "EGDCXR", never)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ValueError, match=rf"cannot write the cache {re.escape(str(blocker))}/c"):
+        _prepare(phantom_root, blocker / "c", workers=1)

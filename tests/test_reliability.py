@@ -267,6 +267,57 @@ def test_results_of_real_data_are_git_ignored(phantom_root, tmp_path, monkeypatc
     assert _git(tmp_path, "status", "--porcelain", "--untracked-files=all") == ""
 
 
+@pytest.mark.parametrize("broken", ["predictions", "maps"])
+def test_rescore_names_a_broken_results_file(broken, tmp_path, capsys):
+    store = tmp_path / "cpu"
+    for sub in ("runs", "predictions", "maps"):
+        (store / sub).mkdir(parents=True)
+    (store / "runs" / "r.json").write_text(json.dumps({"run_id": "r"}))
+    pd.DataFrame({"dicom_id": ["a"], "label": [0], "logit_0": [0.0], "logit_1": [0.0],
+                  "logit_2": [0.0]}).to_csv(store / "predictions" / "r.csv", index=False)
+    np.savez(store / "maps" / "r.npz", cams=np.zeros((1, 3, 2, 2), np.float32))
+    path = store / broken / ("r.csv" if broken == "predictions" else "r.npz")
+    path.write_text("garbage,x\n1,2\n")
+    rc, _, err = _cli(["rescore", "--results", tmp_path], capsys)
+    assert rc == 2 and str(path) in err and "Traceback" not in err, err
+
+
+def test_tuning_on_real_data_is_git_ignored(phantom_root, tmp_path, monkeypatch, capsys):
+    import ggcam.data.roots as roots
+    import ggcam.tune.search as search
+
+    seen = []
+
+    def fake_tune(profile, *a, results_root, **kw):  # what the search sees when it starts
+        seen.append((Path(results_root) / profile / ".gitignore").is_file())
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(search, "tune", fake_tune)
+    monkeypatch.setattr(roots, "is_phantom", lambda *a, **k: False)  # the data reads as real
+    data = Path(phantom_root["egd_root"]).parents[1]
+    rc, _, err = _cli(["tune", *SMOKE, "--data-root", data, "--work", tmp_path / "w",
+                       "--results", tmp_path / "results", "--trials", "1"], capsys)
+    assert rc == 2 and "stop here" in err and seen == [True]
+    assert (tmp_path / "results" / "smoke" / ".gitignore").read_text().endswith("*\n")
+
+
+def test_a_study_never_mixes_phantom_and_real_trials(tmp_path):
+    import optuna
+
+    from ggcam.tune.storage import check_study
+
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage, study_name="s")
+    identity = dict(profile="smoke", network="resnet50", variant="ggcam", objective="val_ce",
+                    epochs=2, seed=0, data_origin="phantom")
+    for key, value in {**identity, "search_space_hash": "h", "search_space": {}}.items():
+        study.set_user_attr(key, value)
+    assert check_study(storage, "s", identity, "h", "memory") == 0
+    with pytest.raises(ValueError, match=r"data_origin = 'phantom', this call asks for "
+                                         r"data_origin = 'real': use the same --data-root"):
+        check_study(storage, "s", {**identity, "data_origin": "real"}, "h", "memory")
+
+
 @needs_git
 def test_temp_files_under_results_are_git_ignored():
     """A killed atomic write leaves ``.<name>.<random>`` beside the file: never committed."""

@@ -43,7 +43,9 @@ import json
 import multiprocessing
 import os
 import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +119,49 @@ def _check_shape(input_shape, stride) -> tuple[tuple[int, int], tuple[int, int]]
     return (H, W), (H // stride, W // stride)
 
 
+OWNER = ".owner"  # in a temporary folder: "<host> <pid>" of the process writing it
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()} {os.getpid()}"
+
+
+def _check_cache_parent(cache_dir: Path) -> None:
+    try:
+        cache_dir.parent.mkdir(parents=True, exist_ok=True)
+        probe = Path(tempfile.mkstemp(prefix=".write-test-", dir=cache_dir.parent)[1])
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"cannot write the cache {cache_dir}: {err.strerror or err}") from None
+
+
+def _remove_dead_temps(cache_dir: Path) -> None:
+    """Delete the temporary folders of ``prepare`` calls on this machine that were killed
+    (their owner process is gone); a live writer's folder, or another machine's, is kept."""
+    host = socket.gethostname()
+    for folder in [*cache_dir.parent.glob(f".{cache_dir.name}.tmp-*"),
+                   *cache_dir.parent.glob(f".{cache_dir.name}.old-*")]:
+        try:
+            owner_host, pid = (folder / OWNER).read_text().split()
+            alive = owner_host != host or _pid_alive(int(pid))
+        except (OSError, ValueError):
+            # No owner file: a folder made before owners were written, or killed before it
+            # could write one (a second at most); treat it as dead after an hour.
+            alive = time.time() - folder.stat().st_mtime < 3600
+        if not alive:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return pid != 0
+
+
 def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path, *,
             input_shape: tuple[int, int] = (1536, 1280), stride: int = STRIDE,
             sigma: float | None = None, kernel_size: int | None = 500, gaze: str = "eye_gaze",
@@ -159,6 +204,8 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
         raise ValueError(f"{cache_dir} exists and is not a ggcam cache (no manifest.json): "
                          "prepare replaces its cache folder whole, so it leaves this one alone")
 
+    _check_cache_parent(cache_dir)  # before minutes of reading, not after
+    _remove_dead_temps(cache_dir)
     ds = EGDCXR(egd_root, mimic_root, gaze=gaze, grid_shape=grid, sigma=sigma,
                 kernel_size=kernel_size, weighting=weighting, resample=resample, heart=heart,
                 mask_rule=mask_rule, progress=progress)
@@ -168,6 +215,7 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
         findings = boxes_by_image(read_phantom_truth(truth), list(ds.metadata["dicom_id"]), truth)
     cache_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{cache_dir.name}.tmp-", dir=cache_dir.parent))
+    (tmp / OWNER).write_text(_owner())
     try:
         specs = {"images": ((n, H, W), np.dtype(image_dtype)), "gaze": ((n, h, w), np.float32),
                  "heart": ((n, h, w), np.bool_), "lung": ((n, h, w), np.bool_),
@@ -213,8 +261,10 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
                     "data_identity": params["data_identity"], "has_truth": findings is not None,
                     "origin": "phantom" if is_phantom(egd_root, mimic_root) else "real"}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        (tmp / OWNER).unlink()  # a finished cache has no owner
         if cache_dir.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{cache_dir.name}.old-", dir=cache_dir.parent))
+            (trash / OWNER).write_text(_owner())
             os.replace(cache_dir, trash / "old")
             os.replace(tmp, cache_dir)
             shutil.rmtree(trash, ignore_errors=True)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import zipfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -236,11 +237,24 @@ class ResultsStore:
         return df
 
     def predictions(self, run_id: str) -> pd.DataFrame:
-        return pd.read_csv(self.path / "predictions" / f"{run_id}.csv", dtype={"dicom_id": str})
+        path = self.path / "predictions" / f"{run_id}.csv"
+        try:
+            df = pd.read_csv(path, dtype={"dicom_id": str})
+        except (OSError, ValueError, UnicodeDecodeError) as err:
+            raise ValueError(f"cannot read predictions {path}: {err}") from None
+        missing = [c for c in ("dicom_id", "label", "logit_0") if c not in df.columns]
+        if missing:
+            raise ValueError(f"{path} lacks columns {missing}: not a ggcam predictions file "
+                             "(dicom_id, label, logit_0 … logit_{K-1})")
+        return df
 
     def maps(self, run_id: str) -> dict[str, np.ndarray]:
-        with np.load(self.path / "maps" / f"{run_id}.npz") as z:
-            return {k: z[k] for k in z.files}
+        path = self.path / "maps" / f"{run_id}.npz"
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise ValueError(f"cannot read maps {path}: {err}") from None
 
     def curves(self) -> pd.DataFrame:
         """Every run's per-epoch curves with network, variant and seed columns."""

@@ -120,9 +120,12 @@ def provenance_markdown(store: ResultsStore) -> str:
     """The provenance line every results page starts with, or what is missing."""
     if len(runs_of(store)):
         return store.provenance_markdown()
+    prof = PROFILES.get(store.profile)
+    planned = ("**Real EGD-CXR data is planned for this profile.**" if prof and prof.data == "real"
+               else "**Phantom data: these are not the paper's numbers.**")
     return (f"**Provenance.** No finished run in `results/{store.profile}/` yet: run "
             f"`make reproduce PROFILE={store.profile}` (or wait for the sweep), then rebuild. "
-            "**Phantom data: these are not the paper's numbers.**")
+            + planned)
 
 
 def scope_note(store: ResultsStore) -> str:
@@ -132,8 +135,13 @@ def scope_note(store: ResultsStore) -> str:
         return "These results come from a profile this version of ggcam does not know."
     nets = ", ".join(network_label(n) for n in prof.networks)
     h, w = prof.input_shape
-    data = ("the phantom (synthetic radiographs and a simulated reader)" if prof.data == "phantom"
-            else "the real EGD-CXR + MIMIC-CXR release")
+    # Labelled by where the runs' data came from (their records), not by the profile's name:
+    # a phantom profile can be pointed at the real release with --data-root.
+    runs = runs_of(store)
+    origins = set(runs["data_origin"]) if len(runs) else {prof.data}
+    data = " and ".join(
+        "the phantom (synthetic radiographs and a simulated reader)" if o == "phantom"
+        else "the real EGD-CXR + MIMIC-CXR release" for o in sorted(origins))
     return (f"Ours: {nets} at {h}×{w} (Ω {h // 32}×{w // 32}), {prof.n_images:,} images of "
             f"{data}, profile `{prof.name}`. The paper's: ResNet50 and EffNetV2-S at 1536×1280 "
             "(Ω 48×40) on the real EGD-CXR data. The paper's numbers are shown beside ours, "

@@ -10,6 +10,7 @@ splits the runs between machines.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import math
 import shutil
 import time
@@ -63,7 +64,9 @@ class ProfileData:
             # One cache per blur and gaze table: ResNet and EffNet use different B (Table 1).
             tag = f"B{config.kernel_size}" if config.kernel_size else f"s{config.blur_sigma:.4g}"
             shape = self.profile.input_shape
-            name = (f"{self.profile.name}-{self.origin}-{shape[0]}x{shape[1]}-{tag}-"
+            # The data's identity is in the name: sweeps on two data roots never share a cache.
+            data = hashlib.sha1(self.data_id.encode()).hexdigest()[:8]
+            name = (f"{self.profile.name}-{self.origin}-{data}-{shape[0]}x{shape[1]}-{tag}-"
                     f"{config.gaze_points}")
             path = prepare(self.roots.egd_root, self.roots.mimic_root,
                            self.work_root / "prepared" / name, input_shape=shape,

@@ -81,7 +81,12 @@ def run(args: argparse.Namespace) -> int:
 
         if not torch.cuda.is_available():
             raise ValueError(f"--device {args.device}: torch sees no CUDA GPU on this machine")
+    from ..cli_checks import protect_real_results
+    from ..experiment import get_profile
     from .search import tune
+
+    # Trials on real data are credentialed results too: git-ignored before the first is written.
+    protect_real_results(get_profile(args.profile), args)
 
     result = tune(args.profile, args.network, args.variant, trials=args.trials,
                   storage=args.storage, study=args.study, objective=args.objective,

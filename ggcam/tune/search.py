@@ -154,11 +154,12 @@ def tune(profile: Profile | str, network: str, variant: str, *, trials: int,
     base, options = run_config(profile, spec, device)
     if threads is not None:
         options = replace(options, threads=threads)
-    identity = dict(profile=profile.name, network=network, variant=variant, objective=objective,
-                    epochs=trial_config(profile, base, {}, epochs).max_epochs, seed=seed)
-    n_old = check_study(store, name, identity, space_hash(), describe(url))
     data = ProfileData(profile, Path(data_root) if data_root else None, Path(work_root),
                        Path(mimic_root) if mimic_root else None, progress=progress)
+    identity = dict(profile=profile.name, network=network, variant=variant, objective=objective,
+                    epochs=trial_config(profile, base, {}, epochs).max_epochs, seed=seed,
+                    data_origin=data.origin)
+    n_old = check_study(store, name, identity, space_hash(), describe(url))
     sampler = optuna.samplers.TPESampler(seed=None if sampler_seed is None else sampler_seed + n_old)
     st = optuna.create_study(storage=store, study_name=name, direction=OBJECTIVES[objective],
                              sampler=sampler, pruner=optuna.pruners.MedianPruner(**PRUNER),

@@ -18,9 +18,11 @@ from .space import space_dict
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # it names files, so no separators
 # What makes two calls "the same study" (stored in study.user_attrs), and the option to change.
 IDENTITY = {"profile": "--profile", "network": "--network", "variant": "--variant",
-            "objective": "--objective", "epochs": "--epochs", "seed": "--seed"}
-# Not the data's identity: it holds the roots' paths, which differ between the machines of one
-# study; each trial records the data_id it trained on instead.
+            "objective": "--objective", "epochs": "--epochs", "seed": "--seed",
+            "data_origin": "--data-root"}
+# The data's origin (phantom or real) is part of a study: trials on both never mix. Not the
+# full data identity: for real data it holds the roots' paths, which differ between the
+# machines of one study; each trial records the data_id it trained on instead.
 HEARTBEAT_S, GRACE_S = 60, 180  # RDB only: a trial silent this long is failed and retried once
 URL_HELP = ("sqlite:///file.sqlite3, postgresql://user@host/db, mysql://user@host/db (any "
             "SQLAlchemy database URL) or journal:///path/file.log")
@@ -120,6 +122,8 @@ def check_study(storage, name: str, identity: dict, space_hash: str, where: str)
             f"{attrs['search_space_hash']}, this ggcam's is {space_hash}"
             + (f"; {'; '.join(diff)}" if diff else "") + "): start a new study with --study")
     for key, option in IDENTITY.items():
+        if key not in attrs and key == "data_origin":
+            continue  # a study begun before ggcam recorded the origin
         if attrs.get(key) != identity[key]:
             raise ValueError(f"study {name!r} in {where} is for {key} = {attrs.get(key)!r}, this "
                              f"call asks for {key} = {identity[key]!r}: use the same {option} or "
