@@ -8,7 +8,8 @@ Every reader and writer of results goes through this module. Files (all written 
     exists with the current config hash and data identity.
 ``runs.csv``
     All records, one row each, sorted by network, variant, seed; rebuilt from ``runs/``
-    after every run (safe with several shards writing). Columns = ``RunRecord`` fields.
+    after every run (safe with several shards writing). Columns = ``RunRecord`` fields, each
+    described (with its unit) where ``RunRecord`` declares it.
 ``predictions/<run_id>.csv``
     One row per test image, in test-set order: ``dicom_id`` (str), ``label`` (int, 0 Normal,
     1 CHF, 2 pneumonia), ``logit_0`` … ``logit_{K-1}`` (the network's float32 logits written
@@ -20,7 +21,7 @@ Every reader and writer of results goes through this module. Files (all written 
     region (``heart``, ``lung``; ``finding`` = true findings where the data has ground truth);
     ``centre_prior`` (h, w) float32, the mean training Ψ (the chance baseline's map).
 ``curves/<run_id>.csv``
-    One row per epoch: epoch, lr, train_loss, train_ce, train_sm, val_loss, val_ce, val_auc,
+    One row per epoch: run_id, epoch, lr, train_loss, train_ce, train_sm, val_loss, val_ce, val_auc,
     val_saturated (share of Ω^Y cells with |αΩ^Y| > 10), val_sm_ratio (L_sm / mean Ψ²),
     val_omega_y_min/max, sigma_sm, sigma_ce, alpha, w_sm, w_ce (GG-CAM arms),
     optimizer_state_finite, seconds.
@@ -56,20 +57,20 @@ class RunRecord:
     """One run's result: exactly the columns of ``runs.csv``. None = not applicable."""
 
     # what ran
-    profile: str
-    network: str
-    variant: str
-    seed: int
-    run_id: str
+    profile: str  # the profile's name (ggcam.experiment.PROFILES)
+    network: str  # torchvision name, e.g. "resnet18"
+    variant: str  # the arm, one of ggcam.config.VARIANTS
+    seed: int  # fixes the split, the initialisation and the data order
+    run_id: str  # <network>__<variant>__s<seed>
     config_hash: str  # TrainConfig.hash()
     data_origin: str  # "phantom" | "real", decided from the data itself
     data_id: str  # identity of the data files (ggcam.data.data_identity)
     # how training went
     status: str  # "ok" | "diverged"
-    message: str
-    epochs: int | None
-    best_epoch: int | None
-    stop_reason: str
+    message: str  # why a run diverged ("" when ok)
+    epochs: int | None  # epochs trained (None: diverged)
+    best_epoch: int | None  # the epoch whose weights were tested (checkpoint criterion)
+    stop_reason: str  # "max_epochs" | "early_stop" | "min_lr" | "non-finite"
     flags: str  # ";"-joined flags with their epochs, e.g. "adam-overflow:loss_fn.log_sigma_sm@epoch1"
     optimizer_overflow: bool  # some optimiser state became inf/NaN (that parameter froze)
     sigma_frozen: bool  # the overflow hit log σ_sm: σ_sm never moves again
@@ -77,52 +78,52 @@ class RunRecord:
     single_class: bool  # every test image predicted as one class
     auc_ci_covers_chance: bool  # the 95% bootstrap interval of the test AUC contains 0.5
     learned: bool  # neither of the two above: the run is used in conclusions
-    n_train: int
+    n_train: int  # images in the training / validation / test set
     n_val: int
     n_test: int
     # classification (Table 2)
-    auc_ovo: float | None
-    auc_ovr: float | None
+    auc_ovo: float | None  # test AUC, one-vs-one macro (Hand & Till), unitless in [0, 1]
+    auc_ovr: float | None  # one-vs-rest macro
     auc_ovo_low: float | None  # 95% percentile bootstrap, resampling within classes
     auc_ovo_high: float | None
-    precision_normal: float | None
+    precision_normal: float | None  # per class, from the arg-max prediction (Table 2)
     recall_normal: float | None
     precision_chf: float | None
     recall_chf: float | None
     precision_pneumonia: float | None
     recall_pneumonia: float | None
     # localisation: eq. 12 (strict, and the released code's 3×3), with chance baselines
-    interp_chf: float | None
-    interp_pneumonia: float | None
-    interp3x3_chf: float | None
+    interp_chf: float | None  # eq. 12: share of CHF images whose Ω^Y peak is in the heart
+    interp_pneumonia: float | None  # ... pneumonia images whose peak is in a lung
+    interp3x3_chf: float | None  # the same with the released code's 3×3 tolerance
     interp3x3_pneumonia: float | None
     interp_chance_chf: float | None  # share of Ω cells inside the heart region (CHF images)
     interp_chance_pneumonia: float | None  # share inside the lungs (pneumonia images)
     pointing: float | None  # pointing game: arg-max of Ω^Y in a true-finding cell (strict)
     pointing_chance: float | None  # share of Ω cells holding a true finding (random arg-max)
     # agreement of Ω^Y with Ψ, and the same metrics of the centre prior (mean training Ψ)
-    cc: float | None
-    kl: float | None
-    sim: float | None
-    nss: float | None
-    auc_judd: float | None
+    cc: float | None  # Pearson CC, mean over test images with gaze
+    kl: float | None  # KL(Ψ ‖ Ω^Y) of the maps normalised to sum 1, nats
+    sim: float | None  # histogram intersection of the sum-1 maps, in [0, 1]
+    nss: float | None  # mean of the z-scored Ω^Y at the fixation cells
+    auc_judd: float | None  # Ω^Y ranking fixation cells above the others, in [0, 1]
     cc_centre: float | None
     kl_centre: float | None
     sim_centre: float | None
     nss_centre: float | None
     auc_judd_centre: float | None
     # loss parameters at the end
-    sigma_sm_final: float | None
+    sigma_sm_final: float | None  # eq. 11's σ_sm, σ_ce, eq. 10's α and the weights
     sigma_ce_final: float | None
     alpha_final: float | None
-    w_sm_final: float | None
+    w_sm_final: float | None  # 1/(2σ_sm²) and 1/σ_ce² (None for standard arms)
     w_ce_final: float | None
     # provenance
-    wall_s: float
-    device: str
-    threads: int
-    commit: str
-    date: str
+    wall_s: float  # training wall time, seconds
+    device: str  # e.g. "cpu" or the GPU's name
+    threads: int  # torch.get_num_threads() during the run
+    commit: str  # git commit of the ggcam package that ran it
+    date: str  # ISO date the run finished
 
     @classmethod
     def columns(cls) -> list[str]:
