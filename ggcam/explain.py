@@ -23,11 +23,16 @@ import contextlib
 import copy
 import io
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from scipy.stats import spearmanr
 from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "METHODS",
@@ -98,8 +103,8 @@ def _library_map(model, x, targets, name, layer) -> np.ndarray:
 
 
 def explain_maps(
-    model: nn.Module, x: Tensor, target_class, methods=("native", "gradcam", "hirescam",
-                                                        "ablationcam"),
+    model: nn.Module, x: Tensor, target_class: int | Sequence[int] | np.ndarray,
+    methods: Sequence[str] = ("native", "gradcam", "hirescam", "ablationcam"),
     target_layer: nn.Module | None = None,
 ) -> dict[str, np.ndarray]:
     """Maps of several CAM methods for ``target_class``, all on the Ω grid.
@@ -135,7 +140,7 @@ def explain_maps(
     return out
 
 
-def cells_to_input(maps, input_hw: tuple[int, int]) -> np.ndarray:
+def cells_to_input(maps: ArrayLike, input_hw: tuple[int, int]) -> np.ndarray:
     """Spread (B, h, w) Ω-grid maps over the input pixels, each pixel taking its cell's value.
 
     Input pixel (y, x) belongs to cell (⌊(y + s/2) / s⌋, ⌊(x + s/2) / s⌋), clipped to the
@@ -155,8 +160,8 @@ def cells_to_input(maps, input_hw: tuple[int, int]) -> np.ndarray:
 
 
 def road(
-    model: nn.Module, x: Tensor, maps, target_class,
-    percentiles=(10, 20, 30, 40, 50, 60, 70, 80, 90), seed: int = 0,
+    model: nn.Module, x: Tensor, maps: ArrayLike, target_class: int | Sequence[int] | np.ndarray,
+    percentiles: Sequence[float] = (10, 20, 30, 40, 50, 60, 70, 80, 90), seed: int = 0,
 ) -> np.ndarray:
     """ROAD score of Ω-grid maps: the library's ``ROADCombined`` on the target's softmax.
 
@@ -219,7 +224,8 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array([spearmanr(p.ravel(), q.ravel()).statistic for p, q in zip(a, b)])
 
 
-def randomization_check(model: nn.Module, x: Tensor, target, seed: int = 0) -> dict[str, np.ndarray]:
+def randomization_check(model: nn.Module, x: Tensor, target: int | Sequence[int] | np.ndarray,
+                        seed: int = 0) -> dict[str, np.ndarray]:
     """Cascading model-parameter randomisation of Ω^Y (Adebayo et al. 2018).
 
     On a copy of the model the CAM head is re-initialised (``reset_parameters`` under

@@ -25,6 +25,7 @@ halved, i.e. "downsampled so that the heights and widths are halved" (section 4.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,7 +72,9 @@ class GridGeometry:
         return np.stack([rows, cols], axis=1)
 
 
-def input_cells(xy: np.ndarray, stride: int, grid_shape, align: str = "receptive-field") -> np.ndarray:
+def input_cells(
+    xy: np.ndarray, stride: int, grid_shape: tuple[int, int], align: str = "receptive-field"
+) -> np.ndarray:
     """Unique (row, col) Ω cells of points given in network-input pixels (x, y), inside the grid.
 
     The network-input twin of ``GridGeometry.cell_of``: cell (i, j) covers input pixels
@@ -97,7 +100,9 @@ def _shape2(name: str, shape) -> tuple[int, int]:
     return a, b
 
 
-def grid_geometry(image_shape, grid_shape, align: str = "receptive-field") -> GridGeometry:
+def grid_geometry(
+    image_shape: Sequence[int], grid_shape: Sequence[int], align: str = "receptive-field"
+) -> GridGeometry:
     """The placement of an ``image_shape`` (H0, W0) image on a ``grid_shape`` (h, w) Ω grid."""
     H0, W0 = _shape2("image_shape", image_shape)
     h, w = _shape2("grid_shape", grid_shape)

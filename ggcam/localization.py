@@ -18,13 +18,18 @@ Masks are boolean (or 0/1) arrays of shape (N, h, w), or (h, w) shared by every 
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy.ndimage import maximum_filter
 
 from .saliency import attention_agreement, select_labels, to_numpy
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from torch import Tensor
 
 __all__ = [
     "PointingGame",
@@ -44,7 +49,7 @@ def _tolerance(tolerance) -> int:
     return int(tolerance)
 
 
-def bool_masks(masks, shape: tuple[int, int, int], name: str = "masks") -> np.ndarray:
+def bool_masks(masks: ArrayLike | Tensor, shape: tuple[int, int, int], name: str = "masks") -> np.ndarray:
     """Check boolean or 0/1 masks of shape (N, h, w), broadcasting a shared (h, w) mask.
 
     Args:
@@ -68,7 +73,7 @@ def bool_masks(masks, shape: tuple[int, int, int], name: str = "masks") -> np.nd
     return m
 
 
-def near_mask(masks, tolerance: int = 0) -> np.ndarray:
+def near_mask(masks: ArrayLike | Tensor, tolerance: int = 0) -> np.ndarray:
     """Cells within Chebyshev distance ``tolerance`` of a mask cell (a (2r+1)² dilation).
 
     Args:
@@ -88,7 +93,7 @@ def near_mask(masks, tolerance: int = 0) -> np.ndarray:
     return maximum_filter(m, size=size, mode="constant", cval=False)
 
 
-def peak_cells(maps) -> np.ndarray:
+def peak_cells(maps: ArrayLike | Tensor) -> np.ndarray:
     """(row, col) of each map's first maximum in row-major order (NumPy's argmax rule).
 
     Args:
@@ -106,7 +111,7 @@ def peak_cells(maps) -> np.ndarray:
     return np.stack(np.divmod(flat, m.shape[2]), axis=1)
 
 
-def peak_hits(maps, masks, tolerance: int = 0) -> np.ndarray:
+def peak_hits(maps: ArrayLike | Tensor, masks: ArrayLike | Tensor, tolerance: int = 0) -> np.ndarray:
     """Per image: does the peak of the map lie within ``tolerance`` cells of the mask?
 
     Args:
@@ -123,7 +128,7 @@ def peak_hits(maps, masks, tolerance: int = 0) -> np.ndarray:
     return near[np.arange(len(cells)), cells[:, 0], cells[:, 1]]
 
 
-def mask_chance(masks, tolerance: int = 0) -> np.ndarray | float:
+def mask_chance(masks: ArrayLike | Tensor, tolerance: int = 0) -> np.ndarray | float:
     """Chance hit rate of a uniformly random peak: the share of cells within ``tolerance``.
 
     Args:
@@ -149,7 +154,10 @@ class PointingGame(NamedTuple):
     chance: float | None  # mean mask_chance over valid images (random-peak hit rate)
 
 
-def pointing_game(cams, labels, truth_masks, tolerance: int = 1) -> PointingGame:
+def pointing_game(
+    cams: ArrayLike | Tensor, labels: ArrayLike | Tensor, truth_masks: ArrayLike | Tensor,
+    tolerance: int = 1,
+) -> PointingGame:
     """Pointing game of Ω^Y against the true findings, with its chance baseline.
 
     An image is a hit when the first maximum of Ω^Y (Y its label) lies in a true-finding cell
@@ -182,7 +190,9 @@ def pointing_game(cams, labels, truth_masks, tolerance: int = 1) -> PointingGame
 
 
 def centre_prior_agreement(
-    gaze_maps_train, gaze_maps_test, fixations=None, transform="minmax"
+    gaze_maps_train: ArrayLike | Tensor, gaze_maps_test: ArrayLike | Tensor,
+    fixations: Sequence[ArrayLike] | np.ndarray | Tensor | None = None,
+    transform: str | None = "minmax",
 ) -> pd.DataFrame:
     """The centre-prior baseline: the mean training Ψ scored against each test Ψ.
 

@@ -74,7 +74,8 @@ def _masked_mean(per_sample: Tensor, has_gaze: Tensor | None) -> Tensor:
     return (per_sample * keep).sum() / keep.sum().clamp(min=1.0)
 
 
-def selective_mse(cams: Tensor, labels: Tensor, gaze: Tensor, alpha, has_gaze: Tensor | None = None) -> Tensor:
+def selective_mse(cams: Tensor, labels: Tensor, gaze: Tensor, alpha: float | Tensor,
+                  has_gaze: Tensor | None = None) -> Tensor:
     """L_sm, eq. 9-10: MSE between Sigmoid(α Ω^Y) of the true class Y and Ψ.
 
     Args:

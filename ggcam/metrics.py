@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,10 @@ from .saliency import (
     sim,
     to_numpy,
 )
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from torch import Tensor
 
 REGIONS = {1: "heart", 2: "lung"}  # eq. 12: S^Y for CHF and pneumonia; normal has none
 MULTI_CLASS = ("ovo", "ovr")
@@ -60,7 +65,9 @@ def _class_names(k: int) -> tuple[str, ...]:
     return CLASS_NAMES if k == len(CLASS_NAMES) else tuple(str(i) for i in range(k))
 
 
-def class_probabilities(y_true, scores, from_logits: bool | None = None):
+def class_probabilities(
+    y_true: ArrayLike | Tensor, scores: ArrayLike | Tensor, from_logits: bool | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Check labels and scores for an AUC and return ``(y, probabilities)``.
 
     Args:
@@ -91,7 +98,10 @@ def class_probabilities(y_true, scores, from_logits: bool | None = None):
     return y, s
 
 
-def auc(y_true, scores, multi_class: str = "ovo", from_logits: bool | None = None) -> float:
+def auc(
+    y_true: ArrayLike | Tensor, scores: ArrayLike | Tensor, multi_class: str = "ovo",
+    from_logits: bool | None = None,
+) -> float:
     """Multi-class AUC: Hand & Till's M (``"ovo"``) or the macro one-vs-rest mean (``"ovr"``).
 
     ``sklearn.metrics.roc_auc_score(y, probs, multi_class=multi_class, average="macro")``
@@ -123,7 +133,9 @@ def auc(y_true, scores, multi_class: str = "ovo", from_logits: bool | None = Non
                          f"{multi_class!r}, from_logits={from_logits!r}): {err}") from err
 
 
-def precision_recall(y_true, y_pred, num_classes: int = 3) -> pd.DataFrame:
+def precision_recall(
+    y_true: ArrayLike | Tensor, y_pred: ArrayLike | Tensor, num_classes: int = 3
+) -> pd.DataFrame:
     """Per-class precision and recall, as in Table 2.
 
     ``sklearn.metrics.precision_recall_fscore_support(..., zero_division=0)``: a class that
@@ -188,7 +200,8 @@ def _region_masks(masks: Mapping, regions: Mapping[int, str], needed, n, h, w) -
 
 
 def interpretability_hits(
-    cams, labels, masks, neighbourhood: int = 0, regions: Mapping[int, str] = REGIONS
+    cams: ArrayLike | Tensor, labels: ArrayLike | Tensor, masks: Mapping[str, ArrayLike | Tensor],
+    neighbourhood: int = 0, regions: Mapping[int, str] = REGIONS,
 ) -> np.ndarray:
     """Per-image eq. 12: does argmax_ij Ω^Y_ij lie in the region S^Y?
 
@@ -231,7 +244,8 @@ def interpretability_hits(
 
 
 def interpretability(
-    cams, labels, masks, neighbourhood: int = 0, regions: Mapping[int, str] = REGIONS
+    cams: ArrayLike | Tensor, labels: ArrayLike | Tensor, masks: Mapping[str, ArrayLike | Tensor],
+    neighbourhood: int = 0, regions: Mapping[int, str] = REGIONS,
 ) -> dict[str, float | None]:
     """Interpretability of section 4.4: the fraction of images of each class meeting eq. 12.
 

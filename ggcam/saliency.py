@@ -34,10 +34,16 @@ Fixations are a boolean (h, w) map or a sequence of (row, col) cells (for instan
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+    from torch import Tensor
 
 EPS = float(np.finfo(np.float64).eps)  # ε in kl_div, MATLAB's eps
 TRANSFORMS = ("minmax", "sigmoid", None)
@@ -57,7 +63,7 @@ __all__ = [
 ]
 
 
-def to_numpy(x, dtype=np.float64) -> np.ndarray:
+def to_numpy(x: ArrayLike | Tensor, dtype: DTypeLike = np.float64) -> np.ndarray:
     """A NumPy copy of an array-like or a torch tensor (detached, moved to the CPU)."""
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
@@ -79,7 +85,7 @@ def _is_constant(a: np.ndarray) -> bool:
     return bool(a.max() == a.min())
 
 
-def fixation_map(fixations, shape) -> np.ndarray:
+def fixation_map(fixations: ArrayLike | Tensor, shape: tuple[int, int]) -> np.ndarray:
     """A boolean (h, w) fixation map from a boolean map or (row, col) cells.
 
     Args:
@@ -114,7 +120,7 @@ def fixation_map(fixations, shape) -> np.ndarray:
     return out
 
 
-def cc(sal, ref) -> float:
+def cc(sal: ArrayLike | Tensor, ref: ArrayLike | Tensor) -> float:
     """Pearson's linear correlation coefficient CC(P, Q) of two maps.
 
     Args:
@@ -135,7 +141,7 @@ def cc(sal, ref) -> float:
     return float(np.sum(p * q) / np.sqrt(np.sum(p * p) * np.sum(q * q)))
 
 
-def kl_div(sal, ref) -> float:
+def kl_div(sal: ArrayLike | Tensor, ref: ArrayLike | Tensor) -> float:
     """KL divergence of the saliency map from the reference, Σ Q log(ε + Q / (P + ε)).
 
     Args:
@@ -166,7 +172,7 @@ def _minmax_distribution(a: np.ndarray, name: str) -> np.ndarray:
     return a / a.sum()
 
 
-def sim(sal, ref) -> float:
+def sim(sal: ArrayLike | Tensor, ref: ArrayLike | Tensor) -> float:
     """Similarity (histogram intersection) Σ min(P, Q) of two min-max scaled, sum-1 maps.
 
     Args:
@@ -188,7 +194,7 @@ def _fixations(sal: np.ndarray, fixations) -> np.ndarray:
     return f
 
 
-def nss(sal, fixations) -> float:
+def nss(sal: ArrayLike | Tensor, fixations: ArrayLike | Tensor) -> float:
     """Normalised scanpath saliency: mean of (sal − μ) / σ (ddof = 1) at the fixated cells.
 
     Args:
@@ -207,7 +213,7 @@ def nss(sal, fixations) -> float:
     return float(z[f].mean())
 
 
-def auc_judd(sal, fixations) -> float:
+def auc_judd(sal: ArrayLike | Tensor, fixations: ArrayLike | Tensor) -> float:
     """AUC-Judd: area under the ROC with thresholds at the fixated cells' saliency values.
 
     Args:
@@ -242,7 +248,9 @@ def _transform(m: np.ndarray, transform, alpha: float) -> np.ndarray:
 
 
 def attention_agreement(
-    cams, labels, gaze, fixations=None, transform="minmax", alpha: float = 1.0
+    cams: ArrayLike | Tensor, labels: ArrayLike | Tensor, gaze: ArrayLike | Tensor,
+    fixations: Sequence[ArrayLike] | np.ndarray | Tensor | None = None,
+    transform: str | None = "minmax", alpha: float = 1.0,
 ) -> pd.DataFrame:
     """Per-image agreement between the true-class map Ω^Y and the visual heat map Ψ.
 
@@ -302,7 +310,7 @@ def attention_agreement(
     return pd.DataFrame(rows, columns=columns)
 
 
-def select_labels(labels, n: int, k: int) -> np.ndarray:
+def select_labels(labels: ArrayLike | Tensor, n: int, k: int) -> np.ndarray:
     """Check labels Y (N,) are integers in [0, K) and return them as an int array."""
     y = to_numpy(labels, dtype=None)
     if y.shape != (n,):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,10 @@ from .stats_paired import (
     paired_summary,
     sign_flip_test,
 )
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from torch import Tensor
 
 __all__ = [
     "MAX_EXACT", "N_PERMUTATIONS", "SMALL_N", "TABLE2_CLASSES", "TABLE2_METRICS", "TEST_COLUMNS",
@@ -191,7 +195,7 @@ def kruskal_test(groups: Sequence[np.ndarray], seed: int | np.random.Generator =
     return RankTest(h, float(res.pvalue), method)
 
 
-def mann_whitney_test(x, y, seed: int | np.random.Generator = 0) -> RankTest:
+def mann_whitney_test(x: ArrayLike, y: ArrayLike, seed: int | np.random.Generator = 0) -> RankTest:
     """Two-sided Mann-Whitney U (``scipy.stats.mannwhitneyu``), exact when a group is small.
 
     Below ``SMALL_N`` values in a group: ``method="exact"`` without ties, a permutation
@@ -309,7 +313,7 @@ class BootstrapCI(NamedTuple):
 
 
 def bootstrap_auc_ci(
-    y_true, scores, n_boot: int = 1000, seed: int | np.random.Generator = 0,
+    y_true: ArrayLike | Tensor, scores: ArrayLike | Tensor, n_boot: int = 1000, seed: int | np.random.Generator = 0,
     multi_class: str = "ovo", level: float = 0.95, from_logits: bool | None = None,
 ) -> BootstrapCI:
     """Percentile bootstrap interval of a run's test AUC, resampling within each class.

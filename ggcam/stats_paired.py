@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ from scipy import stats as sps
 
 from ._stats_common import N_PERMUTATIONS, _as_tuple, _check_columns, _check_level, _check_n_boot, _rng
 from .metrics import MULTI_CLASS, auc, class_probabilities
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 def paired_differences(
@@ -57,7 +60,7 @@ def paired_differences(
     return out.assign(diff=out["value_b"] - out["value_a"])
 
 
-def sign_flip_test(diffs, seed: int | np.random.Generator = 0, max_exact: int = 16) -> float:
+def sign_flip_test(diffs: ArrayLike, seed: int | np.random.Generator = 0, max_exact: int = 16) -> float:
     """Two-sided sign-flip permutation p-value for mean(diffs) = 0.
 
     Under the null each paired difference is as likely positive as negative, so the p-value
@@ -83,7 +86,7 @@ def sign_flip_test(diffs, seed: int | np.random.Generator = 0, max_exact: int = 
     return float(min(res.pvalue, 1.0))
 
 
-def holm(pvalues) -> np.ndarray:
+def holm(pvalues: Iterable[float | None]) -> np.ndarray:
     """Holm's step-down adjustment (``statsmodels ... multipletests(method="holm")``).
 
     Args:
@@ -141,7 +144,7 @@ def _per_seed_items(per_seed, form: str, size: int):
 
 
 def hierarchical_bootstrap_ci(
-    per_seed: Mapping, n_boot: int = 2000, ci: float = 0.95,
+    per_seed: Mapping[Any, Sequence[ArrayLike]], n_boot: int = 2000, ci: float = 0.95,
     seed: int | np.random.Generator = 0, multi_class: str = "ovo",
     from_logits: bool | None = None,
 ) -> PairedCI:
@@ -190,7 +193,7 @@ def hierarchical_bootstrap_ci(
 
 
 def hierarchical_bootstrap_mean_ci(
-    per_seed: Mapping, n_boot: int = 2000, ci: float = 0.95,
+    per_seed: Mapping[Any, Sequence[ArrayLike]], n_boot: int = 2000, ci: float = 0.95,
     seed: int | np.random.Generator = 0,
 ) -> PairedCI:
     """Hierarchical bootstrap interval of a paired Δ of per-image scores, seeds then images.
@@ -236,7 +239,7 @@ def _score_columns(frame: pd.DataFrame) -> list[str]:
 def paired_predictions(
     predictions: pd.DataFrame, a: str, b: str, network: str | None = None,
     image: str = "dicom_id",
-) -> dict:
+) -> dict[Any, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """``hierarchical_bootstrap_ci``'s input from stored test predictions of two variants.
 
     Args:

@@ -267,6 +267,22 @@ def test_results_of_real_data_are_git_ignored(phantom_root, tmp_path, monkeypatc
     assert _git(tmp_path, "status", "--porcelain", "--untracked-files=all") == ""
 
 
+def test_phantom_force_writes_beside_a_users_files_but_never_over_them(tmp_path, capsys):
+    foreign = tmp_path / "d" / "egd-cxr" / "mine.txt"
+    foreign.parent.mkdir(parents=True)
+    foreign.write_text("a user's file")
+    (tmp_path / "d" / "notes.txt").write_text("notes")
+    argv = ["phantom", "--out", tmp_path / "d", "--n", "6", "--scale", "0.02", "--force"]
+    rc, _, err = _cli(argv, capsys)
+    assert rc == 2 and "was not written by make_phantom" in err and "left alone" in err
+    assert foreign.read_text() == "a user's file"
+    foreign.parent.rename(tmp_path / "kept")  # the user moves their folder away
+    rc, _, err = _cli(argv, capsys)
+    assert rc == 0, err
+    assert (tmp_path / "d" / "notes.txt").read_text() == "notes"
+    assert (tmp_path / "d" / "egd-cxr" / "1.0.0" / "master_sheet.csv").is_file()
+
+
 @pytest.mark.parametrize("broken", ["predictions", "maps"])
 def test_rescore_names_a_broken_results_file(broken, tmp_path, capsys):
     store = tmp_path / "cpu"

@@ -45,7 +45,8 @@ def _number(x: float) -> str:
     return short if float(short) == float(x) else repr(float(x))
 
 
-def phantom_dir(work_root, n_images: int, scale: float, seed: int = 0, informativeness=None) -> Path:
+def phantom_dir(work_root: str | Path, n_images: int, scale: float, seed: int = 0,
+                informativeness: float | None = None) -> Path:
     """The folder ``ensure_dataset`` generates a phantom into."""
     name = f"n{int(n_images)}-x{_number(scale)}-s{int(seed)}"
     if informativeness is not None:
@@ -65,7 +66,7 @@ def _mimic_candidates(egd: Path, data_root: Path, mimic_root: Path | None) -> li
     return out + [c for c in (data_root.joinpath(*MIMIC_PARTS),) if c not in out]
 
 
-def find_roots(data_root, mimic_root=None) -> tuple[Path, Path]:
+def find_roots(data_root: str | Path, mimic_root: str | Path | None = None) -> tuple[Path, Path]:
     """(egd_root, mimic_root) of real or phantom data under ``data_root``; generates nothing.
 
     ``data_root`` may be the release itself, a folder holding ``egd-cxr/1.0.0`` or ``1.0.0``;
@@ -115,7 +116,7 @@ def _first_dicom_is_phantom(egd_root: Path, mimic_root: Path) -> bool:
     return str(meta.get("ImplementationClassUID", "")) == IMPLEMENTATION_UID
 
 
-def is_phantom(egd_root, mimic_root=None) -> bool:
+def is_phantom(egd_root: str | Path, mimic_root: str | Path | None = None) -> bool:
     """Whether the release at ``egd_root`` was written by ``make_phantom``.
 
     True when the phantom's marker sits beside the release (``<root>/.ggcam-phantom.json``),
@@ -163,7 +164,7 @@ def _tree(folder: Path):
             yield Path(dirpath) / name
 
 
-def data_identity(egd_root, mimic_root) -> str:
+def data_identity(egd_root: str | Path, mimic_root: str | Path) -> str:
     """A 16-hex-digit fingerprint of the data a run reads.
 
     Hashes the two resolved roots, size and mtime of the master sheet, both gaze tables, the
@@ -246,8 +247,9 @@ def _check_number(name: str, value, lo: float, hi: float | None = None, *, integ
         raise ValueError(f"{name} must be {'an int' if integer else 'a number'} {span}, got {value!r}")
 
 
-def ensure_dataset(data_root=None, *, work_root, n_images: int, scale: float, seed: int = 0,
-                   informativeness: float | None = None, mimic_root=None, progress: bool = True,
+def ensure_dataset(data_root: str | Path | None = None, *, work_root: str | Path, n_images: int,
+                   scale: float, seed: int = 0, informativeness: float | None = None,
+                   mimic_root: str | Path | None = None, progress: bool = True,
                    workers: int = 1) -> DataRoots:
     """The dataset a run reads: the phantom (made once, then reused) or real data (found).
 
