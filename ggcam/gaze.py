@@ -87,9 +87,15 @@ def _normalize(psi: np.ndarray, normalize) -> np.ndarray:
     return psi
 
 
-def _check_modes(resample, normalize) -> None:
+def _check_modes(resample, normalize, align: str = "receptive-field") -> None:
     if resample not in RESAMPLE_MODES:
         raise ValueError(f"resample must be one of {RESAMPLE_MODES}, got {resample!r}")
+    if resample == "stride" and align != "receptive-field":
+        # The released code keeps every c-th canvas pixel: the receptive-field centres. A
+        # "block" form of it would be neither the released code nor the old area rule.
+        raise ValueError(f"resample='stride' (the released code's every c-th pixel) lands on "
+                         f"the receptive-field centres and has no align={align!r} form; compare "
+                         "alignments with resample='area'")
     if normalize not in NORMALIZE_MODES:
         raise ValueError(f"normalize must be one of {NORMALIZE_MODES}, got {normalize!r}")
 
@@ -162,7 +168,7 @@ def gaze_heatmap(xy: ArrayLike, image_shape: tuple[int, int], out_shape: tuple[i
     Returns:
         Ψ, float32 of shape (h, w) (and the dropped count). No valid point gives all zeros.
     """
-    _check_modes(resample, normalize)
+    _check_modes(resample, normalize, align)
     s, radius = _resolve_sigma(sigma, kernel_size)
     geom = grid_geometry(image_shape, out_shape, align)
     pix, w, dropped = _valid_points(xy, weights, geom.image_shape)
@@ -194,7 +200,7 @@ def reference_heatmap(xy: ArrayLike, image_shape: tuple[int, int], out_shape: tu
     boundary (truncated at 6σ, where the tail is below float32 resolution); ``"stride"`` with
     OpenCV's truncated kernel and reflect-101 border (scipy's ``mode="mirror"``).
     """
-    _check_modes(resample, normalize)
+    _check_modes(resample, normalize, align)
     s, radius = _resolve_sigma(sigma, kernel_size)
     geom: GridGeometry = grid_geometry(image_shape, out_shape, align)
     pix, w, _ = _valid_points(xy, weights, geom.image_shape)

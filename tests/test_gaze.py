@@ -313,3 +313,10 @@ def test_block_alignment_is_half_a_cell_off():
     np.testing.assert_allclose(block[1:3, 5:7], 0.25, atol=0.03)  # four cells share it
     g = grid_geometry((H0, W0), (h, w), align="block")
     assert tuple(g.cell_of(np.array([[x + 10, y + 10]]))[0]) == (2, 6)
+
+
+def test_the_released_stride_sampling_has_no_block_alignment():
+    xy = np.array([[100.0, 120.0]])
+    gaze_heatmap(xy, (256, 256), (4, 4), sigma=10.0, resample="stride")  # the released rule
+    with pytest.raises(ValueError, match=r"resample='stride'.*no align='block' form"):
+        gaze_heatmap(xy, (256, 256), (4, 4), sigma=10.0, resample="stride", align="block")
