@@ -190,7 +190,9 @@ figures.cam_methods_figure(explained)
 # **Faithfulness (ROAD).** Remove the pixels a map ranks most relevant (or least relevant),
 # fill them in by noisy interpolation, and watch the true class's probability: ROAD is the mean
 # over thresholds of (drop when the least relevant go − drop when the most relevant go) / 2.
-# Higher is more faithful; a constant map scores about 0.
+# Higher is more faithful; a constant map scores about 0. Three test images, one per class,
+# of one small network: this shows how to read ROAD beside the maps above, not how faithful
+# each method is in general.
 
 # %%
 report.styled(figures.road_table(model, explained), caption="ROAD per image and method")

@@ -190,16 +190,26 @@ def main(argv: list[str] | None = None) -> int:
                 f"{command}: {cat.__name__}: {msg}", file=sys.stderr)
             return _dispatch(args)
     except ValueError as err:  # CheckpointError included
+        _close_progress_bars()
         print(f"{command}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a file that cannot be read or written, named by the OS error
+        _close_progress_bars()
         where = f"{err.filename}: " if err.filename else ""
         print(f"{command}: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _close_progress_bars()
         hint = RESUME_HINT.get(command.removeprefix("ggcam "), "rerun the same command")
         print(f"{command}: interrupted; {hint}", file=sys.stderr)
         return 130
+
+
+def _close_progress_bars() -> None:
+    """Close the bars an error interrupted, so the message starts on a line of its own."""
+    tqdm = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(tqdm, "tqdm", None), "_instances", ()) or ()):
+        bar.close()
 
 
 def _dispatch(args) -> int:

@@ -702,3 +702,18 @@ def test_ctrl_c_during_train_then_resume(smoke_run, capsys):
     assert rc == 0, err
     curves = pd.read_csv(smoke_run.root / "results" / "smoke" / "curves" / "resnet18__standard__s0.csv")
     assert first >= 1 and list(curves["epoch"]) == [1, 2]
+
+
+def test_an_error_starts_on_a_line_of_its_own_after_a_progress_bar(monkeypatch, capsys):
+    from tqdm import tqdm
+
+    import ggcam.cli as cli
+
+    def interrupted(args):
+        for i in tqdm(range(10), desc="work"):
+            if i == 3:
+                raise ValueError("boom")
+
+    monkeypatch.setattr(cli, "_dispatch", interrupted)
+    rc, _, err = _cli(["phantom", "--out", "x"], capsys)
+    assert rc == 2 and err.splitlines()[-1] == "ggcam phantom: error: boom", err
