@@ -40,6 +40,7 @@ from myst_nb import glue
 from ggcam import figures, report
 from ggcam.config import RELEASED, TABLE1, WARM, table1_frame
 from ggcam.evaluate import SATURATION_LOGIT
+from ggcam.train import SATURATION_SHARE
 from ggcam.experiment import ResultsStore, RunSpec, get_profile, profiles_frame, run_config, summary
 from ggcam.experiment.sweep import ProfileData, forget_runs, run_one
 from ggcam.tune import (
@@ -167,6 +168,7 @@ report.styled(summary.run_table(store).query("arm == @variant and seed == @seed"
 curves = store.curves()
 glue("run_epochs", record.epochs, display=False)
 glue("saturation_logit", SATURATION_LOGIT, display=False)
+glue("saturation_share", f"{SATURATION_SHARE:.0%}", display=False)
 glue("saturation_tail", report.number(1 / (1 + math.exp(SATURATION_LOGIT)), 2), display=False)
 figures.training_figure(curves, spec.run_id)
 
@@ -177,6 +179,9 @@ figures.training_figure(curves, spec.run_id)
 # gradient, so {eq}`eq-9` cannot move
 # those cells. `val_sm_ratio` is $\mathcal{L}_{sm}$ divided by the mean of $\Psi^2$, the loss of
 # predicting $\tilde{\Omega}^Y = 0$ everywhere: 1 means the maps have learned nothing of Ψ.
+# A run is flagged `sigmoid-saturated@epochN` at the first epoch where more than
+# {glue:text}`saturation_share` of the cells are saturated: the gaze term has then stopped
+# giving gradient, whichever side the sigmoid sits on.
 
 # %%
 report.styled(curves.loc[curves["run_id"] == spec.run_id,
