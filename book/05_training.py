@@ -40,9 +40,9 @@ from myst_nb import glue
 from ggcam import figures, report
 from ggcam.config import RELEASED, TABLE1, WARM, table1_frame
 from ggcam.evaluate import SATURATION_LOGIT
-from ggcam.train import SATURATION_SHARE
 from ggcam.experiment import ResultsStore, RunSpec, get_profile, profiles_frame, run_config, summary
 from ggcam.experiment.sweep import ProfileData, forget_runs, run_one
+from ggcam.train import SATURATION_SHARE
 from ggcam.tune import (
                         best_vs_table1,
                         load_tuning,
