@@ -98,8 +98,11 @@ report.styled(summary.arm_status_display(runs), caption="Runs per arm, how many 
 # primary arm predicting a single class. A network that misses it still gets its comparison,
 # but the sentences above call it exploratory: a gain or loss between undertrained models says
 # little about gaze.
-# One-seed probes of why EfficientNet-B0 misses it on the `cpu` profile (head initialisation,
-# regularisation, learning rate, longer training) are in `results/cpu-probes/README.md`.
+# Probes of why EfficientNet-B0 misses it on the `cpu` profile (head initialisation,
+# regularisation, learning rate, longer training, a 1,200-image phantom) are in
+# `results/cpu-probes/README.md`: more training images help most, but even a phantom of 1,200
+# images (720 for training instead of 400) leaves the median below the target, and more would
+# not fit the study's budget.
 
 # %%
 glue("target_auc", summary.TARGET_AUC, display=False)
