@@ -73,6 +73,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return payload
 
 
+def data_mismatch(saved: str | None, now: str) -> str:
+    """Why a checkpoint whose ``data_id`` is ``saved`` is not resumed on the data ``now``."""
+    if saved is None:
+        return f"records no data identity (written before ggcam kept one; the data now is {now})"
+    return f"was trained on other data (data identity {saved}, now {now})"
+
+
 def read_model_state(path: str | Path) -> tuple[dict, str | None]:
     """A model state dict from a ggcam checkpoint or a plain state-dict file, and the CAM
     reduction the checkpoint's config names (None for a plain state dict)."""

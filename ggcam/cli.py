@@ -234,8 +234,9 @@ def _dispatch(args) -> int:
         blur = dict(kernel_size=args.kernel_size, sigma=args.sigma)
         if blur["kernel_size"] is None and blur["sigma"] is None:
             blur["kernel_size"] = 500
-        gaze = "eye_gaze" if args.gaze == "eye_gaze" else "fixations"
-        weighting = "duration" if args.gaze == "fixations-duration" else None
+        from .config import gaze_table
+
+        gaze, weighting = gaze_table(args.gaze)
         path = prepare(args.egd_root, args.mimic_root, args.cache, input_shape=args.input_shape,
                        gaze=gaze, weighting=weighting, workers=args.workers, **blur)
         print(f"cache: {path}")
@@ -299,8 +300,9 @@ def _run_command(args) -> None:
         import shutil
 
         shutil.rmtree(ckpt_root / spec.run_id, ignore_errors=True)
-    prepare_checkpoints(ckpt_root / spec.run_id)
     data = ProfileData(profile, args.data_root, args.work, args.mimic_root, progress=not args.quiet)
+    # --resume on other data (or a checkpoint that cannot be read) restarts, with a warning.
+    prepare_checkpoints(ckpt_root / spec.run_id, data.data_id)
     rec = run_one(spec, profile, data, store, ckpt_root, device=args.device,
                   progress=not args.quiet)
     store.collect()

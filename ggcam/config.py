@@ -58,6 +58,15 @@ def canonical_variant(variant: str) -> str:
     return variant
 
 
+def gaze_table(points: str) -> tuple[str, str | None]:
+    """``prepare``'s (gaze table, weighting) for one of ``GAZE_POINTS``."""
+    if points not in GAZE_POINTS:
+        raise ValueError(f"gaze points must be one of {GAZE_POINTS}, got {points!r}")
+    if points == "eye_gaze":
+        return "eye_gaze", None
+    return "fixations", "duration" if points == "fixations-duration" else None
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """Where and how a run executes; none of it changes what is trained."""
@@ -151,9 +160,7 @@ class TrainConfig:
     @property
     def gaze_table(self) -> tuple[str, str | None]:
         """``prepare``'s (gaze, weighting) for ``gaze_points``."""
-        if self.gaze_points == "eye_gaze":
-            return "eye_gaze", None
-        return "fixations", "duration" if self.gaze_points == "fixations-duration" else None
+        return gaze_table(self.gaze_points)
 
     @property
     def loss_mode(self) -> str:

@@ -54,7 +54,8 @@ def autocast_for(options: RunOptions, device: torch.device):
 class _Saturation:
     """Running sums for how much gradient the gaze term can still give (design.md, "Hazards").
 
-    ``saturated`` is the share of supervised cells with |α Ω^Y| > 10; ``sm_ratio`` is L_sm over
+    ``saturated`` is the share of supervised cells with |α Ω^Y| > 10 (NaN for the released
+    code's loss, which has no sigmoid); ``sm_ratio`` is L_sm over
     mean(Ψ²), which is 1.0 for a map that is 0 everywhere (a sigmoid saturated at 0).
     """
 
@@ -84,7 +85,9 @@ class _Saturation:
     def result(self) -> dict[str, float]:
         if not self.cells:
             return {}
-        return {"saturated": self.saturated / self.cells,
+        # The released code's loss has no sigmoid: nothing there can saturate (NaN, not 0).
+        legacy = self.loss_fn.mode == "legacy"
+        return {"saturated": math.nan if legacy else self.saturated / self.cells,
                 "sm_ratio": self.sq_err / self.psi_sq if self.psi_sq > 0 else math.nan,
                 "omega_y_min": self.omega_min, "omega_y_max": self.omega_max}
 

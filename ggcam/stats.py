@@ -313,7 +313,8 @@ class BootstrapCI(NamedTuple):
 
 
 def bootstrap_auc_ci(
-    y_true: ArrayLike | Tensor, scores: ArrayLike | Tensor, n_boot: int = 1000, seed: int | np.random.Generator = 0,
+    y_true: ArrayLike | Tensor, scores: ArrayLike | Tensor, n_boot: int = 1000,
+    seed: int | np.random.Generator = 0,
     multi_class: str = "ovo", level: float = 0.95, from_logits: bool | None = None,
 ) -> BootstrapCI:
     """Percentile bootstrap interval of a run's test AUC, resampling within each class.

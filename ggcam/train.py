@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from .cam import CAMNet, build_model
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import data_mismatch, load_checkpoint, save_checkpoint
 from .config import RunOptions, TrainConfig
 from .evaluate import Evaluation, autocast_for, batch_inputs, evaluate
 from .losses import GGCAMLoss, StandardLoss
@@ -188,9 +188,8 @@ def _restore(ckpt: Path, config: TrainConfig, objective, optimizer, scheduler, d
              data_id: str | None) -> _State:
     last = load_checkpoint(ckpt / "last.pt", map_location=device)
     if data_id is not None and last.get("data_id") != data_id:
-        raise ValueError(f"{ckpt / 'last.pt'} was trained on other data (data identity "
-                         f"{last.get('data_id')}, now {data_id}); use a fresh checkpoint_dir "
-                         "or resume=False")
+        raise ValueError(f"{ckpt / 'last.pt'} {data_mismatch(last.get('data_id'), data_id)}; use "
+                         "a fresh checkpoint_dir or resume=False")
     saved = TrainConfig.from_dict(last["config"])
     if saved.identity() != config.identity():
         diff = sorted(k for k, v in config.identity().items() if saved.identity().get(k) != v)

@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import re
+import time
 import warnings
 from pathlib import Path
 
@@ -229,32 +230,26 @@ def test_old_cache_version_is_refused(cache, tmp_path):
 
 
 def test_a_killed_prepare_leaves_nothing_behind_for_long(phantom_root, tmp_path):
-    """The temporary folders of a prepare that was killed are removed by the next one; a live
-    writer's folder (this process) and another machine's are kept."""
-    import socket
+    """The temporary folders of a prepare that was killed are removed by the next one, also
+    when the cache is current; a live writer's folder (its owner lock held) is kept."""
+    from ggcam.data.cache import OWNER, _claim
 
-    from ggcam.data.cache import OWNER
-
-    gone = _dead_pid()
-    dead = tmp_path / ".c.tmp-dead"
-    live = tmp_path / ".c.tmp-live"
-    remote = tmp_path / ".c.old-remote"
-    for folder, owner in ((dead, f"{socket.gethostname()} {gone}"),
-                          (live, f"{socket.gethostname()} {os.getpid()}"),
-                          (remote, f"another-host {gone}")):
+    dead, live = tmp_path / ".c.tmp-dead", tmp_path / ".c.tmp-live"
+    old_swap, fresh = tmp_path / ".c.old-killed", tmp_path / ".c.tmp-just-made"
+    for folder in (dead, live, old_swap, fresh):
         folder.mkdir()
-        (folder / OWNER).write_text(owner)
-    path = _prepare(phantom_root, tmp_path / "c", workers=1)
-    assert not dead.exists() and live.exists() and remote.exists()
-    assert not (path / OWNER).exists()  # a finished cache has no owner file
-
-
-def _dead_pid() -> int:
-    import subprocess
-
-    proc = subprocess.Popen(["true"])
-    proc.wait()
-    return proc.pid  # finished and reaped: no such process now
+    (dead / OWNER).write_text("")  # its writer died: nobody holds the lock
+    two_hours_ago = time.time() - 7200
+    os.utime(old_swap, (two_hours_ago, two_hours_ago))  # no owner file, and old
+    with _claim(live):  # a writer that is still running
+        path = _prepare(phantom_root, tmp_path / "c", workers=1)
+        assert not dead.exists() and not old_swap.exists()
+        assert live.exists() and fresh.exists()  # alive, and too young to judge
+        assert not (path / OWNER).exists()  # a finished cache has no owner file
+        (dead).mkdir()
+        (dead / OWNER).write_text("")
+        assert _prepare(phantom_root, tmp_path / "c", workers=1) == path  # current: no rebuild
+        assert not dead.exists() and live.exists()
 
 
 def test_an_unwritable_cache_fails_before_reading_the_data(phantom_root, tmp_path, monkeypatch):

@@ -81,7 +81,7 @@ def test_gaze_report_counts_match_the_file(ds, files):
     assert r["kept_rows"] == len(fix) - r["calibration_rows"] - r["off_image_rows"]
 
 
-def test_psi_defaults_to_the_raw_samples_of_algorithm_1(phantom_root):
+def test_psi_defaults_to_the_raw_samples_of_algorithm_1():
     import inspect
 
     from ggcam.data import prepare

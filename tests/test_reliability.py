@@ -508,6 +508,14 @@ def test_a_checkpoint_trained_on_other_data_is_set_aside_not_resumed(tmp_path):
     assert any(n.startswith("last.stale-") for n in names)
 
 
+def test_a_checkpoint_without_a_data_identity_is_not_resumed(tmp_path):
+    _tiny_checkpoints(tmp_path)  # as written before checkpoints recorded their data
+    with pytest.warns(UserWarning, match=r"records no data identity \(written before ggcam kept "
+                                         r"one; the data now is phantom:bbbb\).*the run restarts"):
+        sweep_mod.prepare_checkpoints(tmp_path, "phantom:bbbb")
+    assert not (tmp_path / "last.pt").exists() and not (tmp_path / "best.pt").exists()
+
+
 def test_resuming_on_other_data_is_an_error(tmp_path):
 
     from ggcam.config import TrainConfig

@@ -43,13 +43,17 @@ import json
 import multiprocessing
 import os
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
+
+try:  # POSIX: the owner lock of a temporary folder
+    import fcntl
+except ImportError:  # pragma: no cover (Windows)
+    fcntl = None
 
 from ..geometry import STRIDE, grid_geometry
 from .egdcxr import EGDCXR
@@ -119,47 +123,56 @@ def _check_shape(input_shape, stride) -> tuple[tuple[int, int], tuple[int, int]]
     return (H, W), (H // stride, W // stride)
 
 
-OWNER = ".owner"  # in a temporary folder: "<host> <pid>" of the process writing it
+OWNER = ".owner"  # in a temporary folder: locked (flock) by its writer for as long as it lives
+ORPHAN_AGE_S = 3600  # a temporary folder without an owner file is dead after this long
 
 
-def _owner() -> str:
-    return f"{socket.gethostname()} {os.getpid()}"
+def _claim(folder: Path):
+    """Create ``folder/OWNER`` and hold an exclusive lock on it until the file is closed (the
+    kernel drops the lock when the writer dies, however it dies)."""
+    owner = open(folder / OWNER, "w")
+    if fcntl is not None:
+        fcntl.flock(owner, fcntl.LOCK_EX)
+    return owner
 
 
 def _check_cache_parent(cache_dir: Path) -> None:
     try:
         cache_dir.parent.mkdir(parents=True, exist_ok=True)
-        probe = Path(tempfile.mkstemp(prefix=".write-test-", dir=cache_dir.parent)[1])
-        probe.unlink()
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=cache_dir.parent)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as err:
         raise ValueError(f"cannot write the cache {cache_dir}: {err.strerror or err}") from None
 
 
 def _remove_dead_temps(cache_dir: Path) -> None:
-    """Delete the temporary folders of ``prepare`` calls on this machine that were killed
-    (their owner process is gone); a live writer's folder, or another machine's, is kept."""
-    host = socket.gethostname()
+    """Delete the temporary folders of ``prepare`` calls that were killed (nobody holds their
+    owner lock); a live writer's folder is kept, on this machine or any other."""
     for folder in [*cache_dir.parent.glob(f".{cache_dir.name}.tmp-*"),
                    *cache_dir.parent.glob(f".{cache_dir.name}.old-*")]:
-        try:
-            owner_host, pid = (folder / OWNER).read_text().split()
-            alive = owner_host != host or _pid_alive(int(pid))
-        except (OSError, ValueError):
-            # No owner file: a folder made before owners were written, or killed before it
-            # could write one (a second at most); treat it as dead after an hour.
-            alive = time.time() - folder.stat().st_mtime < 3600
-        if not alive:
-            shutil.rmtree(folder, ignore_errors=True)
+        if not _is_dead(folder):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def _pid_alive(pid: int) -> bool:
+def _is_dead(folder: Path) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, owned by someone else
-    return pid != 0
+        with open(folder / OWNER) as owner:
+            if fcntl is None:
+                return False  # no way to tell on this platform: keep it
+            try:
+                fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # its writer holds the lock: alive
+            return True
+    except FileNotFoundError:
+        # No owner file: just made (the writer claims it next), being renamed into place, or
+        # left by a ggcam that wrote none. Dead only when old.
+        try:
+            return time.time() - folder.stat().st_mtime > ORPHAN_AGE_S
+        except FileNotFoundError:
+            return False  # gone meanwhile: nothing to do
 
 
 def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path, *,
@@ -197,6 +210,8 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
     cache_dir = Path(cache_dir)
     truth = Path(truth_path) if truth_path is not None else truth_beside(egd_root)
     params = _params(egd_root, mimic_root, truth, **options)
+    if cache_dir.parent.is_dir():
+        _remove_dead_temps(cache_dir)  # also when the cache is current: a killed swap's old copy
     old = _read_manifest(cache_dir)
     if old is not None and old.get("params") == params:
         return cache_dir
@@ -205,7 +220,6 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
                          "prepare replaces its cache folder whole, so it leaves this one alone")
 
     _check_cache_parent(cache_dir)  # before minutes of reading, not after
-    _remove_dead_temps(cache_dir)
     ds = EGDCXR(egd_root, mimic_root, gaze=gaze, grid_shape=grid, sigma=sigma,
                 kernel_size=kernel_size, weighting=weighting, resample=resample, heart=heart,
                 mask_rule=mask_rule, progress=progress)
@@ -215,7 +229,7 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
         findings = boxes_by_image(read_phantom_truth(truth), list(ds.metadata["dicom_id"]), truth)
     cache_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{cache_dir.name}.tmp-", dir=cache_dir.parent))
-    (tmp / OWNER).write_text(_owner())
+    owner = _claim(tmp)
     try:
         specs = {"images": ((n, H, W), np.dtype(image_dtype)), "gaze": ((n, h, w), np.float32),
                  "heart": ((n, h, w), np.bool_), "lung": ((n, h, w), np.bool_),
@@ -261,16 +275,17 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
                     "data_identity": params["data_identity"], "has_truth": findings is not None,
                     "origin": "phantom" if is_phantom(egd_root, mimic_root) else "real"}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-        (tmp / OWNER).unlink()  # a finished cache has no owner
         if cache_dir.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{cache_dir.name}.old-", dir=cache_dir.parent))
-            (trash / OWNER).write_text(_owner())
-            os.replace(cache_dir, trash / "old")
-            os.replace(tmp, cache_dir)
-            shutil.rmtree(trash, ignore_errors=True)
+            with _claim(trash):
+                os.replace(cache_dir, trash / "old")
+                os.replace(tmp, cache_dir)
+                shutil.rmtree(trash, ignore_errors=True)
         else:
             os.replace(tmp, cache_dir)
+        (cache_dir / OWNER).unlink(missing_ok=True)  # a finished cache has no owner
     finally:
+        owner.close()
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return cache_dir

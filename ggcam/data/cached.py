@@ -62,7 +62,7 @@ class CachedDataset(Dataset):
         self.input_shape = tuple(params["input_shape"])
         self._scale = 1.0 / 65535.0 if params["image_dtype"] == "uint16" else None
         self.grid_shape = tuple(params["grid_shape"])
-        self.stride = self.input_shape[0] // self.grid_shape[0]  # input pixels per Ω cell
+        self.stride = int(params["stride"])  # input pixels per Ω cell
         self._arrays = None
 
     def _open(self) -> dict:

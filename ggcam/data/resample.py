@@ -4,8 +4,9 @@ The image is centre-padded to the canvas (h·c, w·c) and that canvas is area-re
 input (h·s, w·s), s being the network stride, so canvas pixel c·i is input pixel s·i on both
 axes (the factor c/s is the same). Ω cell (i, j) looks at the receptive field centred on input
 pixel (s·i, s·j); ``ggcam.geometry`` places the gaze map's and the masks' cell (i, j) on the
-same centre, so image, gaze map and masks line up. Each output pixel is the exact area-weighted mean of the canvas pixels it overlaps,
-computed as two sparse matrix products without materialising the zero padding; for an integer
+same centre, so image, gaze map and masks line up. Each output pixel is the exact
+area-weighted mean of the canvas pixels it overlaps, computed as two sparse matrix products
+without materialising the zero padding; for an integer
 factor that is the block mean (3056×2544 → 1536×1280: pad to 3072×2560 and halve), and it
 is 3-6× faster than padding and reshaping.
 """

@@ -30,7 +30,7 @@ class Profile:
     data: str  # "phantom" (generated on first use) or "real" (EGD-CXR + MIMIC-CXR, --data-root)
     n_images: int  # phantom images (the real release has 1,083)
     scale: float  # phantom image scale: 1.0 is full size (3056×2544)
-    input_shape: tuple[int, int]  # network input (H, W); the Ω grid is this // 32
+    input_shape: tuple[int, int]  # network input (H, W); the Ω grid is this // STRIDE
     arms: tuple[Arm, ...]  # what runs, with which seeds
     primary: tuple[str, str]  # the primary comparison (reference arm, GG-CAM arm), named up front
     max_epochs: int  # epoch cap per run

@@ -220,9 +220,9 @@ class ResultsStore:
         return RunRecord.from_dict(self.record_dict(path)) if path.is_file() else None
 
     def records(self) -> list[RunRecord]:
-        """Every run's typed record (``runs.csv`` is the same, as a table)."""
-        return [RunRecord.from_dict(self.record_dict(p))
-                for p in sorted((self.path / "runs").glob("*.json"))]
+        """Every run's typed record, in ``runs.csv``'s order (network, variant, seed)."""
+        records = [RunRecord.from_dict(self.record_dict(p)) for p in (self.path / "runs").glob("*.json")]
+        return sorted(records, key=lambda r: (r.network, r.variant, r.seed))
 
     def runs(self) -> pd.DataFrame:
         path = self.path / "runs.csv"
@@ -241,7 +241,7 @@ class ResultsStore:
         path = self.path / "predictions" / f"{run_id}.csv"
         try:
             df = pd.read_csv(path, dtype={"dicom_id": str})
-        except (OSError, ValueError, UnicodeDecodeError) as err:
+        except (OSError, ValueError) as err:  # UnicodeDecodeError is a ValueError
             raise ValueError(f"cannot read predictions {path}: {err}") from None
         missing = [c for c in ("dicom_id", "label", "logit_0") if c not in df.columns]
         if missing:
@@ -252,10 +252,13 @@ class ResultsStore:
     def maps(self, run_id: str) -> dict[str, np.ndarray]:
         path = self.path / "maps" / f"{run_id}.npz"
         try:
-            with np.load(path, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
+            z = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise ValueError(f"cannot read maps {path}: {err}") from None
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path} holds one array, not a ggcam maps archive (.npz of named arrays)")
+        with z:
+            return {k: z[k] for k in z.files}
 
     def curves(self) -> pd.DataFrame:
         """Every run's per-epoch curves with network, variant and seed columns."""

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import VARIANTS
+from ..runtime import atomic_write_text
 from ..stats import paired_summary
 from .profiles import CONTROLS
 from .store import ResultsStore
@@ -149,10 +150,8 @@ def paired_table(store: ResultsStore, metrics=PAIRED_METRICS, n_boot: int = 2000
     table = _paired_table(store, runs, metrics, n_boot, seed)
     if key is not None:
         key.parent.mkdir(parents=True, exist_ok=True)
-        tmp = key.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"dtypes": {c: str(t) for c, t in table.dtypes.items()},
-                                   "columns": table.to_dict(orient="list")}))
-        tmp.replace(key)
+        atomic_write_text(json.dumps({"dtypes": {c: str(t) for c, t in table.dtypes.items()},
+                                      "columns": table.to_dict(orient="list")}), key)
     return table
 
 

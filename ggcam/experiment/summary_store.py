@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import NETWORK_LABELS, VARIANT_LABELS, VARIANTS
+from ..geometry import STRIDE
 from .profiles import CONTROLS, PROFILES, get_profile, run_specs
 from .store import ResultsStore, RunRecord, open_store, results_root
 
@@ -142,7 +143,7 @@ def scope_note(store: ResultsStore) -> str:
     data = " and ".join(
         "the phantom (synthetic radiographs and a simulated reader)" if o == "phantom"
         else "the real EGD-CXR + MIMIC-CXR release" for o in sorted(origins))
-    return (f"Ours: {nets} at {h}×{w} (Ω {h // 32}×{w // 32}), {prof.n_images:,} images of "
+    return (f"Ours: {nets} at {h}×{w} (Ω {h // STRIDE}×{w // STRIDE}), {prof.n_images:,} images of "
             f"{data}, profile `{prof.name}`. The paper's: ResNet50 and EffNetV2-S at 1536×1280 "
             "(Ω 48×40) on the real EGD-CXR data. The paper's numbers are shown beside ours, "
             "labelled; they are not comparable as numbers, only as a direction.")

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import math
+import os
 import shutil
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -21,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..checkpoint import CheckpointError, load_checkpoint
+from ..checkpoint import CheckpointError, data_mismatch, load_checkpoint
 from ..config import TrainConfig
 from ..data.layout import CLASS_NAMES
 from ..geometry import input_cells
@@ -36,7 +38,12 @@ EXAMPLE_IMAGE_MAX_SIDE = 256  # phantom example images are stored at most this l
 
 class ProfileData:
     """The data of a profile: the roots (a phantom made if missing, or a checked download),
-    their identity, and one cache per blur."""
+    their identity, and one cache per blur.
+
+    The caches live in ``<work>/prepared/``, named with the data's identity so that sweeps on
+    two data roots never share one. When the data changes (another root, an edited file), a
+    new cache is made and the old one stays: delete ``<work>/prepared/`` to reclaim the space.
+    """
 
     def __init__(self, profile: Profile, data_root: Path | None, work_root: Path,
                  mimic_root: Path | None = None, progress: bool = True) -> None:
@@ -192,9 +199,9 @@ def run_one(spec: RunSpec, profile: Profile, data: ProfileData, store: ResultsSt
 def check_writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)  # unique: shards at once
+        os.close(fd)
+        os.unlink(probe)
     except OSError as err:
         raise ValueError(f"cannot write to {folder}: {err.strerror or err}") from None
 
@@ -216,8 +223,7 @@ def prepare_checkpoints(ckpt_dir: Path, data_id: str | None = None) -> None:
             _set_aside(ckpt_dir, name, "corrupt", f"{err}")
             continue
         if data_id is not None and trained_on != data_id:
-            _set_aside(ckpt_dir, name, "stale", f"{path} was trained on other data (data "
-                       f"identity {trained_on}, now {data_id})")
+            _set_aside(ckpt_dir, name, "stale", f"{path} {data_mismatch(trained_on, data_id)}")
 
 
 def _set_aside(ckpt_dir: Path, name: str, why: str, message: str) -> None:

@@ -154,11 +154,12 @@ def tune(profile: Profile | str, network: str, variant: str, *, trials: int,
     base, options = run_config(profile, spec, device)
     if threads is not None:
         options = replace(options, threads=threads)
+    identity = dict(profile=profile.name, network=network, variant=variant, objective=objective,
+                    epochs=trial_config(profile, base, {}, epochs).max_epochs, seed=seed)
+    check_study(store, name, identity, space_hash(), describe(url))  # before minutes of data work
     data = ProfileData(profile, Path(data_root) if data_root else None, Path(work_root),
                        Path(mimic_root) if mimic_root else None, progress=progress)
-    identity = dict(profile=profile.name, network=network, variant=variant, objective=objective,
-                    epochs=trial_config(profile, base, {}, epochs).max_epochs, seed=seed,
-                    data_origin=data.origin)
+    identity["data_origin"] = data.origin
     n_old = check_study(store, name, identity, space_hash(), describe(url))
     sampler = optuna.samplers.TPESampler(seed=None if sampler_seed is None else sampler_seed + n_old)
     st = optuna.create_study(storage=store, study_name=name, direction=OBJECTIVES[objective],
@@ -168,6 +169,8 @@ def tune(profile: Profile | str, network: str, variant: str, *, trials: int,
         for key, value in {**identity, "search_space_hash": space_hash(),
                            "search_space": space_dict()}.items():
             st.set_user_attr(key, value)
+    elif "data_origin" not in st.user_attrs:  # a study begun before the origin was recorded
+        st.set_user_attr("data_origin", data.origin)
     ckpt_root = Path(work_root) / "tuning" / profile.name / name
     objective_fn = _Trial(profile, spec, base, options, data, objective, epochs, ckpt_root)
     try:

@@ -122,8 +122,8 @@ def check_study(storage, name: str, identity: dict, space_hash: str, where: str)
             f"{attrs['search_space_hash']}, this ggcam's is {space_hash}"
             + (f"; {'; '.join(diff)}" if diff else "") + "): start a new study with --study")
     for key, option in IDENTITY.items():
-        if key not in attrs and key == "data_origin":
-            continue  # a study begun before ggcam recorded the origin
+        if key not in identity or (key == "data_origin" and key not in attrs):
+            continue  # not known yet (checked again once the data is read), or an older study
         if attrs.get(key) != identity[key]:
             raise ValueError(f"study {name!r} in {where} is for {key} = {attrs.get(key)!r}, this "
                              f"call asks for {key} = {identity[key]!r}: use the same {option} or "
