@@ -263,3 +263,28 @@ def test_an_unwritable_cache_fails_before_reading_the_data(phantom_root, tmp_pat
     blocker.write_text("not a folder")
     with pytest.raises(ValueError, match=rf"cannot write the cache {re.escape(str(blocker))}/c"):
         _prepare(phantom_root, blocker / "c", workers=1)
+
+
+def test_the_owner_lock_dies_with_its_writer(tmp_path):
+    """A writer killed with SIGKILL leaves its folder unlocked: the next prepare removes it."""
+    import signal
+    import subprocess
+    import sys
+
+    from ggcam.data.cache import _remove_dead_temps
+
+    folder = tmp_path / ".c.tmp-killed"
+    folder.mkdir()
+    code = ("import sys, time; from pathlib import Path; from ggcam.data.cache import _claim; "
+            "owner = _claim(Path(sys.argv[1])); print('claimed', flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline().strip() == "claimed"
+        _remove_dead_temps(tmp_path / "c")
+        assert folder.exists()  # alive: kept
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    _remove_dead_temps(tmp_path / "c")
+    assert not folder.exists()  # killed: removed
