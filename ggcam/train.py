@@ -195,8 +195,12 @@ def _restore(ckpt: Path, config: TrainConfig, objective, optimizer, scheduler, d
         diff = sorted(k for k, v in config.identity().items() if saved.identity().get(k) != v)
         raise ValueError(f"{ckpt / 'last.pt'} was written by another TrainConfig (differs in "
                          f"{diff}); use a fresh checkpoint_dir or resume=False")
-    objective.model.load_state_dict(last["model"])
-    objective.loss_fn.load_state_dict(last["loss"])
+    try:
+        objective.model.load_state_dict(last["model"])
+        objective.loss_fn.load_state_dict(last["loss"])
+    except RuntimeError as err:  # another network's weights under the same config
+        raise ValueError(f"{ckpt / 'last.pt'} does not fit this model ({str(err).splitlines()[0]}"
+                         "); use a fresh checkpoint_dir or resume=False") from None
     s = last["state"]
     optimizer.load_state_dict(s["optimizer"])
     scheduler.load_state_dict(s["scheduler"])

@@ -288,3 +288,11 @@ def test_the_owner_lock_dies_with_its_writer(tmp_path):
         proc.wait(timeout=30)
     _remove_dead_temps(tmp_path / "c")
     assert not folder.exists()  # killed: removed
+
+
+def test_inputs_that_give_no_gaze_map_or_no_memory_are_refused(phantom_root, tmp_path):
+    with pytest.raises(ValueError, match=r"a side above 8192 px"):
+        _prepare(phantom_root, tmp_path / "huge", input_shape=(320000, 320000))
+    # A blur so wide that no mass is left on the grid: Ψ would be 0 for images with gaze.
+    with pytest.raises(ValueError, match=r"image .*: its gaze points give an all-zero Ψ"):
+        _prepare(phantom_root, tmp_path / "wide", sigma=1e308, workers=1)

@@ -298,6 +298,32 @@ def test_rescore_names_a_broken_results_file(broken, tmp_path, capsys):
     assert rc == 2 and str(path) in err and "Traceback" not in err, err
 
 
+def test_rescore_names_a_record_that_is_not_one(tmp_path, capsys):
+    (tmp_path / "cpu" / "runs").mkdir(parents=True)
+    path = tmp_path / "cpu" / "runs" / "r.json"
+    path.write_text("[1, 2, 3]")
+    rc, _, err = _cli(["rescore", "--results", tmp_path], capsys)
+    assert rc == 2 and f"{path} is not a ggcam run record" in err, err
+
+
+def test_resuming_another_networks_weights_names_the_checkpoint(tmp_path):
+    from ggcam.config import TrainConfig
+    from ggcam.train import fit, make_loss, make_model
+
+    config = TrainConfig(network="resnet18", variant="standard", batch_size=8, max_epochs=1,
+                         early_stop_patience=2, seed=0)
+    data = SyntheticCXR(12)
+    train, val = data.subset(range(8)), data.subset(range(8, 12))
+    fit(make_model(config), make_loss(config), train, val, config, checkpoint_dir=tmp_path,
+        progress=False)
+    last = load_checkpoint(tmp_path / "last.pt")
+    last["model"]["head.weight"] = torch.zeros(5, 7)  # the right format, the wrong shape
+    torch.save(last, tmp_path / "last.pt")
+    with pytest.raises(ValueError, match=r"last\.pt does not fit this model"):
+        fit(make_model(config), make_loss(config), train, val, config, checkpoint_dir=tmp_path,
+            resume=True, progress=False)
+
+
 def test_tuning_on_real_data_is_git_ignored(phantom_root, tmp_path, monkeypatch, capsys):
     import ggcam.data.roots as roots
     import ggcam.tune.search as search

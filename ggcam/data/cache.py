@@ -57,6 +57,7 @@ except ImportError:  # pragma: no cover (Windows)
 
 from ..geometry import STRIDE, grid_geometry
 from .egdcxr import EGDCXR
+from .layout import GAZE_FILES
 from .resample import points_to_input, to_input
 from .roots import data_identity, is_phantom
 from .truth import boxes_by_image, finding_mask, read_phantom_truth, truth_beside
@@ -102,7 +103,14 @@ def _prepare_one(i: int) -> int:
         arrays["images"][i] = np.rint(image * 65535.0)
     else:
         arrays["images"][i] = image
-    arrays["gaze"][i] = ds.gaze_map(i)
+    psi = ds.gaze_map(i)
+    if not np.isfinite(psi).all() or (ds.metadata["has_gaze"].iat[i] and not psi.any()):
+        # Gaze rows that give no map (e.g. every duration NaN, or a blur so wide that no mass
+        # is left on the grid) would train on Ψ = 0 as if it were the reader's gaze.
+        raise ValueError(f"image {ds.metadata['dicom_id'].iat[i]}: its gaze points give "
+                         f"{'a non-finite' if not np.isfinite(psi).all() else 'an all-zero'} "
+                         "Ψ (check the gaze table's durations and the blur σ)")
+    arrays["gaze"][i] = psi
     masks = ds.masks(i)
     arrays["heart"][i], arrays["lung"][i] = masks["heart"], masks["lung"]
     if _WORKER["findings"] is not None:
@@ -120,9 +128,13 @@ def _check_shape(input_shape, stride) -> tuple[tuple[int, int], tuple[int, int]]
     if H < stride or W < stride or H % stride or W % stride:
         raise ValueError(f"input_shape {tuple(input_shape)} must be positive multiples of "
                          f"stride {stride}")
+    if max(H, W) > MAX_INPUT_SIDE:
+        raise ValueError(f"input_shape {tuple(input_shape)}: a side above {MAX_INPUT_SIDE} px "
+                         "(the paper uses 1536×1280) would not fit in memory")
     return (H, W), (H // stride, W // stride)
 
 
+MAX_INPUT_SIDE = 8192  # network input pixels per side: 4 × the paper's, still a few GB per image set
 OWNER = ".owner"  # in a temporary folder: locked (flock) by its writer for as long as it lives
 ORPHAN_AGE_S = 3600  # a temporary folder without an owner file is dead after this long
 
@@ -263,7 +275,13 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
             pts = ds.gaze_points(i)
             geom = grid_geometry(ds.image_shape(i), grid)
             xy.append(points_to_input(pts[["x", "y"]].to_numpy(), geom, stride))
-            dur.append(pts["duration"].to_numpy(dtype=np.float32))
+            with np.errstate(over="ignore"):
+                d = pts["duration"].to_numpy(dtype=np.float32)
+            if not np.isfinite(d[~np.isnan(pts["duration"].to_numpy(dtype=float))]).all():
+                raise ValueError(f"{ds.egd_root / GAZE_FILES[gaze]}: FPOGD of image "
+                                 f"{ds.metadata['dicom_id'].iat[i]} "
+                                 "exceeds float32 (durations are seconds)")
+            dur.append(d)
             offsets.append(offsets[-1] + len(pts))
         np.save(tmp / "gaze_xy.npy", np.concatenate(xy).reshape(-1, 2).astype(np.float32))
         np.save(tmp / "gaze_duration.npy", np.concatenate(dur).astype(np.float32))

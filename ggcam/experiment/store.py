@@ -211,9 +211,12 @@ class ResultsStore:
     @staticmethod
     def record_dict(path: Path) -> dict:
         try:
-            return json.loads(Path(path).read_text())
+            record = json.loads(Path(path).read_text())
         except (OSError, ValueError) as err:
             raise ValueError(f"cannot read run record {path}: {err}") from err
+        if not isinstance(record, dict) or not isinstance(record.get("run_id"), str):
+            raise ValueError(f"{path} is not a ggcam run record (a JSON object with a run_id)")
+        return record
 
     def record(self, run_id: str) -> RunRecord | None:
         path = self.path / "runs" / f"{run_id}.json"
