@@ -296,3 +296,14 @@ def test_inputs_that_give_no_gaze_map_or_no_memory_are_refused(phantom_root, tmp
     # A blur so wide that no mass is left on the grid: Ψ would be 0 for images with gaze.
     with pytest.raises(ValueError, match=r"image .*: its gaze points give an all-zero Ψ"):
         _prepare(phantom_root, tmp_path / "wide", sigma=1e308, workers=1)
+
+
+def test_a_truncated_cache_array_is_rebuilt_not_served(phantom_root, tmp_path):
+    path = _prepare(phantom_root, tmp_path / "c", workers=1)
+    images = path / "images.npy"
+    images.write_bytes(images.read_bytes()[: images.stat().st_size // 2])  # a full disk, say
+    with pytest.warns(UserWarning, match=r"images\.npy .* cannot be opened; the cache is rebuilt"):
+        again = prepare(phantom_root["egd_root"], phantom_root["mimic_root"], tmp_path / "c",
+                        input_shape=INPUT, stride=STRIDE, sigma=SIGMA, progress=False, workers=1)
+    assert again == path
+    np.load(path / "images.npy", mmap_mode="r")  # whole again

@@ -45,6 +45,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,16 @@ def _read_manifest(cache_dir: Path) -> dict | None:
         return json.loads((cache_dir / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
+
+
+def _broken_arrays(cache_dir: Path) -> str | None:
+    """The first array of a cache that does not open as its header says, or None."""
+    for path in sorted(cache_dir.glob("*.npy")):
+        try:
+            np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as err:
+            return f"{path.name} ({err})"
+    return None
 
 
 # Per-process state of the workers: the dataset and the open output arrays.
@@ -226,7 +237,12 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
         _remove_dead_temps(cache_dir)  # also when the cache is current: a killed swap's old copy
     old = _read_manifest(cache_dir)
     if old is not None and old.get("params") == params:
-        return cache_dir
+        broken = _broken_arrays(cache_dir)
+        if not broken:
+            return cache_dir
+        # A cache whose arrays cannot be opened (truncated by a full disk, say) is rebuilt.
+        warnings.warn(f"{cache_dir}: {broken} cannot be opened; the cache is rebuilt",
+                      stacklevel=2)
     if old is None and cache_dir.exists() and (not cache_dir.is_dir() or any(cache_dir.iterdir())):
         raise ValueError(f"{cache_dir} exists and is not a ggcam cache (no manifest.json): "
                          "prepare replaces its cache folder whole, so it leaves this one alone")
