@@ -306,7 +306,9 @@ def test_rescore_names_a_record_that_is_not_one(tmp_path, capsys):
     assert rc == 2 and f"{path} is not a ggcam run record" in err, err
 
 
-def test_resuming_another_networks_weights_names_the_checkpoint(tmp_path):
+def _one_epoch_in(folder: Path, **fit_kwargs):
+    """Train resnet18 × standard for one epoch with checkpoints in ``folder``; returns a
+    function that fits the same run again with other keyword arguments."""
     from ggcam.config import TrainConfig
     from ggcam.train import fit, make_loss, make_model
 
@@ -314,14 +316,22 @@ def test_resuming_another_networks_weights_names_the_checkpoint(tmp_path):
                          early_stop_patience=2, seed=0)
     data = SyntheticCXR(12)
     train, val = data.subset(range(8)), data.subset(range(8, 12))
-    fit(make_model(config), make_loss(config), train, val, config, checkpoint_dir=tmp_path,
-        progress=False)
+
+    def again(**kwargs):
+        return fit(make_model(config), make_loss(config), train, val, config,
+                   checkpoint_dir=folder, progress=False, **kwargs)
+
+    again(**fit_kwargs)
+    return again
+
+
+def test_resuming_another_networks_weights_names_the_checkpoint(tmp_path):
+    again = _one_epoch_in(tmp_path)
     last = load_checkpoint(tmp_path / "last.pt")
     last["model"]["head.weight"] = torch.zeros(5, 7)  # the right format, the wrong shape
     torch.save(last, tmp_path / "last.pt")
     with pytest.raises(ValueError, match=r"last\.pt does not fit this model"):
-        fit(make_model(config), make_loss(config), train, val, config, checkpoint_dir=tmp_path,
-            resume=True, progress=False)
+        again(resume=True)
 
 
 def test_tuning_on_real_data_is_git_ignored(phantom_root, tmp_path, monkeypatch, capsys):
@@ -543,21 +553,10 @@ def test_a_checkpoint_without_a_data_identity_is_not_resumed(tmp_path):
 
 
 def test_resuming_on_other_data_is_an_error(tmp_path):
-
-    from ggcam.config import TrainConfig
-    from ggcam.train import fit, make_loss, make_model
-
-    config = TrainConfig(network="resnet18", variant="standard", batch_size=8, max_epochs=1,
-                         early_stop_patience=2, seed=0)
-    data = SyntheticCXR(12)
-    train, val = data.subset(range(8)), data.subset(range(8, 12))
-    fit(make_model(config), make_loss(config), train, val, config, checkpoint_dir=tmp_path,
-        progress=False, data_id="a")
+    again = _one_epoch_in(tmp_path, data_id="a")
     assert load_checkpoint(tmp_path / "last.pt")["data_id"] == "a"
     with pytest.raises(ValueError, match=r"last\.pt was trained on other data \(data identity a, now b\)"):
-        fit(make_model(config), make_loss(config), train, val,
-            config, checkpoint_dir=tmp_path, resume=True, progress=False,
-            data_id="b")
+        again(resume=True, data_id="b")
 
 
 @pytest.fixture(scope="module")
