@@ -121,3 +121,12 @@ def git_commit(root: Path | None = None) -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{commit}+dirty" if dirty else commit
+
+
+def probe_writable(folder: Path) -> None:
+    """Make ``folder`` and write a uniquely named file in it (so concurrent callers never
+    collide); raises the ``OSError`` when either fails."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)
+    os.close(fd)
+    os.unlink(probe)

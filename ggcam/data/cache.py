@@ -57,6 +57,7 @@ except ImportError:  # pragma: no cover (Windows)
     fcntl = None
 
 from ..geometry import STRIDE, grid_geometry
+from ..runtime import probe_writable
 from .egdcxr import EGDCXR
 from .layout import GAZE_FILES
 from .resample import points_to_input, to_input
@@ -115,11 +116,12 @@ def _prepare_one(i: int) -> int:
     else:
         arrays["images"][i] = image
     psi = ds.gaze_map(i)
-    if not np.isfinite(psi).all() or (ds.metadata["has_gaze"].iat[i] and not psi.any()):
+    finite = np.isfinite(psi).all()
+    if not finite or (ds.metadata["has_gaze"].iat[i] and not psi.any()):
         # Gaze rows that give no map (e.g. every duration NaN, or a blur so wide that no mass
         # is left on the grid) would train on Ψ = 0 as if it were the reader's gaze.
         raise ValueError(f"image {ds.metadata['dicom_id'].iat[i]}: its gaze points give "
-                         f"{'a non-finite' if not np.isfinite(psi).all() else 'an all-zero'} "
+                         f"{'an all-zero' if finite else 'a non-finite'} "
                          "Ψ (check the gaze table's durations and the blur σ)")
     arrays["gaze"][i] = psi
     masks = ds.masks(i)
@@ -161,10 +163,7 @@ def _claim(folder: Path):
 
 def _check_cache_parent(cache_dir: Path) -> None:
     try:
-        cache_dir.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=cache_dir.parent)
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(cache_dir.parent)
     except OSError as err:
         raise ValueError(f"cannot write the cache {cache_dir}: {err.strerror or err}") from None
 
@@ -174,9 +173,8 @@ def _remove_dead_temps(cache_dir: Path) -> None:
     owner lock); a live writer's folder is kept, on this machine or any other."""
     for folder in [*cache_dir.parent.glob(f".{cache_dir.name}.tmp-*"),
                    *cache_dir.parent.glob(f".{cache_dir.name}.old-*")]:
-        if not _is_dead(folder):
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
+        if _is_dead(folder):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _is_dead(folder: Path) -> bool:
@@ -291,9 +289,10 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
             pts = ds.gaze_points(i)
             geom = grid_geometry(ds.image_shape(i), grid)
             xy.append(points_to_input(pts[["x", "y"]].to_numpy(), geom, stride))
+            seconds = pts["duration"].to_numpy(dtype=float)
             with np.errstate(over="ignore"):
-                d = pts["duration"].to_numpy(dtype=np.float32)
-            if not np.isfinite(d[~np.isnan(pts["duration"].to_numpy(dtype=float))]).all():
+                d = seconds.astype(np.float32)
+            if (np.isinf(d) & ~np.isnan(seconds)).any():
                 raise ValueError(f"{ds.egd_root / GAZE_FILES[gaze]}: FPOGD of image "
                                  f"{ds.metadata['dicom_id'].iat[i]} "
                                  "exceeds float32 (durations are seconds)")

@@ -12,9 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import math
-import os
 import shutil
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -27,7 +25,7 @@ from ..checkpoint import CheckpointError, data_mismatch, load_checkpoint
 from ..config import TrainConfig
 from ..data.layout import CLASS_NAMES
 from ..geometry import input_cells
-from ..runtime import device_name, git_commit, seed_everything
+from ..runtime import device_name, git_commit, probe_writable, seed_everything
 from .controls import centre_prior, with_gaze_source
 from .metrics import learned, run_metrics
 from .profiles import Profile, RunSpec, run_config, run_specs
@@ -198,10 +196,7 @@ def run_one(spec: RunSpec, profile: Profile, data: ProfileData, store: ResultsSt
 
 def check_writable(folder: Path) -> None:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)  # unique: shards at once
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(folder)
     except OSError as err:
         raise ValueError(f"cannot write to {folder}: {err.strerror or err}") from None
 
