@@ -4,7 +4,7 @@ tables in ``benchmarks/results.json`` (``make bench``).
 Each benchmark is a script whose ``main()`` prints one markdown section and returns its
 tables (a list of dicts: table, title, setup, columns, rows, summary); each runs in its own
 process (so memory figures do not mix). This script adds the machine, date and commit and
-merges them into ``results.json`` (format: ``ggcam.bench_results``): an entry replaces the
+merges them into ``results.json`` (format: ``ggcam.analysis.bench``): an entry replaces the
 one of the same benchmark, table and machine; other machines' figures stay. The book's
 performance page reads that file. New ``bench_*.py`` files are picked up by the glob.
 
@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ggcam import bench_results
+from ggcam.analysis import bench as bench_results
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"

@@ -45,10 +45,10 @@ import warnings
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam import figures, report
+from ggcam.analysis import summary
+from ggcam.analysis.paper_values import paper_auc_change
 from ggcam.config import WARM
-from ggcam.experiment import summary
-from ggcam.paper_values import paper_auc_change
+from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", category=UserWarning)  # notes go into the tables
 started = time.perf_counter()

@@ -35,10 +35,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam import figures, report
 from ggcam.config import GAZE_POINTS, TrainConfig
 from ggcam.data import EGDCXR, ensure_dataset, read_phantom_truth
-from ggcam.data.phantom_reader import INFORMATIVENESS
+from ggcam.data.phantom.reader import INFORMATIVENESS
+from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", message=".*kept .* rows")  # shown below as a table instead
 started = time.perf_counter()

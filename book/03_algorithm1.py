@@ -47,9 +47,9 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 import ggcam
-from ggcam import figures, report
 from ggcam.data import EGDCXR, ensure_dataset
 from ggcam.experiment import get_profile
+from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", message=".*kept .* rows")
 started = time.perf_counter()

@@ -114,8 +114,8 @@ import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam import figures, report
-from ggcam.experiment import summary
+from ggcam.analysis import summary
+from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", category=UserWarning)
 started = time.perf_counter()

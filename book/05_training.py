@@ -37,10 +37,10 @@ from pathlib import Path
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam import figures, report
+from ggcam.analysis import summary
 from ggcam.config import RELEASED, TABLE1, WARM, table1_frame
 from ggcam.evaluate import SATURATION_LOGIT
-from ggcam.experiment import ResultsStore, RunSpec, get_profile, profiles_frame, run_config, summary
+from ggcam.experiment import ResultsStore, RunSpec, get_profile, profiles_frame, run_config
 from ggcam.experiment.sweep import ProfileData, forget_runs, run_one
 from ggcam.train import SATURATION_SHARE
 from ggcam.tune import (
@@ -50,6 +50,7 @@ from ggcam.tune import (
                         plot_search_history,
                         search_space_frame,
 )
+from ggcam.viz import figures, report
 
 # Tiny smoke test sets leave some classes unpredicted; the run's record says so already.
 warnings.filterwarnings("ignore", category=UserWarning)

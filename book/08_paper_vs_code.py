@@ -30,9 +30,9 @@ import warnings
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam import figures, report
+from ggcam.analysis import summary
 from ggcam.data import EGDCXR, ensure_dataset
-from ggcam.experiment import summary
+from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", category=UserWarning)  # notes go into the tables
 started = time.perf_counter()

@@ -81,9 +81,9 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam import report
 from ggcam.data import prepare
 from ggcam.experiment import get_profile, run_specs
+from ggcam.viz import report
 
 started = time.perf_counter()
 

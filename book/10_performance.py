@@ -33,8 +33,9 @@ import time
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam import bench_results, report
-from ggcam.experiment import summary
+from ggcam.analysis import bench as bench_results
+from ggcam.analysis import summary
+from ggcam.viz import report
 
 started = time.perf_counter()
 

@@ -4,7 +4,7 @@ Used by ``book/build.py`` (``make book`` fails on a problem) and ``tests/test_bo
 (``make test``, when the book has been built). A page fails on:
 
 * a raw Markdown table: ``| --- |`` in the rendered text (Markdown that was not parsed);
-* a ``<table>`` without a class (printed without ``ggcam.report.styled``);
+* a ``<table>`` without a class (printed without ``ggcam.viz.report.styled``);
 * a script, style sheet, font or image fetched from another site (``http(s)://`` or ``//``):
   the book must work offline, MathJax included;
 * an ``<img>`` whose file is not in the build;
@@ -93,7 +93,7 @@ def check_page(page: Path, root: Path) -> list[str]:
         problems.append(f"{name}: a raw Markdown table: {line.strip()[:80]!r}")
     if parsed.tables_without_class:
         problems.append(f"{name}: {parsed.tables_without_class} <table> without a class "
-                        "(print tables with ggcam.report.styled)")
+                        "(print tables with ggcam.viz.report.styled)")
     problems += [f"{name}: loads {what} from another site" for what in parsed.external]
     for src in parsed.images:
         if src.startswith("data:") or EXTERNAL.match(src):

@@ -1,10 +1,10 @@
 """ggcam: Gaze-Guided Class Activation Mapping (Zhu, Salcudean, Rohling), reproducibly."""
 
-from .cam import CAMHead, CAMNet, build_model, cam_head, to_cam_model
-from .gaze import gaze_heatmap, reference_heatmap, sigma_from_kernel_size
-from .geometry import GridGeometry, grid_geometry
-from .losses import GGCAMLoss, StandardLoss, legacy_selective_mse, selective_mse
-from .metrics import (
+from ggcam.cam import CAMHead, CAMNet, build_model, cam_head, to_cam_model
+from ggcam.gaze import gaze_heatmap, reference_heatmap, sigma_from_kernel_size
+from ggcam.geometry import GridGeometry, grid_geometry
+from ggcam.losses import GGCAMLoss, StandardLoss, legacy_selective_mse, selective_mse
+from ggcam.metrics.classification import (
                       attention_agreement,
                       auc,
                       auc_judd,
@@ -16,7 +16,7 @@ from .metrics import (
                       precision_recall,
                       sim,
 )
-from .stats import anova, bootstrap_auc_ci, median_std, precision_recall_table
+from ggcam.stats.unpaired import anova, bootstrap_auc_ci, median_std, precision_recall_table
 
 __version__ = "0.1.0"
 

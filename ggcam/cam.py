@@ -215,7 +215,7 @@ def build_model(arch: str, num_classes: int = 3, weights: str | Path | None = No
     _family(tv_model)  # raise early, before loading weights, for an unsupported family
     state = None
     if weights is not None:
-        from .checkpoint import read_model_state
+        from ggcam.checkpoint import read_model_state
 
         path = Path(weights)
         state, saved_reduction = read_model_state(path)

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .runtime import atomic_torch_save
+from ggcam.runtime import atomic_torch_save
 
 CHECKPOINT_FORMAT = "ggcam-checkpoint"
 CHECKPOINT_VERSION = 1

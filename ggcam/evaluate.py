@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from .config import RunOptions
-from .losses import GGCAMLoss
+from ggcam.config import RunOptions
+from ggcam.losses import GGCAMLoss
 
 SATURATION_LOGIT = 10.0  # |α Ω^Y| beyond this: sigmoid within 4.5e-5 of 0 or 1, no gradient
 

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from scipy import ndimage
 from scipy.special import ndtr
 
-from .geometry import GridGeometry, block_mean, grid_geometry, pad_to_canvas
+from ggcam.geometry import GridGeometry, block_mean, grid_geometry, pad_to_canvas
 
 RESAMPLE_MODES = ("area", "stride")
 NORMALIZE_MODES = ("max", "sum", None)

@@ -22,12 +22,12 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from .cam import CAMNet, build_model
-from .checkpoint import data_mismatch, load_checkpoint, save_checkpoint
-from .config import RunOptions, TrainConfig
-from .evaluate import Evaluation, autocast_for, batch_inputs, evaluate
-from .losses import GGCAMLoss, StandardLoss
-from .runtime import distributed_context
+from ggcam.cam import CAMNet, build_model
+from ggcam.checkpoint import data_mismatch, load_checkpoint, save_checkpoint
+from ggcam.config import RunOptions, TrainConfig
+from ggcam.evaluate import Evaluation, autocast_for, batch_inputs, evaluate
+from ggcam.losses import GGCAMLoss, StandardLoss
+from ggcam.runtime import distributed_context
 
 # A run is flagged "sigmoid-saturated" when almost every supervised cell is saturated
 # (|αΩ^Y| > 10): the sigmoid of eq. 10 is flat there, so the gaze term gives no gradient,
@@ -289,7 +289,7 @@ def _keep_best(state: _State, rec: dict, objective, config: TrainConfig, epoch: 
 
 
 def _safe_auc(ev: Evaluation) -> float:
-    from .metrics import auc
+    from ggcam.metrics.classification import auc
 
     try:
         return float(auc(ev.labels, ev.logits, multi_class="ovo", from_logits=True))

@@ -75,11 +75,11 @@ def test_training_page_runs_under_papermill_with_the_smoke_profile(tmp_path):
     assert (tmp_path / "work" / "results" / "smoke" / "runs" / "resnet50__ggcam__s0.json").is_file()
 
 
-# ---- the book's house style: ggcam.report -----------------------------------------------------
+# ---- the book's house style: ggcam.viz.report -----------------------------------------------------
 
 
 def test_number_formats_for_readers():
-    from ggcam.report import number
+    from ggcam.viz.report import number
 
     cases = {1005.2: "1,005", 30.5: "30.5", 7.66: "7.66", 0.0076: "0.0076", 4.6e-6: "4.6e-6",
              3.0: "3", 0.0: "0", 999.6: "1,000", -2.5e-7: "-2.5e-7", 12345678: "12,345,678",
@@ -96,7 +96,7 @@ def test_styled_table_has_class_formats_and_no_index():
     import numpy as np
     import pandas as pd
 
-    from ggcam.report import TABLE_CLASS, styled
+    from ggcam.viz.report import TABLE_CLASS, styled
 
     df = pd.DataFrame({"model": ["a", "b"], "auc": [30.5, 0.71234], "n": [3, 2000],
                        "p": [0.0123, np.nan]})
@@ -115,7 +115,7 @@ def test_styled_table_has_class_formats_and_no_index():
 
 
 def test_rerun_admonition_is_myst_with_the_command():
-    from ggcam.report import rerun_admonition
+    from ggcam.viz.report import rerun_admonition
 
     md = rerun_admonition("06_classification", {"profile": "cpu", "seed": 0, "lr": 1e-3,
                                                 "note": "two words"}, 12.4)
@@ -137,7 +137,7 @@ def test_rerun_admonition_is_myst_with_the_command():
 
 
 def test_recorded_benchmark_figures_follow_the_format():
-    from ggcam import bench_results
+    from ggcam.analysis import bench as bench_results
 
     data = bench_results.load(ROOT / "benchmarks" / "results.json")
     names = {e["benchmark"] for e in data["results"]}
@@ -157,7 +157,7 @@ def test_recorded_benchmark_figures_follow_the_format():
 
 
 def test_bench_results_check_and_merge():
-    from ggcam import bench_results as br
+    from ggcam.analysis import bench as br
 
     machine = {"id": br.machine_id("AMD EPYC", 2, "none"), "cpu": "AMD EPYC", "cores": 2,
                "gpu": "none", "torch": "2.14.1"}
@@ -234,7 +234,7 @@ def test_config_bibliography_maths_and_buttons():
     assert "{nb-exec-table}" in (BOOK / "execution.md").read_text()
 
 
-# ---- what the results pages show: ggcam.experiment.summary and ggcam.figures ------------------
+# ---- what the results pages show: ggcam.analysis.summary and ggcam.viz.figures ------------------
 
 
 def _synthetic_store(tmp_path, seeds=tuple(range(6)), n=30):
@@ -271,7 +271,8 @@ def _synthetic_store(tmp_path, seeds=tuple(range(6)), n=30):
 
 
 def test_summary_of_an_empty_store_says_what_is_missing(tmp_path):
-    from ggcam.experiment import get_profile, run_specs, summary
+    from ggcam.analysis import summary
+    from ggcam.experiment import get_profile, run_specs
 
     store = summary.open_results("cpu", tmp_path)  # no results/cpu/runs.csv yet
     assert summary.runs_of(store).empty
@@ -295,7 +296,7 @@ def test_summary_of_an_empty_store_says_what_is_missing(tmp_path):
 
 
 def test_localisation_display_tables_name_their_columns(tmp_path):
-    from ggcam.experiment import summary
+    from ggcam.analysis import summary
 
     runs = summary.runs_of(_synthetic_store(tmp_path))
     local = summary.localisation_table(runs)
@@ -308,7 +309,7 @@ def test_localisation_display_tables_name_their_columns(tmp_path):
 
 
 def test_learning_targets_need_the_auc_and_few_single_class_runs():
-    from ggcam.experiment import summary
+    from ggcam.analysis import summary
 
     def runs(network, aucs, single):
         return pd.DataFrame({"network": network, "variant": ["standard"] * 10 + ["ggcam-warm"] * 10,
@@ -326,7 +327,7 @@ def test_learning_targets_need_the_auc_and_few_single_class_runs():
 def test_pages_label_the_data_by_where_the_runs_came_from(tmp_path):
     import pandas as pd
 
-    from ggcam.experiment import summary
+    from ggcam.analysis import summary
 
     store = _synthetic_store(tmp_path)
     assert "of the phantom" in summary.scope_note(store)
@@ -339,8 +340,8 @@ def test_pages_label_the_data_by_where_the_runs_came_from(tmp_path):
 def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):
     import numpy as np
 
-    from ggcam.experiment import summary
-    from ggcam.stats import holm
+    from ggcam.analysis import summary
+    from ggcam.stats.unpaired import holm
 
     store = _synthetic_store(tmp_path)
     paired = summary.paired_table(store, n_boot=50, cache_dir=tmp_path / "cache")
@@ -375,7 +376,7 @@ def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):
 
 
 def test_paired_table_waits_for_two_paired_seeds(tmp_path):
-    from ggcam.experiment import summary
+    from ggcam.analysis import summary
 
     store = _synthetic_store(tmp_path, seeds=(0,))
     assert summary.paired_table(store, n_boot=10).empty
@@ -385,7 +386,7 @@ def test_paired_table_waits_for_two_paired_seeds(tmp_path):
 def test_omega_quantiles_interpolate_within_bins():
     import pandas as pd
 
-    from ggcam.experiment.summary import omega_quantiles
+    from ggcam.analysis.summary import omega_quantiles
 
     hist = pd.DataFrame({"run_id": "r", "network": "resnet18", "variant": "standard", "seed": 0,
                          "bin_left": [-1.0, 0.0], "bin_right": [0.0, 1.0], "count": [1, 3]})
@@ -395,7 +396,7 @@ def test_omega_quantiles_interpolate_within_bins():
 
 
 def test_short_flags_counts_each_kind_and_names_sigma():
-    from ggcam.experiment.summary import short_flags
+    from ggcam.analysis.summary import short_flags
 
     text = short_flags("adam-overflow:model.a@epoch2;adam-overflow:model.b@epoch1;"
                        "adam-overflow:loss_fn.log_sigma_sm@epoch1;sigmoid-saturated@epoch3")
@@ -405,7 +406,7 @@ def test_short_flags_counts_each_kind_and_names_sigma():
 
 
 def test_figures_tree_and_released_behaviours(tmp_path):
-    from ggcam import figures
+    from ggcam.viz import figures
 
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.csv").write_text("")
@@ -425,8 +426,8 @@ def test_figures_tree_and_released_behaviours(tmp_path):
 def test_paper_medians_follow_the_network_family():
     import pandas as pd
 
-    from ggcam import figures
-    from ggcam.paper_values import PAPER_MEDIAN_AUC
+    from ggcam.analysis.paper_values import PAPER_MEDIAN_AUC
+    from ggcam.viz import figures
 
     runs = pd.DataFrame({"network": ["resnet18", "efficientnet_b0"], "variant": "standard"})
     marks = figures.paper_medians(runs)["auc_ovo"]

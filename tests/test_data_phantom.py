@@ -13,9 +13,10 @@ import pydicom
 import pytest
 from PIL import Image
 
-from ggcam.data import make_phantom, phantom_reader
-from ggcam.data import phantom_anatomy as pa
-from ggcam.data.phantom import case_specs
+from ggcam.data import make_phantom
+from ggcam.data.phantom import anatomy as pa
+from ggcam.data.phantom import reader as phantom_reader
+from ggcam.data.phantom.generate import case_specs
 
 # Headers copied from shared/docs/egd-cxr-format.md (§2-4), not from ggcam.data.layout.
 MASTER_HEADER = (

@@ -19,7 +19,7 @@ from ggcam.data import (
     is_phantom,
     make_phantom,
 )
-from ggcam.data.phantom_marker import MARKER
+from ggcam.data.phantom.marker import MARKER
 from ggcam.data.roots import phantom_dir
 
 SMALL = {"n_images": 3, "scale": 0.05, "progress": False}

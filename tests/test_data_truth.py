@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ggcam.data import EGDCXR, CachedDataset, make_phantom, prepare, read_phantom_truth
-from ggcam.data.truth import finding_mask
+from ggcam.data.phantom.truth import finding_mask
 from ggcam.geometry import block_mean, grid_geometry
 
 INPUT, STRIDE, GRID = (192, 160), 32, (6, 5)

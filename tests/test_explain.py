@@ -7,7 +7,7 @@ import torch
 from scipy.stats import spearmanr
 
 from ggcam import build_model
-from ggcam.explain import (
+from ggcam.metrics.explain import (
     METHODS,
     cells_to_input,
     explain_maps,

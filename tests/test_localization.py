@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ggcam.localization import (
+from ggcam.metrics.localisation import (
     centre_prior_agreement,
     mask_chance,
     near_mask,
@@ -12,7 +12,7 @@ from ggcam.localization import (
     peak_hits,
     pointing_game,
 )
-from ggcam.saliency import attention_agreement, cc
+from ggcam.metrics.saliency import attention_agreement, cc
 
 
 def box(h, w, rows, cols):

@@ -13,10 +13,10 @@ from scipy.stats import rankdata
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
 from ggcam.data.layout import CLASS_NAMES
-from ggcam.metrics import (
+from ggcam.metrics.classification import (
     CLASS_NAMES as METRIC_CLASS_NAMES,
 )
-from ggcam.metrics import (
+from ggcam.metrics.classification import (
     auc,
     class_probabilities,
     interpretability,

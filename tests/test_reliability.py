@@ -1,7 +1,7 @@
 """Issue 14, reliability: bad input is one clear error, faults are survived, nothing runs code
 from a file, real-data results are never committed. Each test reproduces one case first.
 
-The CLI cases run ``ggcam.cli.main`` in-process (stderr through ``capsys``); a few run the
+The CLI cases run ``ggcam.cli.main.main`` in-process (stderr through ``capsys``); a few run the
 real command in a subprocess. Training uses the ``smoke`` profile, one thread, in ``tmp_path``.
 """
 
@@ -29,7 +29,7 @@ from torch import nn
 import ggcam
 from ggcam import GGCAMLoss, StandardLoss, legacy_selective_mse, selective_mse
 from ggcam.checkpoint import load_checkpoint, save_checkpoint
-from ggcam.cli import main
+from ggcam.cli.main import main
 from ggcam.experiment import sweep as sweep_mod
 from ggcam.runtime import atomic_torch_save, atomic_write_text, git_commit
 
@@ -740,7 +740,7 @@ def test_ctrl_c_during_train_then_resume(smoke_run, capsys):
 def test_an_error_starts_on_a_line_of_its_own_after_a_progress_bar(monkeypatch, capsys):
     from tqdm import tqdm
 
-    import ggcam.cli as cli
+    import ggcam.cli.main as cli
 
     def interrupted(args):
         for i in tqdm(range(10), desc="work"):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from ggcam.saliency import (
+from ggcam.metrics.saliency import (
     EPS,
     attention_agreement,
     auc_judd,

@@ -56,13 +56,13 @@ try:  # POSIX: the owner lock of a temporary folder
 except ImportError:  # pragma: no cover (Windows)
     fcntl = None
 
-from ..geometry import STRIDE, grid_geometry
-from ..runtime import probe_writable
-from .egdcxr import EGDCXR
-from .layout import GAZE_FILES
-from .resample import points_to_input, to_input
-from .roots import data_identity, is_phantom
-from .truth import boxes_by_image, finding_mask, read_phantom_truth, truth_beside
+from ggcam.data.egdcxr import EGDCXR
+from ggcam.data.layout import GAZE_FILES
+from ggcam.data.phantom.truth import boxes_by_image, finding_mask, read_phantom_truth, truth_beside
+from ggcam.data.resample import points_to_input, to_input
+from ggcam.data.roots import data_identity, is_phantom
+from ggcam.geometry import STRIDE, grid_geometry
+from ggcam.runtime import probe_writable
 
 CACHE_VERSION = 2  # 2: findings.npy, data_identity, has_truth
 GRID_ARRAYS = ("gaze", "heart", "lung", "findings")

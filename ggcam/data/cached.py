@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from .cache import CACHE_VERSION, GRID_ARRAYS
+from ggcam.data.cache import CACHE_VERSION, GRID_ARRAYS
 
 ARRAYS = ("images", *GRID_ARRAYS, "labels", "has_gaze", "gaze_offsets", "gaze_xy",
           "gaze_duration")

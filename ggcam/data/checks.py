@@ -84,7 +84,7 @@ def check_roots(egd_root: Path, mimic_root: Path) -> None:
     The EGD root holds ``master_sheet.csv``; the MIMIC-CXR root holds ``files/``, which the
     master sheet's ``path`` column starts with.
     """
-    from .layout import MASTER_SHEET
+    from ggcam.data.layout import MASTER_SHEET
 
     egd, mimic = Path(egd_root), Path(mimic_root)
     require_dir(egd, "egd_root")

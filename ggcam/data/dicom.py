@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import require_file
+from ggcam.data.checks import require_file
 
 GREY_INTERPRETATIONS = ("MONOCHROME1", "MONOCHROME2")
 

@@ -22,19 +22,19 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ..gaze import RESAMPLE_MODES, gaze_heatmap
-from ..geometry import grid_geometry
-from . import masks as M
-from .checks import check_roots, require_dir
-from .dicom import dicom_shape, read_dicom
-from .layout import BOUNDING_BOXES, CASE_DIR, CLASS_NAMES, GAZE_FILES, MASTER_SHEET
-from .tables import (
+from ggcam.data import masks as M
+from ggcam.data.checks import check_roots, require_dir
+from ggcam.data.dicom import dicom_shape, read_dicom
+from ggcam.data.layout import BOUNDING_BOXES, CASE_DIR, CLASS_NAMES, GAZE_FILES, MASTER_SHEET
+from ggcam.data.tables import (
     fit_to_images,
     one_hot_labels,
     read_cardiac_boxes,
     read_gaze_table,
     read_master_sheet,
 )
+from ggcam.gaze import RESAMPLE_MODES, gaze_heatmap
+from ggcam.geometry import grid_geometry
 
 HEART_REGIONS = ("mediastinum", "cardiac_bbox")
 WEIGHTINGS = (None, "duration")

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CLASS_NAMES = ("Normal", "CHF", "pneumonia")  # label 0, 1, 2; the master sheet's column names
-CLASS_KEYS = {name.lower(): name for name in CLASS_NAMES}  # column suffix ("chf") → class name
-PAPER_CLASS_NAMES = ("Normal", "Cardiomegaly", "Pneumonia")  # what the paper calls them
+from ggcam.study import CLASS_KEYS, CLASS_NAMES, PAPER_CLASS_NAMES  # noqa: F401  (the release's class columns)
 
 MASTER_SHEET = "master_sheet.csv"
 FIXATIONS = "fixations.csv"

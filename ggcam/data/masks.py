@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..geometry import GridGeometry, block_mean
-from .layout import MASK_FILES
+from ggcam.data.layout import MASK_FILES
+from ggcam.geometry import GridGeometry, block_mean
 
 MASK_RULES = ("majority", "any")
 

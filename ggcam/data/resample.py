@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import sparse
 
-from ..geometry import GridGeometry
+from ggcam.geometry import GridGeometry
 
 
 @lru_cache(maxsize=64)

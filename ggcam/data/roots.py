@@ -20,12 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checks import check_roots, read_csv, require_file, strip_ids
-from .layout import BOUNDING_BOXES, CASE_DIR, EYE_GAZE, FIXATIONS, MASTER_SHEET
-from .phantom import make_phantom, phantom_params
-from .phantom_files import IMPLEMENTATION_UID
-from .phantom_marker import read_marker
-from .truth import TRUTH_FILE, truth_beside
+from ggcam.data.checks import check_roots, read_csv, require_file, strip_ids
+from ggcam.data.layout import BOUNDING_BOXES, CASE_DIR, EYE_GAZE, FIXATIONS, MASTER_SHEET
+from ggcam.data.phantom.files import IMPLEMENTATION_UID
+from ggcam.data.phantom.marker import read_marker
+from ggcam.data.phantom.truth import TRUTH_FILE, truth_beside
 
 EGD_PARTS, MIMIC_PARTS = ("egd-cxr", "1.0.0"), ("mimic-cxr", "2.0.0")
 ORIGINS = ("phantom", "real")
@@ -279,6 +278,8 @@ def ensure_dataset(data_root: str | Path | None = None, *, work_root: str | Path
     _check_number("scale", scale, 0, 2)
     if informativeness is not None:
         _check_number("informativeness", informativeness, 0, 1)
+    from ggcam.data.phantom.generate import make_phantom, phantom_params  # only when a phantom is wanted
+
     root = phantom_dir(work_root, n_images, scale, seed, informativeness)
     wanted = phantom_params(n_images, scale, seed, informativeness)
     if not _reusable(root, wanted):

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .checks import read_csv, require_columns, require_file, strip_ids
-from .layout import BBOX_COLUMNS, CLASS_NAMES
+from ggcam.data.checks import read_csv, require_columns, require_file, strip_ids
+from ggcam.data.layout import BBOX_COLUMNS, CLASS_NAMES
 
 MASTER_REQUIRED = ("dicom_id", "path", "study_id", "patient_id", *CLASS_NAMES)
 GAZE_REQUIRED = ("DICOM_ID", "X_ORIGINAL", "Y_ORIGINAL", "FPOGD")

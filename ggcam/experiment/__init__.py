@@ -6,8 +6,17 @@ a run's stored predictions and maps into its record's numbers; ``controls`` make
 gaze-specificity controls; ``sweep`` trains and writes (orchestration only).
 """
 
-from .profiles import PROFILES, Arm, Profile, RunSpec, get_profile, profiles_frame, run_config, run_specs
-from .store import ResultsStore, RunRecord, open_store, results_root
+from ggcam.experiment.profiles import (
+    PROFILES,
+    Arm,
+    Profile,
+    RunSpec,
+    get_profile,
+    profiles_frame,
+    run_config,
+    run_specs,
+)
+from ggcam.experiment.store import ResultsStore, RunRecord, open_store, results_root
 
 __all__ = [
     "PROFILES",

@@ -13,10 +13,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .. import metrics
-from ..data.layout import CLASS_KEYS, CLASS_NAMES
-from ..localization import centre_prior_agreement, pointing_game
-from ..stats import bootstrap_auc_ci
+from ggcam.metrics import classification as metrics
+from ggcam.metrics.localisation import centre_prior_agreement, pointing_game
+from ggcam.stats.unpaired import bootstrap_auc_ci
+from ggcam.study import CLASS_KEYS, CLASS_NAMES
 
 AGREEMENT = ("cc", "kl", "sim", "nss", "auc_judd")
 # Cells the arg-max may miss a true finding by. The pointing game's usual 15 px at image
@@ -126,8 +126,8 @@ def rescore(store) -> int:
     """
     import json
 
-    from ..runtime import atomic_write_text
-    from .store import json_default
+    from ggcam.experiment.store import json_default
+    from ggcam.runtime import atomic_write_text
 
     n = 0
     for path in sorted((store.path / "runs").glob("*.json")):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import VARIANTS, RunOptions, TrainConfig, table1_config
-from ..gaze import sigma_from_kernel_size
-from ..geometry import STRIDE
+from ggcam.config import VARIANTS, RunOptions, TrainConfig, table1_config
+from ggcam.gaze import sigma_from_kernel_size
+from ggcam.geometry import STRIDE
 
 CONTROLS = ("ggcam-shuffled", "ggcam-centre")
 
@@ -171,7 +171,7 @@ def profiles_frame():
     """The profiles as a table, for the book and the README."""
     import pandas as pd
 
-    from ..config import NETWORK_LABELS
+    from ggcam.config import NETWORK_LABELS
 
     return pd.DataFrame([{
         "profile": p.name, "data": p.data, "images": p.n_images,

@@ -46,8 +46,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import NETWORK_LABELS, VARIANT_LABELS
-from ..runtime import atomic_write_bytes, atomic_write_text
+from ggcam.config import NETWORK_LABELS, VARIANT_LABELS
+from ggcam.runtime import atomic_write_bytes, atomic_write_text
 
 PREFERRED_PROFILES = ("paper", "gpu", "gpu-fast", "cpu")  # best first
 

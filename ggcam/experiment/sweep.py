@@ -21,15 +21,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..checkpoint import CheckpointError, data_mismatch, load_checkpoint
-from ..config import TrainConfig
-from ..data.layout import CLASS_NAMES
-from ..geometry import input_cells
-from ..runtime import device_name, git_commit, probe_writable, seed_everything
-from .controls import centre_prior, with_gaze_source
-from .metrics import learned, run_metrics
-from .profiles import Profile, RunSpec, run_config, run_specs
-from .store import ResultsStore, RunRecord
+from ggcam.checkpoint import CheckpointError, data_mismatch, load_checkpoint
+from ggcam.config import TrainConfig
+from ggcam.experiment.controls import centre_prior, with_gaze_source
+from ggcam.experiment.metrics import learned, run_metrics
+from ggcam.experiment.profiles import Profile, RunSpec, run_config, run_specs
+from ggcam.experiment.store import ResultsStore, RunRecord
+from ggcam.geometry import input_cells
+from ggcam.runtime import device_name, git_commit, probe_writable, seed_everything
+from ggcam.study import CLASS_NAMES
 
 EXAMPLE_IMAGE_MAX_SIDE = 256  # phantom example images are stored at most this large
 
@@ -45,7 +45,7 @@ class ProfileData:
 
     def __init__(self, profile: Profile, data_root: Path | None, work_root: Path,
                  mimic_root: Path | None = None, progress: bool = True) -> None:
-        from ..data import data_identity, ensure_dataset
+        from ggcam.data import data_identity, ensure_dataset
 
         if profile.data == "real" and data_root is None:
             raise ValueError(f"profile {profile.name!r} reads the real EGD-CXR release: give "
@@ -61,7 +61,7 @@ class ProfileData:
         self._cache: dict = {}
 
     def __call__(self, config: TrainConfig):
-        from ..data import CachedDataset, prepare
+        from ggcam.data import CachedDataset, prepare
 
         gaze, weighting = config.gaze_table
         key = (config.kernel_size, config.blur_sigma, config.gaze_points)
@@ -126,7 +126,7 @@ def _load_best(model, loss_fn, ckpt_dir: Path) -> None:
 
 def _train(spec, config, options, train, val, ckpt_dir, progress, data_id):
     """Fit (resuming); a run whose loss went non-finite is scored from its best checkpoint."""
-    from ..train import NonFiniteLoss, fit, make_loss, make_model
+    from ggcam.train import NonFiniteLoss, fit, make_loss, make_model
 
     seed_everything(spec.seed)
     model, loss_fn = make_model(config), make_loss(config)
@@ -157,8 +157,8 @@ def _final_params(result) -> dict:
 def run_one(spec: RunSpec, profile: Profile, data: ProfileData, store: ResultsStore,
             ckpt_root: Path, *, device: str | None = None, progress: bool = True) -> RunRecord:
     """Train and test one run; write its record, predictions, maps, curves (and examples)."""
-    from ..data import split
-    from ..evaluate import evaluate
+    from ggcam.data import split
+    from ggcam.evaluate import evaluate
 
     config, options = run_config(profile, spec, device)
     dataset = data(config)

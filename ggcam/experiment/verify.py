@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .profiles import RunSpec, get_profile, run_config
-from .store import ResultsStore
+from ggcam.experiment.profiles import RunSpec, get_profile, run_config
+from ggcam.experiment.store import ResultsStore
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def rerun(store: ResultsStore, run_id: str, work_root: str | Path, *,
         ValueError: the profile now trains another configuration than the run's, or the data
             is not the data the run read (the comparison would mean nothing).
     """
-    from .sweep import ProfileData, run_one
+    from ggcam.experiment.sweep import ProfileData, run_one
 
     path = store.path / "runs" / f"{run_id}.json"
     if not path.is_file():

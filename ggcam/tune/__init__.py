@@ -2,13 +2,12 @@
 
 ``space`` holds the search space as data (each range with its source); ``storage`` where a
 study lives and the check that a rerun continues the same study; ``search`` runs the trials;
-``report`` reads a study's files and draws them; ``cli`` is the subcommand. Optuna and
-matplotlib are imported when used, so ``ggcam.cli`` can import this package for free.
+``report`` reads a study's files and draws them; the subcommand lives in ``ggcam.cli.tune``.
+Optuna and matplotlib are imported when used, so importing this package is free.
 """
 
-from .cli import add_parser, run
-from .search import TuneResult, tune
-from .space import OBJECTIVES, SEARCH_SPACE, Param, search_space_frame, space_hash, trial_config
+from ggcam.tune.search import TuneResult, tune
+from ggcam.tune.space import OBJECTIVES, SEARCH_SPACE, Param, search_space_frame, space_hash, trial_config
 
 _REPORT = ("best_vs_table1", "load_tuning", "param_importances", "plot_param_importances", "plot_search_history")
 
@@ -17,13 +16,11 @@ __all__ = [
     "SEARCH_SPACE",
     "Param",
     "TuneResult",
-    "add_parser",
     "best_vs_table1",
     "load_tuning",
     "param_importances",
     "plot_param_importances",
     "plot_search_history",
-    "run",
     "search_space_frame",
     "space_hash",
     "trial_config",
@@ -33,7 +30,7 @@ __all__ = [
 
 def __getattr__(name: str):
     if name in _REPORT:  # the figures need matplotlib: loaded on first use
-        from . import report
+        from ggcam.tune import report
 
         return getattr(report, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

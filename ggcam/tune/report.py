@@ -19,10 +19,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..config import TrainConfig
-from ..plot_style import STYLE, figure, need
-from .space import OBJECTIVES, SEARCH_SPACE
-from .storage import study_files
+from ggcam.config import TrainConfig
+from ggcam.tune.space import OBJECTIVES, SEARCH_SPACE
+from ggcam.tune.storage import study_files
+from ggcam.viz.style import STYLE, figure, need
 
 
 def load_tuning(results_dir: str | Path, study: str) -> tuple[pd.DataFrame, TrainConfig | None]:
@@ -156,8 +156,8 @@ def best_vs_table1(trials: pd.DataFrame, network: str, variant: str,
     Raises:
         ValueError: no complete trial.
     """
-    from ..config import FAMILY_OF, TABLE1, canonical_variant, variant_values
-    from .space import active_params
+    from ggcam.config import FAMILY_OF, TABLE1, canonical_variant, variant_values
+    from ggcam.tune.space import active_params
 
     _, direction = _direction(trials, objective)
     done = _complete(trials)

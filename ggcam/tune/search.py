@@ -16,11 +16,11 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..config import FAMILY_OF, VARIANTS, canonical_variant
-from ..experiment.profiles import Profile, RunSpec, get_profile, run_config
-from ..runtime import atomic_write_text
-from .space import OBJECTIVES, space_dict, space_hash, suggest, trial_config
-from .storage import check_study, default_storage, describe, open_storage, study_files
+from ggcam.config import FAMILY_OF, VARIANTS, canonical_variant
+from ggcam.experiment.profiles import Profile, RunSpec, get_profile, run_config
+from ggcam.runtime import atomic_write_text
+from ggcam.tune.space import OBJECTIVES, space_dict, space_hash, suggest, trial_config
+from ggcam.tune.storage import check_study, default_storage, describe, open_storage, study_files
 
 # Optuna's default of 5 finished trials before any pruning; none before epoch 3, as the first
 # epochs' validation numbers say little about where a run ends.
@@ -61,10 +61,10 @@ class _Trial:
     def __call__(self, trial) -> float:
         import optuna
 
-        from ..data import split
-        from ..experiment.controls import with_gaze_source
-        from ..runtime import seed_everything
-        from ..train import NonFiniteLoss, fit, make_loss, make_model
+        from ggcam.data import split
+        from ggcam.experiment.controls import with_gaze_source
+        from ggcam.runtime import seed_everything
+        from ggcam.train import NonFiniteLoss, fit, make_loss, make_model
 
         self.started += 1
         config = trial_config(self.profile, self.base, suggest(trial, self.spec.variant), self.epochs)
@@ -140,7 +140,7 @@ def tune(profile: Profile | str, network: str, variant: str, *, trials: int,
     """
     import optuna
 
-    from ..experiment.sweep import ProfileData
+    from ggcam.experiment.sweep import ProfileData
 
     profile = get_profile(profile) if isinstance(profile, str) else profile
     variant = canonical_variant(variant)

@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
 
-from ..config import OPTIMIZERS, TrainConfig, canonical_variant
+from ggcam.config import OPTIMIZERS, TrainConfig, canonical_variant
 
 # What a trial is scored by (its best epoch's), and which way is better. val_ce (the
 # default) and val_auc mean the same for every arm and every σ_sm. val_loss is the arm's own

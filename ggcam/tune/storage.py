@@ -13,7 +13,7 @@ import re
 import warnings
 from pathlib import Path
 
-from .space import space_dict
+from ggcam.tune.space import space_dict
 
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # it names files, so no separators
 # What makes two calls "the same study" (stored in study.user_attrs), and the option to change.

@@ -1,0 +1,52 @@
+"""Numbers the paper reports, as data, so the book can show them beside ours, labelled.
+
+Nothing here is computed: these are the published values (Zhu, Salcudean, Rohling), typed
+from the paper's section 4.3 and Table 2. Our own numbers always come from ``results/``.
+"""
+
+import pandas as pd
+
+# Section 4.3: median test AUC (Hand & Till) over 5 runs.
+PAPER_MEDIAN_AUC = {
+    ("efficientnet_v2_s", "standard"): 0.723,
+    ("efficientnet_v2_s", "ggcam"): 0.801,
+    ("resnet50", "standard"): 0.721,
+    ("resnet50", "ggcam"): 0.776,
+}
+
+# Table 2: median ± std over 5 runs, (precision, recall) per class.
+PAPER_TABLE2 = {
+    ("efficientnet_v2_s", "ggcam"): {"Normal": ("0.649 ± 0.042", "0.611 ± 0.080"),
+                                     "CHF": ("0.660 ± 0.015", "0.699 ± 0.136"),
+                                     "pneumonia": ("0.500 ± 0.042", "0.486 ± 0.086")},
+    ("resnet50", "ggcam"): {"Normal": ("0.633 ± 0.024", "0.556 ± 0.040"),
+                            "CHF": ("0.658 ± 0.023", "0.699 ± 0.054"),
+                            "pneumonia": ("0.450 ± 0.026", "0.500 ± 0.054")},
+    ("efficientnet_v2_s", "standard"): {"Normal": ("0.569 ± 0.035", "0.611 ± 0.147"),
+                                        "CHF": ("0.654 ± 0.065", "0.699 ± 0.053"),
+                                        "pneumonia": ("0.418 ± 0.065", "0.389 ± 0.178")},
+    ("resnet50", "standard"): {"Normal": ("0.586 ± 0.043", "0.528 ± 0.153"),
+                               "CHF": ("0.540 ± 0.048", "0.712 ± 0.228"),
+                               "pneumonia": ("0.375 ± 0.028", "0.389 ± 0.122")},
+}
+
+
+def paper_table2() -> pd.DataFrame:
+    """Table 2 as published, in the layout of ``ggcam.stats.unpaired.precision_recall_table``."""
+    rows = {}
+    for key, classes in PAPER_TABLE2.items():
+        rows[key] = {(c, m): v for c, (p, r) in classes.items() for m, v in (("precision", p), ("recall", r))}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["network", "variant"])
+    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["class", "metric"])
+    return table
+
+
+def paper_median_auc() -> pd.DataFrame:
+    return pd.DataFrame([{"network": n, "variant": v, "median AUC (paper)": a}
+                         for (n, v), a in PAPER_MEDIAN_AUC.items()])
+
+
+def paper_auc_change(network: str) -> str:
+    """The paper's median test AUC without and with GG-CAM, e.g. "0.721 to 0.776"."""
+    return " to ".join(f"{PAPER_MEDIAN_AUC[network, v]:.3f}" for v in ("standard", "ggcam"))

@@ -1,0 +1,188 @@
+"""The store a results page reads and how far its sweep got (``ggcam.analysis.summary``).
+
+* ``open_results`` / ``runs_of`` / ``curves_of`` / ``omega_histograms``: the store a page reads
+  and its tables, empty before the first run finishes.
+* ``progress_table`` / ``progress_facts``: runs done of those planned, per network × arm.
+* ``provenance_markdown`` / ``scope_note``: the lines every results page starts with.
+* ``study_networks``, ``network_label``, ``variant_label``: names and order for the tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ggcam.config import NETWORK_LABELS, VARIANT_LABELS, VARIANTS
+from ggcam.experiment.profiles import CONTROLS, PROFILES, get_profile, run_specs
+from ggcam.experiment.store import ResultsStore, RunRecord, open_store, results_root
+from ggcam.geometry import STRIDE
+
+SWEPT_PROFILE = "cpu"  # the profile a page shows when no profile has results yet
+
+
+def network_label(network: str) -> str:
+    return NETWORK_LABELS.get(network, network)
+
+
+def variant_label(variant: str) -> str:
+    return VARIANT_LABELS.get(variant, variant)
+
+
+def open_results(profile: str = "", root: str | Path | None = None) -> ResultsStore:
+    """The store a results page reads: ``profile``'s (empty: the best with results); when
+    none has results yet, the store the ``cpu`` sweep is filling (``runs_of`` is then empty)."""
+    try:
+        return open_store(profile or None, root or None)
+    except FileNotFoundError:
+        try:
+            base = Path(root) if root else results_root()
+        except FileNotFoundError:
+            base = Path("results")
+        return ResultsStore(base / (profile or SWEPT_PROFILE))
+
+
+def runs_of(store: ResultsStore) -> pd.DataFrame:
+    """``store.runs()``, or an empty table with the same columns before the first run."""
+    try:
+        return store.runs()
+    except FileNotFoundError:
+        return pd.DataFrame(columns=RunRecord.columns())
+
+
+def _tier(profile, variant: str) -> str:
+    return ("primary" if variant in profile.primary else "control" if variant in CONTROLS
+            else "other")
+
+
+def progress_table(store: ResultsStore) -> pd.DataFrame:
+    """Per network × arm of the profile: runs planned, done, learned, in sweep order."""
+    prof = get_profile(store.profile)
+    plan = pd.DataFrame([{"network": s.network, "variant": s.variant, "run_id": s.run_id}
+                         for s in run_specs(prof)])
+    runs = runs_of(store)
+    done = set(runs["run_id"])
+    learned = set(runs.loc[runs["learned"].astype(bool), "run_id"])
+    plan["done"] = plan["run_id"].isin(done)
+    plan["learned"] = plan["run_id"].isin(learned)
+    g = plan.groupby(["network", "variant"], sort=False)
+    table = pd.DataFrame({"planned": g.size(), "done": g["done"].sum(),
+                          "learned": g["learned"].sum()}).reset_index()
+    table.insert(0, "tier", [_tier(prof, v) for v in table["variant"]])
+    order = {"primary": 0, "control": 1, "other": 2}
+    table = table.sort_values(["tier", "network", "variant"], kind="stable",
+                              key=lambda c: c.map(order) if c.name == "tier" else
+                              c.map(_variant_rank) if c.name == "variant" else
+                              c.map(_network_rank(prof)))
+    table = table.assign(network=table["network"].map(network_label),
+                         done=[f"{d} of {n}" for d, n in zip(table["done"], table["planned"])])
+    return table.drop(columns="planned").reset_index(drop=True)
+
+
+def _variant_rank(v: str) -> int:
+    return VARIANTS.index(v) if v in VARIANTS else len(VARIANTS)
+
+
+def _network_rank(prof):
+    return lambda n: prof.networks.index(n) if n in prof.networks else len(prof.networks)
+
+
+def progress_facts(store: ResultsStore) -> dict:
+    """How much of the study is done: counts and one sentence (for ``glue``)."""
+    t = progress_table(store)
+    counts = t["done"].str.split(" of ", expand=True).astype(int) if len(t) else pd.DataFrame(
+        {0: [], 1: []})
+    t = t.assign(done=counts[0], planned=counts[1])
+    primary = t[t["tier"] == "primary"]
+    done, planned = int(t["done"].sum()), int(t["planned"].sum())
+    p_done, p_planned = int(primary["done"].sum()), int(primary["planned"].sum())
+    arms_missing = t.loc[t["done"] == 0, "variant"].drop_duplicates().tolist()
+    sentence = (f"{done} of {planned} runs of profile `{store.profile}` are done; "
+                f"{p_done} of {p_planned} of the primary comparison.")
+    if arms_missing:
+        sentence += (" No run yet of " + ", ".join(f"`{v}`" for v in arms_missing) + ".")
+    elif done == planned:
+        sentence += " The sweep is complete."
+    runs = runs_of(store)
+    wall_h = float(runs["wall_s"].sum()) / 3600 if len(runs) else 0.0
+    if len(runs):
+        threads = sorted(set(runs["threads"].dropna().astype(int)))
+        sentence += (f" Training took {wall_h:.1f} h of wall time in all (median "
+                     f"{runs['wall_s'].median() / 60:.1f} min per run; "
+                     f"{'/'.join(map(str, threads))} thread(s) per run, on "
+                     f"{', '.join(sorted(set(runs['device'].dropna())))}).")
+    return {"done": done, "planned": planned, "primary_done": p_done,
+            "primary_planned": p_planned, "share": done / planned if planned else 0.0,
+            "wall_hours": wall_h, "sentence": sentence}
+
+
+def provenance_markdown(store: ResultsStore) -> str:
+    """The provenance line every results page starts with, or what is missing."""
+    if len(runs_of(store)):
+        return store.provenance_markdown()
+    prof = PROFILES.get(store.profile)
+    planned = ("**Real EGD-CXR data is planned for this profile.**" if prof and prof.data == "real"
+               else "**Phantom data: these are not the paper's numbers.**")
+    return (f"**Provenance.** No finished run in `results/{store.profile}/` yet: run "
+            f"`make reproduce PROFILE={store.profile}` (or wait for the sweep), then rebuild. "
+            + planned)
+
+
+def scope_note(store: ResultsStore) -> str:
+    """What our numbers are, beside the paper's: data, networks, input size (Markdown)."""
+    prof = PROFILES.get(store.profile)
+    if prof is None:
+        return "These results come from a profile this version of ggcam does not know."
+    nets = ", ".join(network_label(n) for n in prof.networks)
+    h, w = prof.input_shape
+    # Labelled by where the runs' data came from (their records), not by the profile's name:
+    # a phantom profile can be pointed at the real release with --data-root.
+    runs = runs_of(store)
+    origins = set(runs["data_origin"]) if len(runs) else {prof.data}
+    data = " and ".join(
+        "the phantom (synthetic radiographs and a simulated reader)" if o == "phantom"
+        else "the real EGD-CXR + MIMIC-CXR release" for o in sorted(origins))
+    return (f"Ours: {nets} at {h}×{w} (Ω {h // STRIDE}×{w // STRIDE}), {prof.n_images:,} images of "
+            f"{data}, profile `{prof.name}`. The paper's: ResNet50 and EffNetV2-S at 1536×1280 "
+            "(Ω 48×40) on the real EGD-CXR data. The paper's numbers are shown beside ours, "
+            "labelled; they are not comparable as numbers, only as a direction.")
+
+
+def study_networks(store: ResultsStore) -> list[str]:
+    """The networks of the store's runs, in the profile's order; before any run, the profile's."""
+    prof = PROFILES.get(store.profile)
+    planned = list(prof.networks) if prof else []
+    present = list(pd.unique(runs_of(store)["network"]))
+    if not present:
+        return planned
+    return [n for n in planned if n in present] + [n for n in present if n not in planned]
+
+
+def primary_arms(store: ResultsStore) -> tuple[str, str]:
+    prof = PROFILES.get(store.profile)
+    return prof.primary if prof else ("standard", "ggcam-warm")
+
+
+def planned_seeds(store: ResultsStore, network: str, a: str, b: str) -> int:
+    prof = PROFILES.get(store.profile)
+    if prof is None:
+        return 0
+    seeds = [set(arm.seeds) for arm in prof.arms if arm.variant in (a, b) and network in arm.networks]
+    return len(seeds[0] & seeds[1]) if len(seeds) == 2 else 0
+
+
+def curves_of(store: ResultsStore) -> pd.DataFrame:
+    """``store.curves()``, or an empty table before the first run."""
+    try:
+        return store.curves()
+    except FileNotFoundError:
+        return pd.DataFrame(columns=["run_id", "network", "variant", "seed", "epoch"])
+
+
+def omega_histograms(store: ResultsStore, edges: np.ndarray) -> pd.DataFrame:
+    """``store.omega_histograms(edges)``, or an empty table before the first run."""
+    if runs_of(store).empty:
+        return pd.DataFrame(columns=["run_id", "network", "variant", "seed", "bin_left",
+                                     "bin_right", "count"])
+    return store.omega_histograms(edges)

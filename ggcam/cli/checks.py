@@ -1,0 +1,87 @@
+"""Pre-flight checks of the command line: paths, device, a prepare cache, real results.
+
+Each raises ``ValueError`` with one line naming the option and the value, before any work;
+``ggcam.cli.main`` turns it into an exit status 2.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def check_paths(args) -> None:
+    """Before any work: inputs must be folders that exist, outputs must not be files."""
+    for name in ("data_root", "mimic_root", "egd_root"):
+        path = getattr(args, name, None)
+        if path is not None and not path.is_dir():
+            what = "is a file, not a folder" if path.exists() else "does not exist"
+            raise ValueError(f"{flag(name)} {path} {what}")
+    for name in ("results", "work", "out", "cache"):
+        path = getattr(args, name, None)
+        if path is not None and path.exists() and not path.is_dir():
+            raise ValueError(f"{flag(name)} {path} is a file, not a folder")
+    if getattr(args, "mimic_root", None) and "data_root" in vars(args) and args.data_root is None:
+        raise ValueError("--mimic-root is only used with --data-root (the phantom writes its own)")
+
+
+def check_device(device: str | None) -> None:
+    if device is None:
+        return
+    m = re.fullmatch(r"cpu|cuda(?::(\d+))?", device)
+    if m is None:
+        raise ValueError(f"--device {device!r}: expected cpu, cuda or cuda:N")
+    if device.startswith("cuda"):
+        import torch
+
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ValueError(f"--device {device}: torch sees no CUDA GPU on this machine")
+        if m.group(1) is not None and int(m.group(1)) >= n:
+            raise ValueError(f"--device {device}: this machine has {n} CUDA GPU(s), cuda:0 to "
+                             f"cuda:{n - 1}")
+
+
+def check_prepare(args) -> None:
+    """Swapped roots, and a --cache that is not a cache: ``prepare`` replaces that folder whole."""
+    import json
+
+    sheet = "master_sheet.csv"
+    if not (args.egd_root / sheet).is_file():
+        swapped = (args.mimic_root / sheet).is_file()
+        raise ValueError(f"--egd-root {args.egd_root} holds no {sheet}"
+                         + (f", but --mimic-root {args.mimic_root} does: are the two swapped?"
+                            if swapped else " (give the EGD-CXR folder that holds it)"))
+    cache = args.cache.resolve()
+    for name in ("egd_root", "mimic_root"):
+        root = getattr(args, name).resolve()
+        if cache == root or root.is_relative_to(cache) or cache.is_relative_to(root):
+            raise ValueError(f"--cache {args.cache} overlaps {flag(name)} {getattr(args, name)}: "
+                             "give a cache folder outside the data")
+    if cache.is_dir() and any(cache.iterdir()):
+        try:
+            ok = "params" in json.loads((cache / "manifest.json").read_text())
+        except (OSError, ValueError, TypeError):
+            ok = False
+        if not ok:
+            raise ValueError(f"--cache {args.cache} is a non-empty folder that is not a ggcam "
+                             "cache (no manifest.json); prepare replaces its cache folder whole, "
+                             "so give a new or an empty folder")
+
+
+def protect_real_results(profile, args) -> None:
+    """Results made from real (credentialed) data are never committed: ``*`` in a .gitignore
+    of ``results/<profile>/``, written before any result."""
+    from ggcam.data import ensure_dataset
+    from ggcam.runtime import atomic_write_text
+
+    if args.data_root is None:
+        return  # a phantom the run makes itself (or the profile's clear error about --data-root)
+    roots = ensure_dataset(args.data_root, work_root=args.work, n_images=profile.n_images,
+                           scale=profile.scale, mimic_root=args.mimic_root, progress=False)
+    ignore = args.results / profile.name / ".gitignore"
+    if roots.origin == "real" and not ignore.is_file():
+        atomic_write_text("# made from real (credentialed) data: never commit\n*\n", ignore)

@@ -1,0 +1,42 @@
+"""Statistics over training runs: Table 2 and Figure 3's tests (``unpaired``), the study's
+paired comparisons over replicates (``paired``), and the input checks they share (``checks``).
+
+``ggcam.stats.<name>`` is the public surface; the modules say where each name is computed.
+"""
+
+from ggcam.stats.paired import (
+    PairedCI,
+    hierarchical_bootstrap_ci,
+    hierarchical_bootstrap_mean_ci,
+    holm,
+    paired_differences,
+    paired_predictions,
+    paired_summary,
+    sign_flip_test,
+)
+from ggcam.stats.unpaired import (
+    MAX_EXACT,
+    N_PERMUTATIONS,
+    SMALL_N,
+    TABLE2_CLASSES,
+    TABLE2_METRICS,
+    TEST_COLUMNS,
+    BootstrapCI,
+    RankTest,
+    anova,
+    bootstrap_auc_ci,
+    format_cell,
+    kruskal_test,
+    mann_whitney_test,
+    median_std,
+    precision_recall_table,
+    welch_anova,
+)
+
+__all__ = [
+    "MAX_EXACT", "N_PERMUTATIONS", "SMALL_N", "TABLE2_CLASSES", "TABLE2_METRICS", "TEST_COLUMNS",
+    "BootstrapCI", "PairedCI", "RankTest", "anova", "bootstrap_auc_ci", "format_cell",
+    "hierarchical_bootstrap_ci", "hierarchical_bootstrap_mean_ci", "holm", "kruskal_test",
+    "mann_whitney_test", "median_std", "paired_differences", "paired_predictions",
+    "paired_summary", "precision_recall_table", "sign_flip_test", "welch_anova",
+]

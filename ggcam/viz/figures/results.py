@@ -1,0 +1,135 @@
+"""Pages 04-07: the CAM layer against torchvision's head, and the figures drawn from a results
+store (Figure 2, training curves, Figure 3, Table 3), each a figure or a note saying what is
+missing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ggcam.config import FAMILY_OF, NETWORK_LABELS
+from ggcam.viz.figures._common import _note
+
+# ---- page 04: the CAM layer and Figure 2 -------------------------------------------------------
+
+
+def cam_equivalence(archs=("resnet50", "efficientnet_v2_s"), input_side: int = 64,
+                    seed: int = 0) -> pd.DataFrame:
+    """torchvision's GAP + Linear against the same network with ``CAMHead`` (float64, random
+    weights and images): parameter counts, the largest logit difference, the shape of Ω."""
+    import torch
+    from torchvision import models
+
+    from ggcam.cam import to_cam_model
+
+    rows = []
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        for arch in archs:
+            tv = models.get_model(arch, weights=None, num_classes=3).eval().double()
+            cam_model = to_cam_model(tv).eval()
+            x = torch.rand(2, 3, input_side, input_side, dtype=torch.float64)
+            with torch.no_grad():
+                y_tv = tv(x)
+                y_cam, omega = cam_model.forward_cams(x)
+            rows.append({"network": NETWORK_LABELS.get(arch, arch),
+                         "parameters (torchvision)": sum(p.numel() for p in tv.parameters()),
+                         "parameters (CAM model)": sum(p.numel() for p in cam_model.parameters()),
+                         "max |Δ logit|": float((y_tv - y_cam).abs().max()),
+                         "Ω shape (K×h×w)": "×".join(map(str, omega.shape[1:]))})
+    return pd.DataFrame(rows)
+
+
+def omega_edges() -> np.ndarray:
+    """Figure 2's fixed bins: symmetric, logarithmic from 10⁻³ to 10⁵, one bin across 0."""
+    pos = np.logspace(-3, 5, 97)
+    return np.concatenate([-pos[::-1], pos])
+
+
+def omega_figure(hist: pd.DataFrame):
+    """Figure 2 (``plots.omega_distribution``), or a note when the store has no maps yet."""
+    from ggcam.viz import paper_figures as plots
+
+    if hist.empty:
+        return _note("No trained run in the store yet: Figure 2 appears after the first run.")
+    return plots.omega_distribution(hist)
+
+
+# ---- page 05: training -------------------------------------------------------------------------
+
+
+def config_table(config) -> pd.DataFrame:
+    """A ``TrainConfig`` as a two-column table (floats to 3 significant digits)."""
+    from ggcam.viz.report import number
+
+    return pd.DataFrame({"field": list(config.to_dict()),
+                         "value": [number(v) if isinstance(v, float) else str(v)
+                                   for v in config.to_dict().values()]})
+
+
+def training_figure(curves: pd.DataFrame, run_id: str):
+    """One run's curves (``plots.training_curves``), or a note."""
+    from ggcam.viz import paper_figures as plots
+
+    one = curves[curves["run_id"] == run_id] if "run_id" in curves else curves.iloc[:0]
+    if one.empty:
+        return _note(f"No curves for run {run_id}.")
+    return plots.training_curves(one.drop(columns=["network", "variant", "seed"], errors="ignore"))
+
+
+def sigma_figure(curves: pd.DataFrame):
+    """σ_sm of every GG-CAM run of the store (``plots.sigma_trajectories``), or a note."""
+    from ggcam.viz import paper_figures as plots
+
+    if curves.empty or "sigma_sm" not in curves or curves["sigma_sm"].notna().sum() == 0:
+        return _note("No GG-CAM run in the store yet.")
+    return plots.sigma_trajectories(curves)
+
+
+# ---- pages 06-07: results figures --------------------------------------------------------------
+
+
+def paper_medians(runs: pd.DataFrame, arms=("ggcam", "ggcam-warm")) -> dict:
+    """``plots.metric_boxplots``'s reference marks for our networks: the paper's median AUC of
+    the network's family (ResNet50, EffNetV2-S; real data) beside our standard box and beside
+    each GG-CAM arm in ``arms``."""
+    from ggcam.analysis.paper_values import PAPER_MEDIAN_AUC
+
+    marks = {}
+    for network in pd.unique(runs["network"]) if len(runs) else []:
+        fam = FAMILY_OF.get(network, network)
+        if (fam, "standard") in PAPER_MEDIAN_AUC:
+            marks[(network, "standard")] = PAPER_MEDIAN_AUC[(fam, "standard")]
+            marks |= {(network, a): PAPER_MEDIAN_AUC[(fam, "ggcam")] for a in arms}
+    return {"auc_ovo": marks}
+
+
+def figure3(runs: pd.DataFrame, metrics, variants, paper: dict | None = None):
+    """Figure 3 panels (``plots.metric_boxplots``) for the ``variants`` present, or a note."""
+    from ggcam.viz import paper_figures as plots
+
+    present = [v for v in variants if len(runs) and v in set(runs["variant"])]
+    if len(present) < 1 or runs[runs["variant"].isin(present)][list(metrics)].notna().sum().sum() == 0:
+        return _note(f"No runs of {', '.join(variants)} with these metrics yet.")
+    missing = [v for v in variants if v not in present]
+    fig = plots.metric_boxplots(runs, list(metrics), variants=present, paper_medians=paper)
+    if missing:
+        fig.suptitle(f"not run yet: {', '.join(missing)}", fontsize=10)
+    return fig
+
+
+def table3_figure(examples: dict, networks=None, variants=None):
+    """Table 3 (``plots.table3``) from the store's examples, or a note (no examples yet, or
+    real data, whose results never hold images)."""
+    from ggcam.data import CLASS_NAMES
+    from ggcam.viz import paper_figures as plots
+
+    if not examples:
+        return _note("No Table 3 examples in the store yet.")
+    if "image" not in next(iter(examples.values())):
+        return _note("These results hold no images (credentialed data): Table 3 is not shown.")
+    keys = [k for k in examples if (networks is None or k[0] in networks)
+            and (variants is None or k[1] in variants)]
+    if not keys:
+        return _note("No Table 3 examples of these arms yet.")
+    return plots.table3({k: examples[k] for k in keys}, CLASS_NAMES)
