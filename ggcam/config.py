@@ -12,32 +12,23 @@ import json
 import math
 from dataclasses import asdict, dataclass, fields
 
-NETWORKS = ("resnet50", "efficientnet_v2_s")  # the paper's two networks (Table 1)
-# Smaller members of the same two families, for CPU profiles where the paper's networks
-# cannot learn within the budget; they take their family's Table 1 values.
-FAMILY_OF = {"resnet50": "resnet50", "resnet18": "resnet50",
-             "efficientnet_v2_s": "efficientnet_v2_s", "efficientnet_b0": "efficientnet_v2_s"}
-NETWORK_LABELS = {"resnet50": "ResNet50", "efficientnet_v2_s": "EffNetV2-S",
-                  "resnet18": "ResNet18", "efficientnet_b0": "EffNet-B0"}
-# The arms of the study; each differs from its neighbour in one thing (design.md, "The study").
-VARIANTS = ("standard", "ggcam", "ggcam-fp64", "ggcam-warm", "ggcam-legacy", "ggcam-shuffled",
-            "ggcam-centre")
-VARIANT_LABELS = {
-    "standard": "standard (cross-entropy)",
-    "ggcam": "+GG-CAM (paper, Table 1)",
-    "ggcam-fp64": "+GG-CAM, loss (eq. 11) in float64",
-    "ggcam-warm": "+GG-CAM, float64 and σ_sm₀ = 0.1",
-    "ggcam-legacy": "+GG-CAM (released code)",
-    "ggcam-shuffled": "control: Ψ of another image",
-    "ggcam-centre": "control: mean Ψ for every image",
-}
-VARIANT_ALIASES = {"ggcam-stable": "ggcam-warm"}  # old name (float64 + σ_sm₀ = 0.1)
+# The networks and arms are the study's vocabulary (``ggcam.study``); named here too because
+# a TrainConfig checks against them.
+from ggcam.study import (
+    FAMILY_OF,
+    NETWORK_LABELS,
+    NETWORKS,
+    VARIANT_ALIASES,
+    VARIANTS,
+    arm,
+)
+
 CONTROL_BASE = "ggcam-warm"  # the controls copy this arm's settings and change only Ψ
 OPTIMIZERS = ("adam", "adamax", "sgd", "sgd-momentum")
 PRECISIONS = ("fp32", "bf16")
 CRITERIA = ("val_loss", "val_auc")
 CAM_REDUCTIONS = ("sum", "mean")  # eq. 4 | the released code's channel mean
-GAZE_SOURCES = ("own", "shuffled", "centre")
+GAZE_SOURCES = ("own", "shuffled", "centre", "oracle")
 # The points Ψ is made from: Algorithm 1 histograms the raw gaze samples E_1..E_M
 # (eye_gaze.csv); fixations.csv, unweighted or weighted by duration, are the alternatives.
 GAZE_POINTS = ("eye_gaze", "fixations", "fixations-duration")
@@ -165,9 +156,7 @@ class TrainConfig:
     @property
     def loss_mode(self) -> str:
         """The objective: cross-entropy alone, eq. 9-11 (paper) or the released code's."""
-        if self.variant == "standard":
-            return "standard"
-        return "legacy" if self.variant == "ggcam-legacy" else "paper"
+        return arm(self.variant).loss_mode
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -223,20 +212,14 @@ def variant_values(network: str, variant: str) -> dict:
     if family is None:
         raise ValueError(f"Table 1 covers the families of {NETWORKS}; {network!r} is not one of "
                          f"{sorted(FAMILY_OF)}")
-    variant = canonical_variant(variant)
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    if variant == "standard":
+    spec = arm(canonical_variant(variant))
+    if spec.values == "standard":
         return dict(TABLE1[(family, "standard")])
-    if variant == "ggcam-legacy":
+    if spec.values == "released":
         return {**RELEASED[family], **RELEASED_BEHAVIOUR}
-    values = dict(TABLE1[(family, "ggcam")])
-    if variant == "ggcam-fp64":
-        values.update(FP64)
-    elif variant in ("ggcam-warm", "ggcam-shuffled", "ggcam-centre"):
-        values.update(WARM)
-        if variant != "ggcam-warm":
-            values["gaze_source"] = variant.removeprefix("ggcam-")
+    values = {**TABLE1[(family, "ggcam")], **{"fp64": FP64, "warm": WARM}.get(spec.values, {})}
+    if spec.gaze_source not in ("own", "none"):
+        values["gaze_source"] = spec.gaze_source
     return values
 
 

@@ -47,6 +47,9 @@ class FitResult:
     epochs: int
     stop_reason: str
     flags: list[str] = field(default_factory=list)  # e.g. "adam-overflow:loss.log_sigma_sm@epoch1"
+    # The model and loss parameters after the last epoch (the model itself holds the best):
+    # a run is also tested as it stopped, so a result cannot hinge on the checkpoint rule.
+    last_weights: dict | None = None
 
 
 @dataclass
@@ -146,10 +149,11 @@ def fit(model: CAMNet, loss_fn: nn.Module, train: Dataset, val: Dataset, config:
         state.epoch = epoch
         if ckpt is not None and dist.rank == 0:
             _save(ckpt, state, objective, optimizer, scheduler, config, data_id)
+    last = {k: v.detach().cpu().clone() for k, v in objective.state_dict().items()}
     if state.best_weights is not None:
         objective.load_state_dict(state.best_weights)
     return FitResult(pd.DataFrame(state.history), state.best_epoch, state.epoch, stop_reason,
-                     state.flags)
+                     state.flags, last)
 
 
 def _check_sets(train: Dataset, val: Dataset) -> None:

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 from synthetic import SyntheticCXR
 
-from ggcam.config import VARIANT_LABELS, VARIANTS
 from ggcam.experiment import (
     PROFILES,
     Arm,
@@ -23,6 +22,7 @@ from ggcam.experiment import (
 from ggcam.experiment.controls import centre_prior, shuffled_gaze, with_gaze_source
 from ggcam.experiment.metrics import run_metrics
 from ggcam.experiment.sweep import is_done, run_one
+from ggcam.study import VARIANT_LABELS, VARIANTS
 
 TINY = Profile("tiny", "phantom", n_images=30, scale=0.04, input_shape=(64, 64),
                arms=(Arm("standard", ("resnet18",), (0,)), Arm("ggcam-warm", ("resnet18",), (0,))),
@@ -175,7 +175,8 @@ def test_centre_control_gives_every_image_the_mean_training_map():
 
 
 def test_every_arm_has_a_label_and_one_change():
-    from ggcam.config import VARIANT_LABELS, table1_config
+    from ggcam.config import table1_config
+    from ggcam.study import VARIANT_LABELS
 
     assert set(VARIANT_LABELS) == set(VARIANTS)
     paper = table1_config("resnet50", "ggcam").to_dict()

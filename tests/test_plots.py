@@ -10,7 +10,7 @@ import torch
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
-from ggcam import config
+from ggcam import config, study
 from ggcam.stats.unpaired import anova
 from ggcam.viz import paper_figures as plots
 from ggcam.viz.style import MAX_WIDTH, MIN_FONT_PT, model_name, network_name, variant_label
@@ -110,7 +110,7 @@ def test_omega_distribution_orders_variants_and_picks_networks():
     fig = plots.omega_distribution(h, networks=["efficientnet_v2_s"])
     assert len(fig.axes) == 1
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    want = [v for v in config.VARIANTS if v in ("standard", "ggcam", "ggcam-legacy")]
+    want = [v for v in study.VARIANTS if v in ("standard", "ggcam", "ggcam-legacy")]
     assert labels == [variant_label(v) for v in want]
     with pytest.raises(ValueError, match="not in the data"):
         plots.omega_distribution(h, networks=["densenet121"])
@@ -179,8 +179,8 @@ def test_metric_boxplots_many_variants_in_config_order_with_a_legend():
     fig = plots.metric_boxplots(runs, ["auc_ovo"], paper_medians=None)
     ax = fig.axes[0]
     aliases = getattr(config, "VARIANT_ALIASES", {})
-    rank = {v: config.VARIANTS.index(aliases.get(v, v)) if aliases.get(v, v) in config.VARIANTS
-            else len(config.VARIANTS) for v in pd.unique(runs.variant)}
+    rank = {v: study.VARIANTS.index(aliases.get(v, v)) if aliases.get(v, v) in study.VARIANTS
+            else len(study.VARIANTS) for v in pd.unique(runs.variant)}
     want = sorted(pd.unique(runs.variant), key=rank.get)  # stable: unknown ones as given
     assert len(ax.patches) == len(want) == 8
     assert [t.get_text() for t in fig.legends[0].get_texts()] == [variant_label(v) for v in want]
@@ -197,7 +197,7 @@ def test_metric_boxplots_n_too_small_and_options():
     (ax,) = fig.axes
     assert ax.get_title() == f"(a) {network_name('resnet50')}\nn too small"
     labels = [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
-    order = [v for v in config.VARIANTS if v in ("standard", "ggcam", "ggcam-legacy")]
+    order = [v for v in study.VARIANTS if v in ("standard", "ggcam", "ggcam-legacy")]
     assert labels == [variant_label(v) for v in order]
     same = runs_frame().assign(interp_chf=0.5)
     assert plots.metric_boxplots(same, ["interp_chf"]).axes[0].get_title().endswith("no test")
@@ -343,7 +343,7 @@ def test_sigma_trajectories_networks_variants_and_legend():
     assert [ax.get_title() for ax in fig.axes] == [network_name("resnet50"),
                                                     network_name("efficientnet_v2_s")]
     assert len(resnet.lines) == 4 and resnet.get_yscale() == "log"  # 2 variants × 2 seeds
-    order = [v for v in config.VARIANTS if v in ("ggcam", "ggcam-legacy")]
+    order = [v for v in study.VARIANTS if v in ("ggcam", "ggcam-legacy")]
     assert [t.get_text() for t in fig.legends[0].get_texts()] == [variant_label(v) for v in order]
     assert_readable(fig)
     assert_no_overlap(fig)
@@ -355,14 +355,14 @@ def test_sigma_trajectories_networks_variants_and_legend():
 
 
 def test_names_come_from_config():
-    assert network_name("resnet50") == config.NETWORK_LABELS["resnet50"]
+    assert network_name("resnet50") == study.NETWORK_LABELS["resnet50"]
     assert network_name("vgg16") == "vgg16" and variant_label("ggcam-new") == "ggcam-new"
-    assert model_name("resnet50", "standard") == config.NETWORK_LABELS["resnet50"]
-    plus = config.VARIANT_LABELS["ggcam"]
-    assert model_name("resnet50", "ggcam") == config.NETWORK_LABELS["resnet50"] + plus
-    assert model_name("resnet50", "ggcam-new") == config.NETWORK_LABELS["resnet50"] + ", ggcam-new"
+    assert model_name("resnet50", "standard") == study.NETWORK_LABELS["resnet50"]
+    plus = study.VARIANT_LABELS["ggcam"]
+    assert model_name("resnet50", "ggcam") == study.NETWORK_LABELS["resnet50"] + plus
+    assert model_name("resnet50", "ggcam-new") == study.NETWORK_LABELS["resnet50"] + ", ggcam-new"
     for alias, new in getattr(config, "VARIANT_ALIASES", {}).items():
-        assert variant_label(alias) == config.VARIANT_LABELS[new]
+        assert variant_label(alias) == study.VARIANT_LABELS[new]
 
 
 def test_plot_modules_import_without_a_cycle():
@@ -386,7 +386,7 @@ def test_table3_from_store_examples():
     fig = plots.table3(examples, ["normal", "CHF", "pneumonia"])
     images = fig.axes[:12]  # 4 rows × 3 columns, then a colour bar per row
     order = sorted([("resnet50", "standard"), ("resnet50", "ggcam")],
-                   key=lambda k: config.VARIANTS.index(k[1])) + [("efficientnet_v2_s", "ggcam")]
+                   key=lambda k: study.VARIANTS.index(k[1])) + [("efficientnet_v2_s", "ggcam")]
     labels = [images[3 * i].get_ylabel().replace("\n", " ") for i in range(4)]
     assert labels == ["Ψ (gaze)"] + [model_name(*k) for k in order]  # wrapped, same words
     assert [ax.get_title() for ax in images[:3]] == ["normal", "CHF", "pneumonia"]

@@ -78,10 +78,10 @@ from ggcam.analysis.summary_text import (
     localisation_markdown,
     localisation_sentence,
 )
-from ggcam.config import VARIANTS
 from ggcam.experiment.profiles import RunSpec, get_profile, run_config
 from ggcam.experiment.store import ResultsStore
 from ggcam.stats.unpaired import anova, precision_recall_table
+from ggcam.study import VARIANTS
 
 __all__ = [
     "ALPHA", "CACHE_VERSION", "LEARNED_SHARE", "MAX_SINGLE_CLASS_SHARE", "METRIC_LABELS",

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from ggcam.analysis.summary_store import network_label, primary_arms, runs_of
-from ggcam.config import VARIANTS
 from ggcam.experiment.profiles import CONTROLS
 from ggcam.experiment.store import ResultsStore
 from ggcam.runtime import atomic_write_text
 from ggcam.stats.unpaired import paired_summary
+from ggcam.study import VARIANTS
 
 LEARNED_SHARE = 0.5  # an arm "learned" when at least this share of its runs did
 # The study's learning target, set before the sweep (issue 11): the reference arm of a network

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ggcam.config import NETWORK_LABELS, VARIANT_LABELS, VARIANTS
 from ggcam.experiment.profiles import CONTROLS, PROFILES, get_profile, run_specs
 from ggcam.experiment.store import ResultsStore, RunRecord, open_store, results_root
 from ggcam.geometry import STRIDE
+from ggcam.study import NETWORK_LABELS, VARIANT_LABELS, VARIANTS
 
 SWEPT_PROFILE = "cpu"  # the profile a page shows when no profile has results yet
 

@@ -14,9 +14,9 @@ import pandas as pd
 from ggcam.analysis.paper_values import PAPER_MEDIAN_AUC
 from ggcam.analysis.summary_paired import TARGET_AUC, fmt_ci, learning_targets, paired_table
 from ggcam.analysis.summary_store import network_label, planned_seeds, primary_arms, runs_of, study_networks
-from ggcam.config import FAMILY_OF
 from ggcam.experiment.profiles import CONTROLS
 from ggcam.experiment.store import ResultsStore
+from ggcam.study import FAMILY_OF
 
 ALPHA = 0.05  # a difference is called higher or lower when its interval excludes 0 and p < ALPHA
 

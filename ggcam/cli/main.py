@@ -90,8 +90,9 @@ def _positive_float(text: str) -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ggcam.config import FAMILY_OF, GAZE_POINTS, VARIANT_ALIASES, VARIANTS
+    from ggcam.config import GAZE_POINTS
     from ggcam.experiment import PROFILES
+    from ggcam.study import FAMILY_OF, VARIANT_ALIASES, VARIANTS
 
     p = _Parser(prog="ggcam", description=(
         "Gaze-Guided Class Activation Mapping: generate phantom data, prepare a dataset cache, "
@@ -265,9 +266,11 @@ def _run_command(args) -> None:
     from dataclasses import replace
 
     from ggcam.config import canonical_variant
-    from ggcam.experiment import RunSpec, get_profile
+    from ggcam.experiment import RunSpec, get_profile, run_specs
+    from ggcam.experiment.data import ProfileData
+    from ggcam.experiment.run import run_one
     from ggcam.experiment.store import ResultsStore
-    from ggcam.experiment.sweep import ProfileData, check_writable, prepare_checkpoints, run_one, run_sweep
+    from ggcam.experiment.sweep import check_writable, run_sweep
 
     profile = get_profile(args.profile)
     if profile.data == "real" and args.data_root is None:
@@ -294,6 +297,10 @@ def _run_command(args) -> None:
         raise ValueError(f"--variant {args.variant}: profile {profile.name!r} has no such arm; "
                          f"choose one of {list(profile.variants)}")
     spec = RunSpec(profile.name, args.network, variant, args.seed)
+    planned = {s.run_id for s in run_specs(profile)}
+    if spec.run_id not in planned:  # a run outside the profile is never filed under it
+        raise ValueError(f"{spec.run_id}: not a run of profile {profile.name!r} (network, arm and "
+                         f"seed must be one of its {len(planned)} runs; see `ggcam sweep --help`)")
     checks.protect_real_results(profile, args)
     if not args.resume:
         import shutil
@@ -301,7 +308,6 @@ def _run_command(args) -> None:
         shutil.rmtree(ckpt_root / spec.run_id, ignore_errors=True)
     data = ProfileData(profile, args.data_root, args.work, args.mimic_root, progress=not args.quiet)
     # --resume on other data (or a checkpoint that cannot be read) restarts, with a warning.
-    prepare_checkpoints(ckpt_root / spec.run_id, data.data_id)
     rec = run_one(spec, profile, data, store, ckpt_root, device=args.device,
                   progress=not args.quiet)
     store.collect()

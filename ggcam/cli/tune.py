@@ -20,8 +20,8 @@ def _int_at_least(low: int):
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``tune`` subcommand to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
-    from ggcam.config import FAMILY_OF, VARIANT_ALIASES, VARIANTS
     from ggcam.experiment import PROFILES
+    from ggcam.study import FAMILY_OF, VARIANT_ALIASES, VARIANTS
     from ggcam.tune.space import OBJECTIVES
 
     t = subparsers.add_parser(

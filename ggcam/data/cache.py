@@ -61,11 +61,12 @@ from ggcam.data.layout import GAZE_FILES
 from ggcam.data.phantom.truth import boxes_by_image, finding_mask, read_phantom_truth, truth_beside
 from ggcam.data.resample import points_to_input, to_input
 from ggcam.data.roots import data_identity, is_phantom
-from ggcam.geometry import STRIDE, grid_geometry
+from ggcam.geometry import STRIDE, block_mean, grid_geometry
 from ggcam.runtime import probe_writable
 
-CACHE_VERSION = 2  # 2: findings.npy, data_identity, has_truth
-GRID_ARRAYS = ("gaze", "heart", "lung", "findings")
+CACHE_VERSION = 3  # 2: findings.npy, data_identity, has_truth; 3: findings_area, findings_input
+GRID_ARRAYS = ("gaze", "heart", "lung", "findings", "findings_area")
+INPUT_ARRAYS = ("findings_input",)  # (n, H, W): read on demand, never batched
 IMAGE_DTYPES = ("float16", "uint16")
 
 
@@ -103,7 +104,7 @@ _WORKER: dict = {}
 def _init_worker(dataset: EGDCXR, folder: Path, stride: int, findings) -> None:
     _WORKER.clear()
     _WORKER.update(dataset=dataset, stride=stride, findings=findings, arrays={
-        name: np.load(folder / f"{name}.npy", mmap_mode="r+") for name in ("images", *GRID_ARRAYS)})
+        name: np.load(folder / f"{name}.npy", mmap_mode="r+") for name in ("images", *GRID_ARRAYS, *INPUT_ARRAYS)})
 
 
 def _prepare_one(i: int) -> int:
@@ -127,7 +128,11 @@ def _prepare_one(i: int) -> int:
     masks = ds.masks(i)
     arrays["heart"][i], arrays["lung"][i] = masks["heart"], masks["lung"]
     if _WORKER["findings"] is not None:
-        arrays["findings"][i] = ds.to_grid(i, finding_mask(_WORKER["findings"][i], ds.image_shape(i)))
+        full = finding_mask(_WORKER["findings"][i], ds.image_shape(i))
+        arrays["findings"][i] = ds.to_grid(i, full)  # the organs' rule (mask_rule)
+        arrays["findings_area"][i] = block_mean(full, geom)  # covered share of each cell: the oracle's Ψ
+        # In network-input pixels, placed as the image is: localisation is scored there.
+        arrays["findings_input"][i] = to_input(full.astype(np.float32), geom, stride) >= 0.5
     return i
 
 
@@ -259,7 +264,8 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
     try:
         specs = {"images": ((n, H, W), np.dtype(image_dtype)), "gaze": ((n, h, w), np.float32),
                  "heart": ((n, h, w), np.bool_), "lung": ((n, h, w), np.bool_),
-                 "findings": ((n, h, w), np.bool_)}
+                 "findings": ((n, h, w), np.bool_), "findings_area": ((n, h, w), np.float32),
+                 "findings_input": ((n, H, W), np.bool_)}
         for name, (shape, dtype) in specs.items():
             np.lib.format.open_memmap(tmp / f"{name}.npy", mode="w+", dtype=dtype, shape=shape).flush()
         with tqdm(total=n, desc="prepare", disable=not progress, unit="image") as bar:

@@ -19,9 +19,9 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from ggcam.data.cache import CACHE_VERSION, GRID_ARRAYS
+from ggcam.data.cache import CACHE_VERSION, GRID_ARRAYS, INPUT_ARRAYS
 
-ARRAYS = ("images", *GRID_ARRAYS, "labels", "has_gaze", "gaze_offsets", "gaze_xy",
+ARRAYS = ("images", *GRID_ARRAYS, *INPUT_ARRAYS, "labels", "has_gaze", "gaze_offsets", "gaze_xy",
           "gaze_duration")
 MASK_ARRAYS = {"heart": "heart", "lung": "lung", "finding": "findings"}  # item key → array
 
@@ -97,6 +97,7 @@ class CachedDataset(Dataset):
                 "label": torch.tensor(int(a["labels"][j]), dtype=torch.int64),
                 "gaze": grid["gaze"], "has_gaze": torch.tensor(bool(a["has_gaze"][j])),
                 "masks": {key: grid[name] for key, name in MASK_ARRAYS.items()},
+                "finding_area": grid["findings_area"],
                 "dicom_id": str(self._ids[j]), "index": j}
 
     def __getitem__(self, i) -> dict:
@@ -114,6 +115,15 @@ class CachedDataset(Dataset):
     def has_truth(self) -> bool:
         """Whether ``masks["finding"]`` holds true findings (a phantom with its truth file)."""
         return bool(self.manifest.get("has_truth", False))
+
+    def finding_masks(self) -> np.ndarray:
+        """The true findings of every item in network-input pixels, bool (n, H, W); all False
+        where there is no finding, and everywhere without a truth file (real data)."""
+        return np.array(self._open()["findings_input"][self.indices], dtype=bool)
+
+    def labels(self) -> np.ndarray:
+        """Every item's label, (n,) int64, without reading images."""
+        return np.array(self._open()["labels"][self.indices], dtype=np.int64)
 
     def input_gaze_points(self, i) -> tuple[np.ndarray, np.ndarray]:
         """Item i's gaze points in network-input pixels: (M, 2) as (x, y), and durations (M,).

@@ -14,7 +14,10 @@ import numpy as np
 import pandas as pd
 
 from ggcam.metrics import classification as metrics
+from ggcam.metrics import image_localisation as imloc
 from ggcam.metrics.localisation import centre_prior_agreement, pointing_game
+from ggcam.stats.equivalence import Learned
+from ggcam.stats.equivalence import learned_reason as _learned_rule
 from ggcam.stats.unpaired import bootstrap_auc_ci
 from ggcam.study import CLASS_KEYS, CLASS_NAMES
 
@@ -104,37 +107,116 @@ def agreement_metrics(labels: np.ndarray, maps: dict[str, np.ndarray]) -> dict:
     return out
 
 
-def run_metrics(predictions: pd.DataFrame, maps: dict[str, np.ndarray]) -> dict:
-    """Every metric field of a ``RunRecord`` from a run's predictions and maps."""
+FINDING_CLASSES = {1: "chf", 2: "pneumonia"}  # the classes with true findings to point at
+
+
+def fixed_locations(train_masks: np.ndarray, train_labels: np.ndarray, tolerance_px: float) -> np.ndarray:
+    """Per class, the input pixel (row, col) a peak placed there would hit most often on the
+    training images (``image_localisation.best_fixed_location``); (-1, -1) for a class without
+    findings. Fitted at training time and stored with the run's maps (``fixed_location``)."""
+    out = np.full((len(CLASS_NAMES), 2), -1, dtype=np.int64)
+    for c in FINDING_CLASSES:
+        masks = train_masks[train_labels == c]
+        if masks.any():
+            out[c] = imloc.best_fixed_location(masks, tolerance_px)
+    return out
+
+
+def _partial_cc(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float | None:
+    """Mean over images of the partial correlation of x and y given z, over cells (N, h, w)."""
+    def r(a, b):
+        a = a.reshape(len(a), -1) - a.reshape(len(a), -1).mean(1, keepdims=True)
+        b = b.reshape(len(b), -1) - b.reshape(len(b), -1).mean(1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))
+    rxy, rxz, ryz = r(x, y), r(x, z), r(y, z)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        partial = (rxy - rxz * ryz) / np.sqrt((1 - rxz**2) * (1 - ryz**2))
+    return _mean(partial)
+
+
+def image_localisation_metrics(labels: np.ndarray, maps: dict[str, np.ndarray],
+                               test_set: dict[str, np.ndarray]) -> dict:
+    """Localisation in input pixels per class, beside the mean-gaze prior, the best fixed
+    location (fitted on the run's training set) and a random peak (``image_localisation``)."""
+    if not np.array_equal(maps["dicom_id"], test_set["dicom_id"]):
+        raise ValueError("the maps and the test set's findings hold different images (dicom_id)")
+    masks = test_set["findings"]
+    shape = masks.shape[1:]
+    tol = imloc.tolerance_at(shape)
+    omega = maps["cams"][np.arange(len(labels)), labels]
+    n = len(labels)
+    candidates = {"": imloc.upsample_maps(omega, shape),
+                  "prior_": imloc.upsample_maps(np.repeat(maps["centre_prior"][None], n, 0), shape)}
+    out: dict = {}
+    for c, key in FINDING_CLASSES.items():
+        rows = labels == c
+        loc = maps["fixed_location"][c]
+        maps_c = {**{p: up[rows] for p, up in candidates.items()},
+                  **({"fixed_": imloc.fixed_location_maps(loc, int(rows.sum()), shape)}
+                     if loc[0] >= 0 and rows.any() else {})}
+        for prefix in ("", "prior_", "fixed_"):
+            up = maps_c.get(prefix)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # constant maps, documented
+                vals = (None, None, None) if up is None or not rows.any() else (
+                    imloc.pointing_hits(up, masks[rows], tol), imloc.energy_inside(up, masks[rows]),
+                    imloc.inside_auroc(up, masks[rows]))
+            for name, v in zip(("pointing", "energy", "inside_auroc"), vals):
+                out[f"{prefix}{name}_{key}"] = None if v is None else _mean(v)
+        out[f"random_pointing_{key}"] = _mean(imloc.random_peak_chance(masks[rows], tol)) if rows.any() else None
+    keep = maps["has_gaze"].astype(bool)
+    out["cc_partial"] = (_partial_cc(omega[keep], maps["gaze"][keep],
+                                     np.repeat(maps["centre_prior"][None], int(keep.sum()), 0))
+                         if keep.any() else None)
+    return out
+
+
+def run_metrics(predictions: pd.DataFrame, maps: dict[str, np.ndarray],
+                test_set: dict[str, np.ndarray] | None = None, classification_only: bool = False) -> dict:
+    """Every metric field of a ``RunRecord`` from a run's predictions and maps (and, with
+    independent replicates, the store's shared test set of true findings)."""
     labels = predictions["label"].to_numpy(dtype=np.int64)
     logits = logits_of(predictions)
     if maps["cams"].shape[0] != len(labels):
         raise ValueError(f"maps hold {maps['cams'].shape[0]} images, predictions {len(labels)}")
-    return {**classification_metrics(labels, logits), **localisation_metrics(labels, maps),
-            **agreement_metrics(labels, maps)}
+    if "dicom_id" in maps and not np.array_equal(maps["dicom_id"], predictions["dicom_id"].to_numpy(dtype=str)):
+        raise ValueError("maps and predictions list different images (dicom_id) or another order")
+    scores = classification_metrics(labels, logits)
+    if classification_only:
+        return scores
+    scores.update({**localisation_metrics(labels, maps), **agreement_metrics(labels, maps)})
+    if test_set is not None and "fixed_location" in maps:
+        scores.update(image_localisation_metrics(labels, maps, test_set))
+    return scores
+
+
+def learned_reason(scores: dict) -> Learned:
+    """The study's bar for "learned": the test-AUC interval above 0.5 and every class
+    recalled at least 10% of the time (``ggcam.stats.equivalence.learned_reason``)."""
+    if scores.get("auc_ovo_low") is None:
+        return Learned(False, "no test AUC (a class is missing from the test set)")
+    return _learned_rule(scores["auc_ovo_low"], {k: scores[f"recall_{k}"] for k in CLASS_KEYS})
 
 
 def learned(scores: dict) -> bool:
-    """A run is used in conclusions unless it predicts one class or its AUC CI covers 0.5."""
-    return not (scores["single_class"] or scores["auc_ci_covers_chance"])
+    return learned_reason(scores).learned
 
 
 def rescore(store) -> int:
-    """Recompute every record's metric fields from its stored files (after a metrics change).
-
-    Training is untouched; returns the number of records rewritten.
-    """
-    import json
-
-    from ggcam.experiment.store import json_default
-    from ggcam.runtime import atomic_write_text
-
+    """Recompute every record's metric fields from its stored files (after a metrics change),
+    through the store (``ResultsStore.update_record``). Training is untouched; returns the
+    number of records rewritten."""
+    test_set = store.read_test_set() if store.has_test_set() else None
     n = 0
-    for path in sorted((store.path / "runs").glob("*.json")):
-        rec = store.record_dict(path)
-        scores = run_metrics(store.predictions(rec["run_id"]), store.maps(rec["run_id"]))
-        rec.update(scores, learned=learned(scores))
-        atomic_write_text(json.dumps(rec, indent=1, default=json_default) + "\n", path)
+    for run_id in store.run_ids():
+        scores = run_metrics(store.predictions(run_id), store.maps(run_id), test_set)
+        if store.has_last(run_id):
+            scores["auc_ovo_last"] = run_metrics(store.predictions(run_id, last=True),
+                                                 store.maps(run_id, last=True), None,
+                                                 classification_only=True)["auc_ovo"]
+        verdict = learned_reason(scores)
+        store.update_record(run_id, {**scores, "learned": verdict.learned, "learned_reason": verdict.reason})
         n += 1
     store.collect()
     return n

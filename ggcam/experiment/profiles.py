@@ -10,25 +10,51 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ggcam.config import VARIANTS, RunOptions, TrainConfig, table1_config
+from ggcam.config import CRITERIA, RunOptions, TrainConfig, table1_config
 from ggcam.gaze import sigma_from_kernel_size
 from ggcam.geometry import STRIDE
+from ggcam.study import PRIMARY, VARIANTS, arm
 
-CONTROLS = ("ggcam-shuffled", "ggcam-centre")
+DOSE_FACTORS = ("n_train", "informativeness")
+CONTROLS = ("ggcam-shuffled", "ggcam-centre")  # the gaze-specificity controls (study.ARMS, tier 1)
 
 
 @dataclass(frozen=True)
 class Arm:
-    variant: str  # one of ggcam.config.VARIANTS
+    variant: str  # one of ggcam.study.VARIANTS
     networks: tuple[str, ...]
     seeds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """Independent replicates: replicate (seed) s draws its own phantom for training and
+    validation (phantom seed s + 1); one large independent phantom (``test_seed``) is the test
+    set of every replicate and arm. Never overlapping re-splits of one pool, whose shared
+    images make intervals far too narrow."""
+
+    n_train: int  # the base training-set size of a replicate
+    n_val: int = 200  # validation images: the checkpoint rule's data
+    n_test: int = 600  # the shared test set
+    test_seed: int = 100_000  # far from every replicate's seed + 1
+
+
+@dataclass(frozen=True)
+class Dose:
+    """One point off the base design, one factor at a time (where gaze starts to help)."""
+
+    factor: str  # "n_train" (training images) or "informativeness" (the simulated reader's)
+    value: float
+    variants: tuple[str, ...]  # the arms run at this point (its pairs form within a replicate)
+    seeds: tuple[int, ...]
+    network: str = "resnet18"
 
 
 @dataclass(frozen=True)
 class Profile:
     name: str
     data: str  # "phantom" (generated on first use) or "real" (EGD-CXR + MIMIC-CXR, --data-root)
-    n_images: int  # phantom images (the real release has 1,083)
+    n_images: int  # phantom images when one pool is re-split per seed (the real release: 1,083)
     scale: float  # phantom image scale: 1.0 is full size (3056×2544)
     input_shape: tuple[int, int]  # network input (H, W); the Ω grid is this // STRIDE
     arms: tuple[Arm, ...]  # what runs, with which seeds
@@ -41,6 +67,21 @@ class Profile:
     lr: float | None = None  # one learning rate for every arm (None: Table 1's per arm)
     informativeness: float | None = None  # phantom reader's share of fixations on findings
     budget: str = ""  # what the profile is sized for, for humans
+    replicates: Replicates | None = None  # independent replicates; None: re-split one pool
+    doses: tuple[Dose, ...] = ()  # dose-response points (independent replicates only)
+    criterion: str | None = None  # one checkpoint rule for every arm; None: Table 1's per arm
+    equivalence_margin: float = 0.03  # |ΔAUC| below this is "no change" (TOST), fixed up front
+
+    def __post_init__(self) -> None:
+        if self.criterion is not None and self.criterion not in CRITERIA:
+            raise ValueError(f"profile {self.name}: criterion must be one of {CRITERIA}")
+        for d in self.doses:
+            if d.factor not in DOSE_FACTORS:
+                raise ValueError(f"profile {self.name}: dose factor {d.factor!r} is not one of {DOSE_FACTORS}")
+            if self.replicates is None:
+                raise ValueError(f"profile {self.name}: doses need independent replicates")
+            for v in d.variants:
+                arm(v)
 
     @property
     def grid_shape(self) -> tuple[int, int]:
@@ -48,11 +89,23 @@ class Profile:
 
     @property
     def networks(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(n for a in self.arms for n in a.networks))
+        return tuple(dict.fromkeys([*(n for a in self.arms for n in a.networks),
+                                    *(d.network for d in self.doses)]))
 
     @property
     def variants(self) -> tuple[str, ...]:
-        return tuple(v for v in VARIANTS if any(a.variant == v for a in self.arms))
+        used = {a.variant for a in self.arms} | {v for d in self.doses for v in d.variants}
+        return tuple(v for v in VARIANTS if v in used)
+
+    @property
+    def base_informativeness(self) -> float | None:
+        return self.informativeness
+
+    @property
+    def n_train_pool(self) -> int:
+        """A replicate's training pool: the largest training set any of its runs uses."""
+        sizes = [int(d.value) for d in self.doses if d.factor == "n_train"]
+        return max([self.replicates.n_train, *sizes]) if self.replicates else 0
 
     def blur_sigma(self, kernel_size: int) -> float | None:
         """Phantom images are scaled; so is the blur (B is given in full-size pixels)."""
@@ -65,10 +118,21 @@ class RunSpec:
     network: str
     variant: str
     seed: int
+    n_train: int | None = None  # a dose point's training-set size (None: the profile's base)
+    informativeness: float | None = None  # a dose point's reader (None: the profile's base)
 
     @property
     def run_id(self) -> str:
-        return f"{self.network}__{self.variant}__s{self.seed}"
+        rid = f"{self.network}__{self.variant}__s{self.seed}"
+        if self.n_train is not None:
+            rid += f"__n{self.n_train}"
+        if self.informativeness is not None:
+            rid += f"__i{self.informativeness:g}"
+        return rid
+
+    @property
+    def is_base(self) -> bool:
+        return self.n_train is None and self.informativeness is None
 
 
 def _all(networks, seeds, variants=VARIANTS) -> tuple[Arm, ...]:
@@ -77,43 +141,87 @@ def _all(networks, seeds, variants=VARIANTS) -> tuple[Arm, ...]:
 
 _PAPER_NETS = ("resnet50", "efficientnet_v2_s")
 _GPU = RunOptions(device="cuda", precision="bf16", channels_last=True, num_workers=6)
-_CPU_NETS = ("resnet18", "efficientnet_b0")
-_PRIMARY = ("standard", "ggcam-warm")
+_STUDY_ARMS = ("standard", "ggcam-warm", "ggcam-oracle", "ggcam-shuffled", "ggcam-centre")
+_OTHER_ARMS = ("ggcam", "ggcam-fp64", "ggcam-legacy")
+_PAPER_ARMS = ("standard", "ggcam", "ggcam-fp64", "ggcam-warm", "ggcam-legacy", "ggcam-shuffled",
+               "ggcam-centre")
+
+
+def _study(network: str, base_seeds: int, other_seeds: int, dose_seeds: int, n_train: int,
+           informativeness=(0.3, 1.0), sizes=None,
+           oracle_doses: bool = True) -> tuple[tuple[Arm, ...], tuple[Dose, ...]]:
+    """The study v2 design (design.md, "The study"): the base arms, the other arms, and the
+    dose-response points one factor at a time: training-set size (the primary pair and,
+    with ``oracle_doses``, the oracle) and the reader's informativeness (the GG-CAM arm, paired
+    with the replicate's one ``standard`` run: the images do not change with the reader, and
+    the oracle does not read gaze)."""
+    arms = (*(Arm(v, (network,), tuple(range(base_seeds))) for v in _STUDY_ARMS),
+            *(Arm(v, (network,), tuple(range(other_seeds))) for v in _OTHER_ARMS if other_seeds))
+    seeds = tuple(range(dose_seeds))
+    size_arms = ("standard", "ggcam-warm", *(("ggcam-oracle",) if oracle_doses else ()))
+    doses = (*(Dose("n_train", n, size_arms, seeds, network)
+               for n in (sizes or (n_train // 2, 2 * n_train))),
+             *(Dose("informativeness", i, ("ggcam-warm",), seeds, network) for i in informativeness))
+    return arms, doses
+
+
+# The cpu study does not fit 10 h at 256×224 (the input the dynamic-range check chose):
+# following the agreed order it drops the other arms, then the oracle at the dose points, then
+# base replicates from 10 to 8 (estimate: ~16 h on 2 cores; README and page 06 say so).
+_CPU_ARMS, _CPU_DOSES = _study("resnet18", base_seeds=8, other_seeds=0, dose_seeds=6, n_train=400,
+                               sizes=(200, 800), oracle_doses=False)
+_GPU_ARMS, _GPU_DOSES = _study("resnet50", base_seeds=10, other_seeds=3, dose_seeds=6, n_train=600,
+                               sizes=(200, 1200))
+_SMOKE_ARMS, _SMOKE_DOSES = _study("resnet18", base_seeds=1, other_seeds=1, dose_seeds=1, n_train=24,
+                                   informativeness=(1.0,), sizes=(48,))
 
 PROFILES = {
+    # What CI exercises: the whole design at toy size (every arm, a dose point of each factor).
     "smoke": Profile(
-        "smoke", "phantom", n_images=30, scale=0.04, input_shape=(64, 64),
-        arms=_all(_PAPER_NETS, (0,), ("standard", "ggcam", "ggcam-warm", "ggcam-legacy")),
-        primary=_PRIMARY, max_epochs=2, early_stop_patience=2, batch_size=8,
-        budget="≤ 60 s on 2 CPU cores (tests, CI)"),
-    # Sized to learn on 2 cores: the smallest members of the paper's two families, one
-    # learning rate for every arm (so the primary comparison differs in the loss alone), a
-    # held-out test set of 40 % (320 images). Runs are ordered primary comparison first, then
-    # the controls, then the other arms, seed by seed within each.
+        "smoke", "phantom", n_images=0, scale=0.04, input_shape=(64, 64),
+        arms=_SMOKE_ARMS, doses=_SMOKE_DOSES, primary=PRIMARY, max_epochs=2, early_stop_patience=2,
+        batch_size=8, informativeness=0.6, criterion="val_auc",
+        replicates=Replicates(n_train=24, n_val=12, n_test=24),
+        options=RunOptions(threads=2), budget="≤ 60 s on 2 CPU cores (tests, CI)"),
+    # Sized to learn on 2 cores: ResNet18 (the smallest of the paper's ResNet family), one
+    # learning rate and one checkpoint rule for every arm, independent replicates, a shared
+    # test set of 600 images, trained to convergence (early stopping on validation AUC).
+    # Input 256×224 (Ω 8×7): the smallest at which the oracle map beats the best fixed
+    # location by ≥ 0.1 on every pneumonia localisation metric (benchmarks/dynamic_range.py).
     "cpu": Profile(
-        "cpu", "phantom", n_images=800, scale=0.0625, input_shape=(192, 160),
-        arms=(Arm("standard", _CPU_NETS, tuple(range(8))),
-              Arm("ggcam-warm", _CPU_NETS, tuple(range(8))),
+        "cpu", "phantom", n_images=0, scale=0.0625, input_shape=(256, 224),
+        arms=_CPU_ARMS, doses=_CPU_DOSES, primary=PRIMARY, max_epochs=30, early_stop_patience=6,
+        batch_size=16, lr=1e-3, informativeness=0.6, criterion="val_auc",
+        replicates=Replicates(n_train=400, n_val=200, n_test=600),
+        options=RunOptions(threads=2), budget="~16 h on 2 CPU cores (over the 10 h aim), resumable"),
+    # The first study (archived in results/cpu-v1, shown until the study above has results):
+    # one pool of 800 images re-split per seed, 12 epochs, each arm's own checkpoint rule.
+    "cpu-v1": Profile(
+        "cpu-v1", "phantom", n_images=800, scale=0.0625, input_shape=(192, 160),
+        arms=(Arm("standard", ("resnet18", "efficientnet_b0"), tuple(range(8))),
+              Arm("ggcam-warm", ("resnet18", "efficientnet_b0"), tuple(range(8))),
               Arm("ggcam-shuffled", ("resnet18",), tuple(range(8))),
               Arm("ggcam-centre", ("resnet18",), tuple(range(8))),
-              Arm("ggcam", _CPU_NETS, tuple(range(3))),
-              Arm("ggcam-fp64", _CPU_NETS, tuple(range(3))),
-              Arm("ggcam-legacy", _CPU_NETS, tuple(range(3)))),
-        primary=_PRIMARY, max_epochs=12, early_stop_patience=12, batch_size=16,
+              Arm("ggcam", ("resnet18", "efficientnet_b0"), tuple(range(3))),
+              Arm("ggcam-fp64", ("resnet18", "efficientnet_b0"), tuple(range(3))),
+              Arm("ggcam-legacy", ("resnet18", "efficientnet_b0"), tuple(range(3)))),
+        primary=PRIMARY, max_epochs=12, early_stop_patience=12, batch_size=16,
         split_fractions=(0.50, 0.10), lr=1e-3, options=RunOptions(threads=2),
-        budget="≈ 5 h on 2 CPU cores, resumable"),
+        budget="the first study: one pool re-split per seed (archived)"),
     "gpu-fast": Profile(
-        "gpu-fast", "phantom", n_images=1083, scale=0.25, input_shape=(384, 320),
-        arms=_all(_PAPER_NETS, tuple(range(8))), primary=_PRIMARY, max_epochs=30,
-        early_stop_patience=30, batch_size=64, split_fractions=(0.6, 0.1), options=_GPU,
-        budget="≤ 8 min per run group on one H100, generation included"),
+        "gpu-fast", "phantom", n_images=0, scale=0.25, input_shape=(384, 320),
+        arms=(*_GPU_ARMS, *(Arm(v, ("efficientnet_v2_s",), tuple(range(10))) for v in PRIMARY)),
+        doses=_GPU_DOSES, primary=PRIMARY, max_epochs=40, early_stop_patience=10, batch_size=64,
+        lr=1e-3, informativeness=0.6, criterion="val_auc",
+        replicates=Replicates(n_train=600, n_val=200, n_test=600), options=_GPU,
+        budget="≤ 9 min on one H100 as one prepared script, generation included"),
     "gpu": Profile(
         "gpu", "phantom", n_images=1083, scale=1.0, input_shape=(1536, 1280),
-        arms=_all(_PAPER_NETS, tuple(range(5))), primary=_PRIMARY, max_epochs=300,
+        arms=_all(_PAPER_NETS, tuple(range(5)), _PAPER_ARMS), primary=PRIMARY, max_epochs=300,
         early_stop_patience=83, batch_size=4, options=_GPU, budget="hours on one GPU"),
     "paper": Profile(
         "paper", "real", n_images=1083, scale=1.0, input_shape=(1536, 1280),
-        arms=_all(_PAPER_NETS, tuple(range(5))), primary=_PRIMARY, max_epochs=1024,
+        arms=_all(_PAPER_NETS, tuple(range(5)), _PAPER_ARMS), primary=PRIMARY, max_epochs=1024,
         early_stop_patience=83, batch_size=4, options=_GPU, budget="hours per run on GPU(s)"),
 }
 
@@ -124,30 +232,38 @@ def get_profile(name: str) -> Profile:
     return PROFILES[name]
 
 
-def run_specs(profile: Profile, shard: tuple[int, int] = (0, 1)) -> list[RunSpec]:
-    """All runs of a profile and this shard's share (i of n): the primary comparison first,
-    then the gaze controls, then the other arms; seed by seed within each.
+def _tier(spec: RunSpec) -> int:
+    """Sweep order: the primary pair, then oracle and controls, then the dose-response points,
+    then the other arms (a partly finished sweep answers the main question first)."""
+    if not spec.is_base:
+        return 2
+    tier = arm(spec.variant).tier
+    return 3 if tier == 2 else tier
 
-    The order makes a partly finished sweep useful: after 2k runs of the primary arms on one
-    network, the primary comparison has k paired seeds on it.
+
+def run_specs(profile: Profile, shard: tuple[int, int] = (0, 1)) -> list[RunSpec]:
+    """All runs of a profile and this shard's share (i of n), in sweep order (``_tier``), seed
+    by seed within each tier: after 2k runs the primary comparison has k paired replicates.
     """
     i, n = shard
     if not (isinstance(n, int) and isinstance(i, int) and n >= 1 and 0 <= i < n):
         raise ValueError(f"shard must be i/n with integers 0 <= i < n, got {i}/{n}")
     rank = {v: k for k, v in enumerate(dict.fromkeys((*profile.primary, *VARIANTS)))}
-    specs = [RunSpec(profile.name, net, arm.variant, seed)
-             for arm in profile.arms for net in arm.networks for seed in arm.seeds]
-    def tier(variant: str) -> int:
-        return 0 if variant in profile.primary else 1 if variant in CONTROLS else 2
-
-    specs.sort(key=lambda s: (tier(s.variant), s.seed, rank[s.variant],
-                              profile.networks.index(s.network)))
+    specs = [RunSpec(profile.name, net, a.variant, seed)
+             for a in profile.arms for net in a.networks for seed in a.seeds]
+    for d in profile.doses:
+        size = int(d.value) if d.factor == "n_train" else None
+        reader = float(d.value) if d.factor == "informativeness" else None
+        specs += [RunSpec(profile.name, d.network, v, seed, size, reader)
+                  for v in d.variants for seed in d.seeds]
+    specs.sort(key=lambda s: (_tier(s), s.seed, s.n_train or 0, s.informativeness or 0,
+                              rank[s.variant], profile.networks.index(s.network)))
     return specs[i::n]
 
 
 def run_config(profile: Profile, spec: RunSpec,
                device: str | None = None) -> tuple[TrainConfig, RunOptions]:
-    """What a run trains (Table 1 + the profile's sizes) and where it runs."""
+    """What a run trains (Table 1 + the profile's sizes and checkpoint rule) and where it runs."""
     base = table1_config(spec.network, spec.variant)
     sigma = profile.blur_sigma(base.kernel_size)
     overrides = dict(seed=spec.seed, batch_size=profile.batch_size, max_epochs=profile.max_epochs,
@@ -156,6 +272,8 @@ def run_config(profile: Profile, spec: RunSpec,
         overrides.update(kernel_size=None, blur_sigma=sigma)
     if profile.lr is not None:
         overrides["lr"] = profile.lr
+    if profile.criterion is not None:
+        overrides["checkpoint_criterion"] = profile.criterion
     config = table1_config(spec.network, spec.variant, **overrides)
     options = profile.options
     if device is not None and device != options.device:
@@ -171,14 +289,16 @@ def profiles_frame():
     """The profiles as a table, for the book and the README."""
     import pandas as pd
 
-    from ggcam.config import NETWORK_LABELS
+    from ggcam.study import NETWORK_LABELS
 
     return pd.DataFrame([{
-        "profile": p.name, "data": p.data, "images": p.n_images,
+        "profile": p.name, "data": p.data,
+        "images": (f"{p.replicates.n_train} train + {p.replicates.n_val} val per replicate, "
+                   f"{p.replicates.n_test} test" if p.replicates else p.n_images),
         "input (H×W)": f"{p.input_shape[0]}×{p.input_shape[1]}",
         "Ω grid": f"{p.grid_shape[0]}×{p.grid_shape[1]}",
         "networks": ", ".join(NETWORK_LABELS.get(n, n) for n in p.networks),
-        "runs": sum(len(a.networks) * len(a.seeds) for a in p.arms),
+        "runs": len(run_specs(p)),
         "epoch cap": p.max_epochs, "batch": p.batch_size, "device": p.options.device,
         "budget": p.budget,
     } for p in PROFILES.values()])

@@ -40,16 +40,18 @@ import io
 import json
 import math
 import zipfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ggcam.config import NETWORK_LABELS, VARIANT_LABELS
 from ggcam.runtime import atomic_write_bytes, atomic_write_text
+from ggcam.study import NETWORK_LABELS, VARIANT_LABELS
 
-PREFERRED_PROFILES = ("paper", "gpu", "gpu-fast", "cpu")  # best first
+PREFERRED_PROFILES = ("paper", "gpu", "gpu-fast", "cpu-v1")  # best first (the book's default)
+LAST = "__last"  # suffix of a run's last-epoch predictions and maps
+TEST_SET = "test_set.npz"  # the shared test set's true findings (independent replicates)
 
 
 @dataclass(frozen=True)
@@ -124,10 +126,46 @@ class RunRecord:
     threads: int  # torch.get_num_threads() during the run
     commit: str  # git commit of the ggcam package that ran it
     date: str  # ISO date the run finished
+    # study v2 (None in records of the first study, results/cpu-v1)
+    learned_reason: str | None = None  # why a run does or does not count as learned
+    informativeness: float | None = None  # the simulated reader's (phantom data)
+    data_key: str | None = None  # which data, from parameters: the sweep's "done" check
+    test_id: str | None = None  # content identity of the test set
+    criterion: str | None = None  # the checkpoint rule: "val_auc" | "val_loss"
+    auc_ovo_last: float | None = None  # test AUC of the last epoch's weights
+    # localisation in input pixels on the upsampled Ω^Y, per class (chf, pneumonia), beside
+    # three maps that know nothing of the image: the mean-gaze prior, the best fixed location
+    # (fitted on the training set) and a uniformly random peak
+    pointing_chf: float | None = None  # peak within the tolerance of a true finding
+    pointing_pneumonia: float | None = None
+    energy_chf: float | None = None  # share of the map's mass inside the findings
+    energy_pneumonia: float | None = None
+    inside_auroc_chf: float | None = None  # map values inside vs outside the findings
+    inside_auroc_pneumonia: float | None = None
+    prior_pointing_chf: float | None = None
+    prior_pointing_pneumonia: float | None = None
+    prior_energy_chf: float | None = None
+    prior_energy_pneumonia: float | None = None
+    prior_inside_auroc_chf: float | None = None
+    prior_inside_auroc_pneumonia: float | None = None
+    fixed_pointing_chf: float | None = None
+    fixed_pointing_pneumonia: float | None = None
+    fixed_energy_chf: float | None = None
+    fixed_energy_pneumonia: float | None = None
+    fixed_inside_auroc_chf: float | None = None
+    fixed_inside_auroc_pneumonia: float | None = None
+    random_pointing_chf: float | None = None
+    random_pointing_pneumonia: float | None = None
+    cc_partial: float | None = None  # partial CC(Ω^Y, Ψ) given the mean-gaze prior
 
     @classmethod
     def columns(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+    @classmethod
+    def required(cls) -> list[str]:
+        """The columns every record has (those of the first study)."""
+        return [f.name for f in fields(cls) if f.default is MISSING]
 
     @property
     def model_label(self) -> str:
@@ -141,11 +179,11 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, d: dict) -> RunRecord:
-        missing = set(cls.columns()) - set(d)
+        missing = set(cls.required()) - set(d)
         if missing:
             raise ValueError(f"run record lacks {sorted(missing)} (written by an older ggcam? "
                              "rerun it with `ggcam sweep --fresh RUN_ID`)")
-        return cls(**{k: _none_if_nan(d[k]) for k in cls.columns()})
+        return cls(**{k: _none_if_nan(d[k]) for k in cls.columns() if k in d})
 
 
 def _none_if_nan(v):
@@ -176,17 +214,21 @@ class ResultsStore:
 
     # -- writing -----------------------------------------------------------------------------
     def write_run(self, record: RunRecord, predictions: pd.DataFrame, maps: dict[str, np.ndarray],
-                  curves: pd.DataFrame | None) -> None:
+                  curves: pd.DataFrame | None,
+                  last: tuple[pd.DataFrame, dict[str, np.ndarray]] | None = None) -> None:
         """A run's files; the record last, so a run is "done" only when everything is there.
-        Results of data that is not the phantom get a ``.gitignore`` of ``*`` first."""
+        ``last``: the predictions and maps of the last epoch's weights. Results of data that
+        is not the phantom get a ``.gitignore`` of ``*`` first."""
         rid = record.run_id
         if record.data_origin != "phantom" and not (self.path / ".gitignore").is_file():
             atomic_write_text("# made from real (credentialed) data: never commit\n*\n",
                               self.path / ".gitignore")
-        atomic_write_bytes(_csv_bytes(predictions), self.path / "predictions" / f"{rid}.csv")
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **maps)
-        atomic_write_bytes(buf.getvalue(), self.path / "maps" / f"{rid}.npz")
+        for suffix, (preds, arrays) in {"": (predictions, maps), LAST: last or (None, None)}.items():
+            if preds is not None:
+                atomic_write_bytes(_csv_bytes(preds), self.path / "predictions" / f"{rid}{suffix}.csv")
+                buf = io.BytesIO()
+                np.savez_compressed(buf, **arrays)
+                atomic_write_bytes(buf.getvalue(), self.path / "maps" / f"{rid}{suffix}.npz")
         if curves is not None and len(curves):
             atomic_write_bytes(_csv_bytes(curves.assign(run_id=rid)),
                                self.path / "curves" / f"{rid}.csv")
@@ -232,7 +274,7 @@ class ResultsStore:
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist; run `ggcam sweep --profile {self.profile}`")
         df = pd.read_csv(path, dtype={"commit": str, "message": str, "flags": str})
-        missing = set(RunRecord.columns()) - set(df.columns)
+        missing = set(RunRecord.required()) - set(df.columns)
         if missing:
             raise ValueError(f"{path} lacks columns {sorted(missing)}: written by an older ggcam; "
                              f"rerun `ggcam sweep --profile {self.profile}`")
@@ -240,8 +282,61 @@ class ResultsStore:
         df["message"] = df["message"].fillna("")
         return df
 
-    def predictions(self, run_id: str) -> pd.DataFrame:
-        path = self.path / "predictions" / f"{run_id}.csv"
+    def run_ids(self) -> list[str]:
+        """Every run with a record, sorted."""
+        return sorted(p.stem for p in (self.path / "runs").glob("*.json"))
+
+    def has_last(self, run_id: str) -> bool:
+        """Whether the run stored its last epoch's predictions and maps too."""
+        return (self.path / "predictions" / f"{run_id}{LAST}.csv").is_file()
+
+    def has_test_set(self) -> bool:
+        return (self.path / TEST_SET).is_file()
+
+    def update_record(self, run_id: str, values: dict) -> None:
+        """Rewrite fields of a run's record (``rescore``); the record must exist."""
+        path = self.path / "runs" / f"{run_id}.json"
+        record = self.record_dict(path)
+        unknown = set(values) - set(RunRecord.columns())
+        if unknown:
+            raise ValueError(f"{path}: no record field(s) {sorted(unknown)}")
+        record.update(values)
+        atomic_write_text(json.dumps(record, indent=1, default=json_default) + "\n", path)
+
+    def record_dict_of(self, run_id: str) -> dict | None:
+        """The record of ``run_id`` as written, or None when the run has none."""
+        path = self.path / "runs" / f"{run_id}.json"
+        return self.record_dict(path) if path.is_file() else None
+
+    def test_findings(self, test) -> dict[str, np.ndarray] | None:
+        """The shared test set's true findings in input pixels (``test_set.npz``), written
+        the first time and checked against ``test`` after: every run is scored on one truth.
+        None for data without truth (real data)."""
+        if not getattr(test, "has_truth", False):
+            return None
+        path = self.path / TEST_SET
+        ids = test.metadata["dicom_id"].to_numpy(dtype=str)
+        if not path.is_file():
+            arrays = {"dicom_id": ids, "labels": test.labels(), "findings": test.finding_masks()}
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **arrays)
+            atomic_write_bytes(buf.getvalue(), path)
+        found = self.read_test_set()
+        if not np.array_equal(found["dicom_id"], ids):
+            raise ValueError(f"{path} holds another test set than this run's ({len(found['dicom_id'])} "
+                             f"vs {len(ids)} images, or other ids): delete it only if the study changed")
+        return found
+
+    def read_test_set(self) -> dict[str, np.ndarray]:
+        path = self.path / TEST_SET
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise ValueError(f"cannot read the test set {path}: {err}") from None
+
+    def predictions(self, run_id: str, last: bool = False) -> pd.DataFrame:
+        path = self.path / "predictions" / f"{run_id}{LAST if last else ''}.csv"
         try:
             df = pd.read_csv(path, dtype={"dicom_id": str})
         except (OSError, ValueError) as err:  # UnicodeDecodeError is a ValueError
@@ -252,8 +347,8 @@ class ResultsStore:
                              "(dicom_id, label, logit_0 … logit_{K-1})")
         return df
 
-    def maps(self, run_id: str) -> dict[str, np.ndarray]:
-        path = self.path / "maps" / f"{run_id}.npz"
+    def maps(self, run_id: str, last: bool = False) -> dict[str, np.ndarray]:
+        path = self.path / "maps" / f"{run_id}{LAST if last else ''}.npz"
         try:
             z = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ggcam.experiment.profiles import RunSpec, get_profile, run_config
+from ggcam.experiment.profiles import get_profile, run_config, run_specs
 from ggcam.experiment.store import ResultsStore
 
 
@@ -49,16 +49,17 @@ def rerun(store: ResultsStore, run_id: str, work_root: str | Path, *,
         ValueError: the profile now trains another configuration than the run's, or the data
             is not the data the run read (the comparison would mean nothing).
     """
-    from ggcam.experiment.sweep import ProfileData, run_one
+    from ggcam.experiment.data import ProfileData
+    from ggcam.experiment.run import run_one
 
-    path = store.path / "runs" / f"{run_id}.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no run {run_id!r} in {store.path / 'runs'}")
-    rec = store.record_dict(path)
+    rec = store.record_dict_of(run_id)
+    if rec is None:
+        raise FileNotFoundError(f"no run {run_id!r} in {store.path}")
     profile = get_profile(rec["profile"])
-    spec = RunSpec(profile.name, rec["network"], rec["variant"], int(rec["seed"]))
-    if spec.run_id != run_id:
-        raise ValueError(f"{path}: its network, variant and seed make {spec.run_id!r}, not {run_id!r}")
+    spec = next((s for s in run_specs(profile) if s.run_id == run_id), None)
+    if spec is None or (spec.network, spec.variant, spec.seed) != (rec["network"], rec["variant"], int(rec["seed"])):
+        raise ValueError(f"run {run_id!r} of {store.path}: its record's network, variant and seed are "
+                         f"not a run of profile {profile.name!r} with that id")
     threads = int(rec["threads"]) if rec.get("threads") else None
     profile = replace(profile, options=replace(profile.options, threads=threads))
     config, _ = run_config(profile, spec)
@@ -69,9 +70,10 @@ def rerun(store: ResultsStore, run_id: str, work_root: str | Path, *,
     shutil.rmtree(scratch, ignore_errors=True)
     data = ProfileData(profile, Path(data_root) if data_root else None, Path(work_root),
                        Path(mimic_root) if mimic_root else None, progress=progress)
-    if data.data_id != rec["data_id"]:
-        raise ValueError(f"{run_id}: the data now reads as {data.data_id}, the run read "
-                         f"{rec['data_id']}: not the same data")
+    then = rec.get("data_key") or rec["data_id"]
+    if data.data_key(spec) != then:
+        raise ValueError(f"{run_id}: the data now reads as {data.data_key(spec)}, the run read "
+                         f"{then}: not the same data")
     before = torch.get_num_threads()
     try:
         new = run_one(spec, profile, data, ResultsStore(scratch / "store"), scratch / "checkpoints",

@@ -1,9 +1,20 @@
 """Statistics over training runs: Table 2 and Figure 3's tests (``unpaired``), the study's
-paired comparisons over replicates (``paired``), and the input checks they share (``checks``).
+paired comparisons over replicates (``paired``), their equivalence tests and the bar a run must
+clear to count (``equivalence``), and the input checks they share (``checks``).
 
 ``ggcam.stats.<name>`` is the public surface; the modules say where each name is computed.
 """
 
+from ggcam.stats.equivalence import (
+    Equivalence,
+    Learned,
+    excludes,
+    exclusion_sentence,
+    learned,
+    learned_reason,
+    tost,
+    tost_from_interval,
+)
 from ggcam.stats.paired import (
     PairedCI,
     hierarchical_bootstrap_ci,
@@ -35,8 +46,10 @@ from ggcam.stats.unpaired import (
 
 __all__ = [
     "MAX_EXACT", "N_PERMUTATIONS", "SMALL_N", "TABLE2_CLASSES", "TABLE2_METRICS", "TEST_COLUMNS",
-    "BootstrapCI", "PairedCI", "RankTest", "anova", "bootstrap_auc_ci", "format_cell",
-    "hierarchical_bootstrap_ci", "hierarchical_bootstrap_mean_ci", "holm", "kruskal_test",
+    "BootstrapCI", "Equivalence", "Learned", "PairedCI", "RankTest", "anova", "bootstrap_auc_ci",
+    "excludes", "exclusion_sentence", "format_cell", "hierarchical_bootstrap_ci",
+    "hierarchical_bootstrap_mean_ci", "holm", "kruskal_test", "learned", "learned_reason",
     "mann_whitney_test", "median_std", "paired_differences", "paired_predictions",
-    "paired_summary", "precision_recall_table", "sign_flip_test", "welch_anova",
+    "paired_summary", "precision_recall_table", "sign_flip_test", "tost", "tost_from_interval",
+    "welch_anova",
 ]

@@ -156,7 +156,8 @@ def best_vs_table1(trials: pd.DataFrame, network: str, variant: str,
     Raises:
         ValueError: no complete trial.
     """
-    from ggcam.config import FAMILY_OF, TABLE1, canonical_variant, variant_values
+    from ggcam.config import TABLE1, canonical_variant, variant_values
+    from ggcam.study import FAMILY_OF
     from ggcam.tune.space import active_params
 
     _, direction = _direction(trials, objective)

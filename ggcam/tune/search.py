@@ -16,9 +16,10 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ggcam.config import FAMILY_OF, VARIANTS, canonical_variant
+from ggcam.config import canonical_variant
 from ggcam.experiment.profiles import Profile, RunSpec, get_profile, run_config
 from ggcam.runtime import atomic_write_text
+from ggcam.study import FAMILY_OF, VARIANTS
 from ggcam.tune.space import OBJECTIVES, space_dict, space_hash, suggest, trial_config
 from ggcam.tune.storage import check_study, default_storage, describe, open_storage, study_files
 
@@ -61,20 +62,15 @@ class _Trial:
     def __call__(self, trial) -> float:
         import optuna
 
-        from ggcam.data import split
-        from ggcam.experiment.controls import with_gaze_source
         from ggcam.runtime import seed_everything
         from ggcam.train import NonFiniteLoss, fit, make_loss, make_model
 
         self.started += 1
         config = trial_config(self.profile, self.base, suggest(trial, self.spec.variant), self.epochs)
-        dataset = self.data(config)  # one cache per blur
-        parts = split(dataset.metadata, "paper", seed=self.spec.seed,
-                      fractions=self.profile.split_fractions)
-        train, val = with_gaze_source(dataset.subset(parts["train"]), dataset.subset(parts["val"]),
-                                      config.gaze_source, self.spec.seed)
+        sets = self.data.sets(self.spec, config)  # the run's training and validation sets
+        train, val = sets.train_fit, sets.val_fit
         for key, value in (("objective", self.objective), ("config_hash", config.hash()),
-                           ("data_id", self.data.data_id)):
+                           ("data_id", sets.data_id)):
             trial.set_user_attr(key, value)
         ckpt = self.ckpt_root / f"trial-{trial.number}"
         shutil.rmtree(ckpt, ignore_errors=True)
@@ -140,7 +136,7 @@ def tune(profile: Profile | str, network: str, variant: str, *, trials: int,
     """
     import optuna
 
-    from ggcam.experiment.sweep import ProfileData
+    from ggcam.experiment.data import ProfileData
 
     profile = get_profile(profile) if isinstance(profile, str) else profile
     variant = canonical_variant(variant)

@@ -1,7 +1,7 @@
 """What every figure shares: text settings, names, the order and colour of variants.
 
 Names come from ``ggcam.config`` (``NETWORK_LABELS``, ``VARIANT_LABELS``), read when a figure
-is drawn, never typed again here. Variants are ordered as in ``ggcam.config.VARIANTS`` (an
+is drawn, never typed again here. Variants are ordered as in ``ggcam.study.VARIANTS`` (an
 old name listed in ``VARIANT_ALIASES`` sorts as its new one) and keep one colour everywhere.
 Sizes are chosen for a page 400 px wide: figures at most ``MAX_WIDTH`` inches and text at
 least 10 pt, so a figure scaled to a phone's column still has text of about 8 px or more.
@@ -15,7 +15,7 @@ import matplotlib as mpl
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ggcam import config
+from ggcam import config, study
 
 STYLE = {  # fixed text settings, applied while a figure is built
     "font.family": "DejaVu Sans",
@@ -54,13 +54,13 @@ def _aliases() -> dict:
 
 
 def network_name(network: str) -> str:
-    """"ResNet50", ... from ``ggcam.config.NETWORK_LABELS`` (the name itself if unknown)."""
-    return config.NETWORK_LABELS.get(network, network)
+    """"ResNet50", ... from ``ggcam.study.NETWORK_LABELS`` (the name itself if unknown)."""
+    return study.NETWORK_LABELS.get(network, network)
 
 
 def variant_label(variant: str) -> str:
-    """The variant's label from ``ggcam.config.VARIANT_LABELS`` (old names via their alias)."""
-    labels = config.VARIANT_LABELS
+    """The variant's label from ``ggcam.study.VARIANT_LABELS`` (old names via their alias)."""
+    labels = study.VARIANT_LABELS
     return labels.get(variant) or labels.get(_aliases().get(variant, variant)) or variant
 
 
@@ -90,22 +90,23 @@ def _ordered(values: Iterable[str], reference: Iterable[str], alias: dict | None
 
 
 def order_variants(variants: Iterable[str]) -> list[str]:
-    """The given variants (duplicates dropped) in the order of ``ggcam.config.VARIANTS``;
+    """The given variants (duplicates dropped) in the order of ``ggcam.study.VARIANTS``;
     unknown ones last, in the order given."""
-    return _ordered(variants, config.VARIANTS, _aliases())
+    return _ordered(variants, study.VARIANTS, _aliases())
 
 
 def order_networks(networks: Iterable[str]) -> list[str]:
-    """The given networks in the order of ``ggcam.config.NETWORK_LABELS``; unknown ones last."""
-    return _ordered(networks, [*config.NETWORKS, *config.NETWORK_LABELS])
+    """The given networks in the order of ``ggcam.study.NETWORK_LABELS``; unknown ones last."""
+    return _ordered(networks, [*study.NETWORKS, *study.NETWORK_LABELS])
 
 
 def variant_colour(variant: str) -> str:
-    """One colour per variant, the same in every figure (by its place in ``VARIANTS``)."""
-    ordered = list(config.VARIANTS)
-    v = _aliases().get(variant, variant)
-    i = ordered.index(v) if v in ordered else len(ordered) + sum(map(ord, variant))
-    return QUALITATIVE[i % len(QUALITATIVE)]
+    """The arm's colour from ``ggcam.study.ARMS`` (Okabe–Ito), the same in every figure; an
+    unknown name gets a stable colour of the qualitative palette."""
+    spec = study.ARM.get(_aliases().get(variant, variant))
+    if spec is not None:
+        return spec.colour
+    return QUALITATIVE[sum(map(ord, variant)) % len(QUALITATIVE)]
 
 
 def figure(width: float, height: float) -> Figure:

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ggcam.config import NETWORK_LABELS
 from ggcam.geometry import STRIDE, grid_geometry
+from ggcam.study import NETWORK_LABELS
 from ggcam.viz.figures._common import _off, _show_map
 from ggcam.viz.style import MAP_CMAP, STYLE, figure
 

@@ -1,0 +1,86 @@
+"""Checks that fix the study's design before it runs: here, the input size.
+
+**The dynamic-range check.** A localisation metric is worth reporting only if a map that
+knows where the findings are (the oracle: the true findings averaged onto the Ω grid, then
+upsampled like any Ω) beats the best map that knows nothing of the image (one fixed location,
+fitted on the training images) by a clear margin. On a coarse grid it cannot: at 192×160
+(Ω 6×5) a pneumonia consolidation is smaller than half a cell. ``dynamic_range_at`` scores
+both on a phantom prepared exactly as the study prepares its data (``ggcam.data.prepare``:
+the findings in network-input pixels, ``CachedDataset.finding_masks``), and the study takes
+the smallest input at which ``passes`` holds.
+
+Only pneumonia is judged: every CHF image's finding is the enlarged heart, which barely moves
+between images, so a fixed location near the heart scores as well as any map at every input
+size. CHF localisation is reported, beside its baselines, but cannot tell maps apart.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ggcam.metrics import image_localisation as imloc
+
+SCALE = 0.0625  # the cpu profile's phantom scale
+MARGIN = 0.1  # the oracle must beat the best fixed location by this much on every metric
+JUDGED = ("pneumonia",)  # the classes whose localisation can tell maps apart (see above)
+
+
+def half_split(labels: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test indices: each class shuffled and halved (train gets the odd one)."""
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        train.append(idx[: (len(idx) + 1) // 2])
+        test.append(idx[(len(idx) + 1) // 2:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def _prepared(input_shape, n_images: int, work_root: Path, seed: int):
+    from ggcam.data import CachedDataset, ensure_dataset, prepare
+    from ggcam.gaze import sigma_from_kernel_size
+
+    roots = ensure_dataset(work_root=work_root, n_images=n_images, scale=SCALE, seed=seed,
+                           progress=False)
+    H, W = input_shape
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the reader's drop report
+        path = prepare(roots.egd_root, roots.mimic_root, work_root / "prepared" / f"n{n_images}-s{seed}-{H}x{W}",
+                       input_shape=input_shape, kernel_size=None,
+                       sigma=sigma_from_kernel_size(500) * SCALE, progress=False)
+    return CachedDataset(path)
+
+
+def dynamic_range_at(input_shape, n_images: int, work_root, seed: int = 0,
+                     margin: float = MARGIN) -> pd.DataFrame:
+    """``image_localisation.dynamic_range`` at one input size, on a phantom of ``n_images``
+    (made under ``work_root`` once), half of each class to fit the baselines, half to score.
+
+    Returns:
+        one row per class and metric: oracle, best fixed, mean prior, random, their gap and
+        ``passes``; with columns ``input`` ("256x224"), ``tolerance_px`` and ``judged``.
+    """
+    data = _prepared(tuple(input_shape), n_images, Path(work_root), seed)
+    labels, masks = data.labels(), data.finding_masks()
+    train, test = half_split(labels, seed)
+    psi = np.stack([data[int(i)]["gaze"].numpy() for i in train])
+    tol = imloc.tolerance_at(input_shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # constant maps, documented
+        table = imloc.dynamic_range(masks[test], labels[test], masks[train], tuple(input_shape),
+                                    data.grid_shape, tol, margin, labels_train=labels[train],
+                                    train_maps=psi)
+    return table.assign(input=f"{input_shape[0]}x{input_shape[1]}", tolerance_px=round(tol, 3),
+                        judged=table["class"].isin(JUDGED))
+
+
+def passes(table: pd.DataFrame) -> bool:
+    """Whether every judged row of ``dynamic_range_at``'s table passes."""
+    judged = table[table["judged"]]
+    if judged.empty:
+        raise ValueError("the dynamic-range table has no judged class (no pneumonia image scored)")
+    return bool(judged["passes"].all())
