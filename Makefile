@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ggcam-installed
 PROFILE ?= cpu
 
-.PHONY: setup book test test-unit test-notebooks test-html bench reproduce clean
+.PHONY: setup book test test-unit test-notebooks test-html bench reproduce study clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,17 @@ bench: $(STAMP)
 reproduce: $(STAMP)
 	$(PY) -m ggcam sweep --profile $(PROFILE)
 	$(PY) book/build.py
+
+# The cpu study, every run at one commit: a worktree pinned at STUDY_COMMIT imports its own
+# ggcam (PYTHONPATH), so work can go on on main while it trains; results land in this
+# checkout's results/cpu (commit them as they come). Hours; resumable: run it again to resume.
+STUDY_COMMIT ?= pending
+STUDY_TREE := .cache/study-$(STUDY_COMMIT)
+study: $(STAMP)
+	@test "$(STUDY_COMMIT)" != pending || { echo "set STUDY_COMMIT (the commit the study runs at)"; exit 2; }
+	test -d $(STUDY_TREE) || git worktree add --detach $(STUDY_TREE) $(STUDY_COMMIT)
+	cd $(STUDY_TREE) && PYTHONPATH=$(CURDIR)/$(STUDY_TREE) $(CURDIR)/$(PY) -m ggcam sweep --profile cpu \
+		--results $(CURDIR)/results --work $(CURDIR)/.cache/study-work
 
 clean:
 	rm -rf _build .cache

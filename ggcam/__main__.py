@@ -1,5 +1,5 @@
 import sys
 
-from ggcam.cli.main import main
+from ggcam.cli.commands import main
 
 sys.exit(main())

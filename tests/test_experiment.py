@@ -20,8 +20,9 @@ from ggcam.experiment import (
     run_specs,
 )
 from ggcam.experiment.controls import centre_prior, shuffled_gaze, with_gaze_source
+from ggcam.experiment.data import RunSets, stratified_order
 from ggcam.experiment.metrics import run_metrics
-from ggcam.experiment.sweep import is_done, run_one
+from ggcam.experiment.run import is_done, run_one
 from ggcam.study import VARIANT_LABELS, VARIANTS
 
 TINY = Profile("tiny", "phantom", n_images=30, scale=0.04, input_shape=(64, 64),
@@ -31,15 +32,23 @@ TINY = Profile("tiny", "phantom", n_images=30, scale=0.04, input_shape=(64, 64),
 
 
 class FakeData:
-    """What ``run_one`` needs of ``ProfileData``: a dataset per config, origin and identity."""
+    """What ``run_one`` needs of ``ProfileData``: a run's sets, origin and identities."""
 
     origin, data_id = "phantom", "synthetic-30"
 
     def __init__(self, n=30):
         self.dataset = SyntheticCXR(n)
 
-    def __call__(self, config):
-        return self.dataset
+    def data_key(self, spec):
+        return self.data_id
+
+    def sets(self, spec, config):
+        from ggcam.data import split
+
+        parts = split(self.dataset.metadata, "paper", seed=spec.seed, fractions=TINY.split_fractions)
+        train, val, test = (self.dataset.subset(parts[k]) for k in ("train", "val", "test"))
+        train_fit, val_fit = with_gaze_source(train, val, config.gaze_source, spec.seed)
+        return RunSets(train, val, test, train_fit, val_fit, self.data_id, self.data_id, len(train), None)
 
 
 def test_profiles_name_their_primary_comparison_and_are_powered():
@@ -49,14 +58,18 @@ def test_profiles_name_their_primary_comparison_and_are_powered():
     assert get_profile("paper").grid_shape == (48, 40)
     assert get_profile("gpu-fast").grid_shape == (12, 10)
     cpu = get_profile("cpu")
-    assert cpu.grid_shape[0] >= 6 and cpu.grid_shape[1] >= 5
-    seeds = {(a.variant, n): set(a.seeds) for a in cpu.arms for n in a.networks}
-    for net in cpu.networks:  # ≥ 8 paired seeds for the primary comparison on every network
-        assert len(seeds[(cpu.primary[0], net)] & seeds[(cpu.primary[1], net)]) >= 8
-    for control in ("ggcam-shuffled", "ggcam-centre"):
-        assert any(len(seeds.get((control, n), ())) >= 8 for n in cpu.networks)
-    for variant in ("ggcam", "ggcam-legacy"):
-        assert all(len(seeds[(variant, n)]) >= 3 for n in cpu.networks)
+    assert cpu.input_shape == (256, 224)  # chosen by the dynamic-range check (design_checks)
+    rep = cpu.replicates  # independent replicates, a validation set of >= 200, a test set of >= 600
+    assert rep is not None and rep.n_val >= 200 and rep.n_test >= 600
+    assert cpu.criterion == "val_auc"  # one checkpoint rule for every arm
+    seeds = {a.variant: set(a.seeds) for a in cpu.arms}
+    assert len(seeds["standard"] & seeds["ggcam-warm"]) >= 8  # the agreed floor after the cuts
+    for arm in ("ggcam-oracle", "ggcam-shuffled", "ggcam-centre"):
+        assert len(seeds[arm]) >= 8
+    doses = {(d.factor, d.value): d for d in cpu.doses}
+    assert {v for f, v in doses if f == "n_train"} == {200, 800}  # 200, base 400, 2x base
+    assert {v for f, v in doses if f == "informativeness"} == {0.3, 1.0}  # and the base 0.6
+    assert all(len(d.seeds) >= 6 for d in cpu.doses)
     with pytest.raises(ValueError, match="unknown profile"):
         get_profile("huge")
 
@@ -64,11 +77,16 @@ def test_profiles_name_their_primary_comparison_and_are_powered():
 def test_run_specs_go_seed_by_seed_primary_first_and_shards_partition():
     p = get_profile("cpu")
     specs = run_specs(p)
-    assert len(specs) == sum(len(a.networks) * len(a.seeds) for a in p.arms)
-    assert [s.variant for s in specs[:4]] == ["standard", "standard", "ggcam-warm", "ggcam-warm"]
-    primary = [s for s in specs if s.variant in p.primary]
+    n_doses = sum(len(d.variants) * len(d.seeds) for d in p.doses)
+    assert len(specs) == sum(len(a.networks) * len(a.seeds) for a in p.arms) + n_doses
+    assert len({s.run_id for s in specs}) == len(specs)
+    assert [s.variant for s in specs[:4]] == ["standard", "ggcam-warm", "standard", "ggcam-warm"]
+    primary = [s for s in specs if s.variant in p.primary and s.is_base]
     assert specs[:len(primary)] == primary  # the primary comparison first, seed by seed
     assert [s.seed for s in primary] == sorted(s.seed for s in primary)
+    tiers = [0 if s in primary else 2 if not s.is_base else 1 for s in specs]
+    assert tiers == sorted(tiers)  # then oracle and controls, then the dose-response points
+    assert "resnet18__ggcam-warm__s0__i0.3" in {s.run_id for s in specs}
     shards = [run_specs(p, (i, 3)) for i in range(3)]
     flat = sorted(s.run_id for sh in shards for s in sh)
     assert flat == sorted(s.run_id for s in specs) and len(set(flat)) == len(flat)
@@ -77,11 +95,24 @@ def test_run_specs_go_seed_by_seed_primary_first_and_shards_partition():
             run_specs(p, bad)
 
 
+def test_stratified_order_keeps_the_class_mix_in_every_prefix_and_is_nested():
+    labels = np.repeat([0, 1, 2], [100, 60, 40])
+    order = stratified_order(labels, seed=3)
+    assert sorted(order) == list(range(200))
+    for n in (20, 50, 100):
+        counts = np.bincount(labels[order[:n]], minlength=3)
+        assert np.abs(counts - n * np.array([0.5, 0.3, 0.2])).max() <= 2, (n, counts)
+    assert not np.array_equal(order, stratified_order(labels, seed=4))
+    assert np.array_equal(order, stratified_order(labels, seed=3))
+
+
 def test_run_config_separates_what_is_trained_from_where():
     p = get_profile("cpu")
     c, o = run_config(p, RunSpec("cpu", "resnet18", "ggcam", 1))
     assert c.kernel_size is None and c.blur_sigma == pytest.approx(75.5 * p.scale)
     assert (c.lr, c.sigma_sm, c.seed, c.batch_size) == (p.lr, 2e-9, 1, p.batch_size)
+    assert c.checkpoint_criterion == "val_auc"  # the profile's one rule, for every arm
+    assert run_config(p, RunSpec("cpu", "resnet18", "standard", 1))[0].checkpoint_criterion == "val_auc"
     assert o.device == "cpu" and o.threads == p.options.threads
     real, ro = run_config(get_profile("paper"), RunSpec("paper", "efficientnet_v2_s", "ggcam", 0),
                           device="cpu")
@@ -102,6 +133,9 @@ def test_run_one_writes_the_store_and_every_metric_is_recomputable(tmp_path):
     records = [run_one(spec, TINY, data, store, ckpt, progress=False) for spec in run_specs(TINY)]
     runs = store.collect()
     assert list(runs.columns) == RunRecord.columns() and len(runs) == 2
+    for rec in records:  # the last epoch is tested too, and stored beside the checkpoint's
+        assert store.has_last(rec.run_id) and rec.auc_ovo_last is not None
+        assert rec.criterion == "val_loss" and rec.learned_reason
     assert store.records() == sorted(records, key=lambda r: r.run_id)
     assert {r.model_label.split(" ", 1)[1] for r in store.records()} == {
         VARIANT_LABELS[r.variant] for r in records}

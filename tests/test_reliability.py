@@ -1,7 +1,7 @@
 """Issue 14, reliability: bad input is one clear error, faults are survived, nothing runs code
 from a file, real-data results are never committed. Each test reproduces one case first.
 
-The CLI cases run ``ggcam.cli.main.main`` in-process (stderr through ``capsys``); a few run the
+The CLI cases run ``ggcam.cli.commands.main`` in-process (stderr through ``capsys``); a few run the
 real command in a subprocess. Training uses the ``smoke`` profile, one thread, in ``tmp_path``.
 """
 
@@ -29,7 +29,7 @@ from torch import nn
 import ggcam
 from ggcam import GGCAMLoss, StandardLoss, legacy_selective_mse, selective_mse
 from ggcam.checkpoint import load_checkpoint, save_checkpoint
-from ggcam.cli.main import main
+from ggcam.cli.commands import main
 from ggcam.experiment import sweep as sweep_mod
 from ggcam.runtime import atomic_torch_save, atomic_write_text, git_commit
 
@@ -360,7 +360,7 @@ def test_a_study_never_mixes_phantom_and_real_trials(tmp_path):
 
     storage = optuna.storages.InMemoryStorage()
     study = optuna.create_study(storage=storage, study_name="s")
-    identity = dict(profile="smoke", network="resnet50", variant="ggcam", objective="val_ce",
+    identity = dict(profile="smoke", network="resnet18", variant="ggcam", objective="val_ce",
                     epochs=2, seed=0, data_origin="phantom")
     for key, value in {**identity, "search_space_hash": "h", "search_space": {}}.items():
         study.set_user_attr(key, value)
@@ -388,8 +388,10 @@ def test_example_images_are_stored_for_phantom_data_only():
     test = SyntheticCXR(6)
     ev = SimpleNamespace(labels=test.labels, has_gaze=np.ones(6, bool),
                          gaze=test.gaze, cams=np.zeros((6, 3, 2, 2), np.float32))
-    assert "image" in sweep_mod._examples(ev, test, "phantom")
-    real = sweep_mod._examples(ev, test, "real")
+    from ggcam.experiment import run as run_mod
+
+    assert "image" in run_mod._examples(ev, test, "phantom")
+    real = run_mod._examples(ev, test, "real")
     assert "image" not in real and set(real) == {"labels", "psi", "cam", "dicom_id"}
 
 
@@ -424,7 +426,8 @@ BAD_ARGS = [
     (["train", "--seed", "-1"], r"argument --seed: expected an integer >= 0, got '-1'"),
     (["train", "--seed", str(2**32)], r"argument --seed: expected a seed in \[0, 2\*\*32\)"),
     (["train", "--threads", "0"], r"argument --threads: expected an integer >= 1, got '0'"),
-    (["train", "--variant", "ggcam-fp64"], r"--variant ggcam-fp64: profile 'smoke' has no such arm"),
+    (["train", "--seed", "5"], r"resnet18__ggcam__s5: not a run of profile 'smoke'"),
+    (["train", "--n-train", "7"], r"resnet18__ggcam__s0__n7: not a run of profile 'smoke'"),
     (["train", "--profile", "paper"], r"profile 'paper' reads the real EGD-CXR release: give --data-root"),
     (["phantom", "--out", "{file}"], r"--out .*afile is a file, not a folder"),
     (["phantom", "--out", "{nonempty}"], r"--out .*nonempty is not empty; use --force"),
@@ -503,8 +506,12 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(command, hint, tmp_path, monkey
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    for name in ("run_one", "run_sweep", "ProfileData"):
-        monkeypatch.setattr(sweep_mod, name, interrupted)
+    from ggcam.experiment import data as data_mod
+    from ggcam.experiment import run as run_mod
+
+    monkeypatch.setattr(sweep_mod, "run_sweep", interrupted)
+    monkeypatch.setattr(run_mod, "run_one", interrupted)
+    monkeypatch.setattr(data_mod, "ProfileData", interrupted)
     rc, _, err = _cli([command, *SMOKE, "--work", tmp_path, "--results", tmp_path], capsys)
     assert rc == 130 and err == f"ggcam {command}: interrupted; {hint}\n"
 
@@ -622,12 +629,12 @@ def test_pickled_code_in_the_work_folder_never_runs_in_sweep(smoke_run, tmp_path
     ran = []
     monkeypatch.setattr(sweep_mod, "run_one", lambda spec, *a, **k: ran.append(spec.run_id))
     marker = tmp_path / "payload-ran"
-    target = "resnet50__standard__s0"  # the first run of the smoke sweep
+    target = "resnet18__standard__s0"  # the first run of the smoke sweep
     folder = smoke_run.root / "work" / "checkpoints" / "smoke" / target
     folder.mkdir(parents=True, exist_ok=True)
     _malicious(folder / "last.pt", marker)
     _malicious(folder / "best.pt", marker)
-    rc, _, err = _cli(["sweep", *SMOKE, "--shard", "0/8", "--work", smoke_run.root / "work",
+    rc, _, err = _cli(["sweep", *SMOKE, "--shard", "0/12", "--work", smoke_run.root / "work",
                        "--results", smoke_run.root / "results"], capsys)
     assert rc == 0 and ran == [target], err
     assert not marker.exists() and "UnpicklingError" in err
@@ -635,7 +642,7 @@ def test_pickled_code_in_the_work_folder_never_runs_in_sweep(smoke_run, tmp_path
 
 
 def test_fresh_forgets_a_run(smoke_run, monkeypatch, capsys):
-    target = "resnet50__standard__s0"
+    target = "resnet18__standard__s0"
     record = smoke_run.root / "results" / "smoke" / "runs" / f"{target}.json"
     folder = smoke_run.root / "work" / "checkpoints" / "smoke" / target
     seen = {}
@@ -650,7 +657,7 @@ def test_fresh_forgets_a_run(smoke_run, monkeypatch, capsys):
     for fresh in ([target], ["all"]):
         record.write_text("{}")
         _tiny_checkpoints(folder)
-        rc, _, err = _cli([*base, "--shard", "0/8", "--fresh", *fresh], capsys)
+        rc, _, err = _cli([*base, "--shard", "0/12", "--fresh", *fresh], capsys)
         assert rc == 0 and seen == {target: (False, False)}, err
         seen.clear()
 
@@ -702,7 +709,7 @@ def test_sweep_survives_a_truncated_checkpoint(smoke_run):
     from ggcam.experiment import Arm, get_profile
 
     profile = replace(get_profile("smoke"), name="tiny", arms=(Arm("ggcam", ("resnet18",), (0,)),),
-                      primary=("ggcam", "ggcam"))
+                      doses=(), primary=("ggcam", "ggcam"))
     work, results = smoke_run.root / "work", smoke_run.root / "results"
     folder = work / "checkpoints" / "tiny" / RUN_ID
     folder.mkdir(parents=True)
@@ -740,7 +747,7 @@ def test_ctrl_c_during_train_then_resume(smoke_run, capsys):
 def test_an_error_starts_on_a_line_of_its_own_after_a_progress_bar(monkeypatch, capsys):
     from tqdm import tqdm
 
-    import ggcam.cli.main as cli
+    import ggcam.cli.commands as cli
 
     def interrupted(args):
         for i in tqdm(range(10), desc="work"):

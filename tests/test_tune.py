@@ -16,18 +16,17 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from ggcam.cli.tune import add_parser, run
 from ggcam.config import TrainConfig, table1_config
 from ggcam.experiment import get_profile
 from ggcam.tune import (
     SEARCH_SPACE,
     Param,
-    add_parser,
     best_vs_table1,
     load_tuning,
     param_importances,
     plot_param_importances,
     plot_search_history,
-    run,
     space_hash,
     trial_config,
 )

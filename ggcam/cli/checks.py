@@ -1,7 +1,7 @@
 """Pre-flight checks of the command line: paths, device, a prepare cache, real results.
 
 Each raises ``ValueError`` with one line naming the option and the value, before any work;
-``ggcam.cli.main`` turns it into an exit status 2.
+``ggcam.cli.commands`` turns it into an exit status 2.
 """
 
 from __future__ import annotations

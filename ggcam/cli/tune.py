@@ -1,4 +1,4 @@
-"""``ggcam tune``: the subcommand's parser and its entry point (wired in ``ggcam.cli.main``)."""
+"""``ggcam tune``: the subcommand's parser and its entry point (wired in ``ggcam.cli.commands``)."""
 
 from __future__ import annotations
 

@@ -51,6 +51,27 @@ class Dose:
 
 
 @dataclass(frozen=True)
+class Family:
+    """A Holm family: every (a, b) comparison on every metric, adjusted together. Fixed in the
+    profile before its sweep runs, and listed on the results pages."""
+
+    name: str
+    comparisons: tuple[tuple[str, str], ...]  # (reference arm, other arm): Δ = other − reference
+    metrics: tuple[str, ...]  # runs.csv columns
+
+
+_LOCALISATION = ("pointing_pneumonia", "energy_pneumonia", "inside_auroc_pneumonia")
+STUDY_FAMILIES = (
+    Family("primary", (PRIMARY,), ("auc_ovo",)),
+    Family("localisation", (PRIMARY,), (*_LOCALISATION, "cc", "cc_partial")),
+    Family("oracle", (("standard", "ggcam-oracle"),), ("auc_ovo", *_LOCALISATION)),
+    Family("controls", (("ggcam-warm", "ggcam-shuffled"), ("ggcam-warm", "ggcam-centre"),
+                        ("standard", "ggcam-shuffled"), ("standard", "ggcam-centre")),
+           ("auc_ovo", "cc")),
+)
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     data: str  # "phantom" (generated on first use) or "real" (EGD-CXR + MIMIC-CXR, --data-root)
@@ -71,6 +92,7 @@ class Profile:
     doses: tuple[Dose, ...] = ()  # dose-response points (independent replicates only)
     criterion: str | None = None  # one checkpoint rule for every arm; None: Table 1's per arm
     equivalence_margin: float = 0.03  # |ΔAUC| below this is "no change" (TOST), fixed up front
+    families: tuple[Family, ...] = ()  # Holm families, fixed before the sweep (dose points: none)
 
     def __post_init__(self) -> None:
         if self.criterion is not None and self.criterion not in CRITERIA:
@@ -181,7 +203,7 @@ PROFILES = {
         "smoke", "phantom", n_images=0, scale=0.04, input_shape=(64, 64),
         arms=_SMOKE_ARMS, doses=_SMOKE_DOSES, primary=PRIMARY, max_epochs=2, early_stop_patience=2,
         batch_size=8, informativeness=0.6, criterion="val_auc",
-        replicates=Replicates(n_train=24, n_val=12, n_test=24),
+        replicates=Replicates(n_train=24, n_val=12, n_test=24), families=STUDY_FAMILIES,
         options=RunOptions(threads=2), budget="≤ 60 s on 2 CPU cores (tests, CI)"),
     # Sized to learn on 2 cores: ResNet18 (the smallest of the paper's ResNet family), one
     # learning rate and one checkpoint rule for every arm, independent replicates, a shared
@@ -192,7 +214,7 @@ PROFILES = {
         "cpu", "phantom", n_images=0, scale=0.0625, input_shape=(256, 224),
         arms=_CPU_ARMS, doses=_CPU_DOSES, primary=PRIMARY, max_epochs=30, early_stop_patience=6,
         batch_size=16, lr=1e-3, informativeness=0.6, criterion="val_auc",
-        replicates=Replicates(n_train=400, n_val=200, n_test=600),
+        replicates=Replicates(n_train=400, n_val=200, n_test=600), families=STUDY_FAMILIES,
         options=RunOptions(threads=2), budget="~16 h on 2 CPU cores (over the 10 h aim), resumable"),
     # The first study (archived in results/cpu-v1, shown until the study above has results):
     # one pool of 800 images re-split per seed, 12 epochs, each arm's own checkpoint rule.
@@ -213,7 +235,7 @@ PROFILES = {
         arms=(*_GPU_ARMS, *(Arm(v, ("efficientnet_v2_s",), tuple(range(10))) for v in PRIMARY)),
         doses=_GPU_DOSES, primary=PRIMARY, max_epochs=40, early_stop_patience=10, batch_size=64,
         lr=1e-3, informativeness=0.6, criterion="val_auc",
-        replicates=Replicates(n_train=600, n_val=200, n_test=600), options=_GPU,
+        replicates=Replicates(n_train=600, n_val=200, n_test=600), options=_GPU, families=STUDY_FAMILIES,
         budget="≤ 9 min on one H100 as one prepared script, generation included"),
     "gpu": Profile(
         "gpu", "phantom", n_images=1083, scale=1.0, input_shape=(1536, 1280),

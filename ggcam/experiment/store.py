@@ -306,7 +306,12 @@ class ResultsStore:
     def record_dict_of(self, run_id: str) -> dict | None:
         """The record of ``run_id`` as written, or None when the run has none."""
         path = self.path / "runs" / f"{run_id}.json"
-        return self.record_dict(path) if path.is_file() else None
+        if not path.is_file():
+            return None
+        record = self.record_dict(path)
+        if record["run_id"] != run_id:
+            raise ValueError(f"{path} holds the record of run {record['run_id']!r}, not of {run_id!r}")
+        return record
 
     def test_findings(self, test) -> dict[str, np.ndarray] | None:
         """The shared test set's true findings in input pixels (``test_set.npz``), written

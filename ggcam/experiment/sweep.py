@@ -82,6 +82,9 @@ def run_sweep(profile: Profile, *, data_root: str | Path | None = None,
     bar = tqdm(todo, desc=f"sweep {profile.name}", disable=not progress)
     for spec in bar:
         bar.set_postfix_str(spec.run_id)
+        # Unreadable checkpoints (a truncated file, or one carrying pickled code) are set aside
+        # before anything loads them; run_one then sets aside those of other data.
+        prepare_checkpoints(ckpt_root / spec.run_id)
         run_one(spec, profile, data, store, ckpt_root, device=device, progress=progress)
         store.collect()
     return store.collect()

@@ -137,10 +137,15 @@ def _parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train one network × variant × seed of a profile (resumes if interrupted)")
     run_options(tr)
-    tr.add_argument("--network", choices=sorted(FAMILY_OF), default="resnet50", help="(default: resnet50)")
+    tr.add_argument("--network", choices=sorted(FAMILY_OF), default=None,
+                    help="(default: the profile's first network)")
     tr.add_argument("--variant", choices=(*VARIANTS, *VARIANT_ALIASES), default="ggcam",
                     help="(default: ggcam)")
     tr.add_argument("--seed", type=_seed, default=0, help="(default: 0)")
+    tr.add_argument("--n-train", type=_positive, default=None, dest="n_train",
+                    help="a dose point's training-set size (default: the profile's base)")
+    tr.add_argument("--informativeness", type=_positive_float, default=None,
+                    help="a dose point's simulated reader (default: the profile's base)")
     tr.add_argument("--resume", action="store_true",
                     help="continue an interrupted run from its last checkpoint (default: start afresh)")
 
@@ -296,7 +301,8 @@ def _run_command(args) -> None:
     if variant not in profile.variants:
         raise ValueError(f"--variant {args.variant}: profile {profile.name!r} has no such arm; "
                          f"choose one of {list(profile.variants)}")
-    spec = RunSpec(profile.name, args.network, variant, args.seed)
+    spec = RunSpec(profile.name, args.network or profile.networks[0], variant, args.seed,
+                   args.n_train, args.informativeness)
     planned = {s.run_id for s in run_specs(profile)}
     if spec.run_id not in planned:  # a run outside the profile is never filed under it
         raise ValueError(f"{spec.run_id}: not a run of profile {profile.name!r} (network, arm and "
