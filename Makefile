@@ -46,7 +46,8 @@ reproduce: $(STAMP)
 # The cpu study, every run at one commit: a worktree pinned at STUDY_COMMIT imports its own
 # ggcam (PYTHONPATH), so work can go on on main while it trains; results land in this
 # checkout's results/cpu (commit them as they come). Hours; resumable: run it again to resume.
-STUDY_COMMIT ?= 60a05f9  # the commit every run of results/cpu was trained at
+# STUDY_COMMIT: the commit every run of results/cpu is trained at.
+STUDY_COMMIT ?= 60a05f9
 STUDY_TREE := .cache/study-$(STUDY_COMMIT)
 study: $(STAMP)
 	@test "$(STUDY_COMMIT)" != pending || { echo "set STUDY_COMMIT (the commit the study runs at)"; exit 2; }
