@@ -70,11 +70,9 @@ class _Saturation:
         if not self.on or not bool(has_gaze.any()):
             return
         keep = has_gaze.bool()
-        legacy = self.loss_fn.mode == "legacy"
-        own = cams[:, 0] if legacy else cams[torch.arange(len(labels), device=cams.device), labels]
-        own, psi = own[keep].double(), gaze[keep].double()
+        own, pred = self.loss_fn.predicted_map(cams[keep].double(), labels[keep])
+        psi = gaze[keep].double()
         alpha = float(self.loss_fn.log_alpha.detach().exp())
-        pred = own if legacy else torch.sigmoid(alpha * own)
         self.cells += own.numel()
         self.saturated += int((alpha * own.abs() > SATURATION_LOGIT).sum())
         self.sq_err += float((pred - psi).pow(2).sum())

@@ -131,6 +131,18 @@ def _log(value, name: str) -> float:
     return math.log(v)
 
 
+def _exp(x: float) -> float:
+    """exp that reports a run-away log parameter as inf instead of raising OverflowError."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+SUPERVISED_MAPS = {"paper": "Ω^Y of the true class through sigmoid(αΩ^Y) (eq. 9-10)",
+                   "legacy": "Ω⁰ (the class-0 map) raw, for every image (the released code)"}
+
+
 class GGCAMLoss(nn.Module):
     """Balanced GG-CAM loss, eq. 11, with α, σ_sm, σ_ce trainable (held as logs).
 
@@ -157,6 +169,37 @@ class GGCAMLoss(nn.Module):
             # The released code's α never enters the loss; freezing it also keeps DDP from
             # waiting for a gradient that never comes.
             self.log_alpha.requires_grad_(False)
+
+    @staticmethod
+    def weight_sm(sigma_sm: float) -> float:
+        """Eq. 11's weight of the gaze term, 1 / (2σ_sm²)."""
+        return 1.0 / (2.0 * sigma_sm**2)
+
+    @staticmethod
+    def weight_ce(sigma_ce: float) -> float:
+        """Eq. 11's weight of the cross-entropy, 1 / σ_ce²."""
+        return 1.0 / sigma_ce**2
+
+    @property
+    def supervised_map(self) -> str:
+        """Which map the gaze term compares with Ψ, in words (``SUPERVISED_MAPS``)."""
+        return SUPERVISED_MAPS[self.mode]
+
+    def predicted_map(self, cams: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        """The map the gaze term compares with Ψ (``supervised_map``), (B, h, w), and what it
+        predicts of Ψ: sigmoid(αΩ^Y) (eq. 9-10) or, for the released code, Ω⁰ itself."""
+        if self.mode == "legacy":
+            return cams[:, 0], cams[:, 0]
+        own = cams[torch.arange(len(labels), device=cams.device), labels]
+        return own, torch.sigmoid(float(self.log_alpha.detach().exp()) * own)
+
+    def report(self) -> dict[str, float]:
+        """The loss's parameters now and eq. 11's weights: sigma_sm, sigma_ce, alpha, w_sm,
+        w_ce as floats (inf where a log parameter has run away). What the trainer logs."""
+        s_sm, s_ce = float(self.log_sigma_sm.detach()), float(self.log_sigma_ce.detach())
+        return {"sigma_sm": _exp(s_sm), "sigma_ce": _exp(s_ce),
+                "alpha": _exp(float(self.log_alpha.detach())),
+                "w_sm": 0.5 * _exp(-2 * s_sm), "w_ce": _exp(-2 * s_ce)}
 
     def forward(self, logits: Tensor, cams: Tensor, labels: Tensor, gaze: Tensor,
                 has_gaze: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:

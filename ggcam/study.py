@@ -67,3 +67,9 @@ def arm(name: str) -> ArmSpec:
     if name not in ARM:
         raise ValueError(f"no arm {name!r}; the arms are {', '.join(VARIANTS)}")
     return ARM[name]
+
+
+def arm_rank(name: str) -> int:
+    """An arm's place in the study order (``ARMS``); unknown names after every arm."""
+    name = VARIANT_ALIASES.get(name, name)
+    return VARIANTS.index(name) if name in VARIANTS else len(VARIANTS)

@@ -244,19 +244,8 @@ def _epoch_record(ev: Evaluation, loss_fn: nn.Module, optimizer) -> dict:
            "val_auc": _safe_auc(ev)}
     rec.update({f"val_{k}": v for k, v in ev.diagnostics.items()})
     if isinstance(loss_fn, GGCAMLoss):
-        s_sm, s_ce = float(loss_fn.log_sigma_sm.detach()), float(loss_fn.log_sigma_ce.detach())
-        rec.update(sigma_sm=_exp(s_sm), sigma_ce=_exp(s_ce),
-                   alpha=_exp(float(loss_fn.log_alpha.detach())),
-                   w_sm=0.5 * _exp(-2 * s_sm), w_ce=_exp(-2 * s_ce))
+        rec.update(loss_fn.report())  # the loss reports its own parameters and weights
     return rec
-
-
-def _exp(x: float) -> float:
-    """exp that reports a run-away log parameter as inf instead of raising OverflowError."""
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
 
 
 def non_finite_optimizer_state(objective: nn.Module, optimizer) -> list[str]:

@@ -317,3 +317,22 @@ def test_standard_loss_is_cross_entropy(batch):
     assert loss16.dtype == torch.float32
     want = F.cross_entropy(logits.detach().bfloat16().float(), labels).item()
     assert loss16.item() == pytest.approx(want, rel=1e-6)
+
+
+def test_the_loss_reports_its_weights_and_its_supervised_map():
+    loss = GGCAMLoss(sigma_sm=0.1, sigma_ce=2.0, alpha=3.0)
+    r = loss.report()
+    assert r["sigma_sm"] == pytest.approx(0.1) and r["alpha"] == pytest.approx(3.0)
+    assert r["w_sm"] == pytest.approx(GGCAMLoss.weight_sm(0.1)) == pytest.approx(50.0)
+    assert r["w_ce"] == pytest.approx(GGCAMLoss.weight_ce(2.0)) == pytest.approx(0.25)
+    cams, labels = torch.randn(2, 3, 4, 3), torch.tensor([2, 0])
+    own, pred = loss.predicted_map(cams, labels)
+    torch.testing.assert_close(own, torch.stack([cams[0, 2], cams[1, 0]]))
+    torch.testing.assert_close(pred, torch.sigmoid(3.0 * own))
+    legacy = GGCAMLoss(sigma_sm=0.1, mode="legacy")
+    own, pred = legacy.predicted_map(cams, labels)
+    assert torch.equal(own, cams[:, 0]) and torch.equal(pred, own)
+    assert "released" in legacy.supervised_map and "sigmoid" in loss.supervised_map
+    with torch.no_grad():
+        loss.log_sigma_sm.fill_(-1000.0)  # a run-away log σ is reported as inf, not an error
+    assert math.isinf(loss.report()["w_sm"])

@@ -55,10 +55,9 @@ from ggcam.analysis.summary_paired import (
 )
 from ggcam.analysis.summary_store import (
     SWEPT_PROFILE,
-    _network_rank,
-    _variant_rank,
     curves_of,
     network_label,
+    network_rank,
     omega_histograms,
     open_results,
     progress_facts,
@@ -81,7 +80,7 @@ from ggcam.analysis.summary_text import (
 from ggcam.experiment.profiles import RunSpec, get_profile, run_config
 from ggcam.experiment.store import ResultsStore
 from ggcam.stats.unpaired import anova, precision_recall_table
-from ggcam.study import VARIANTS
+from ggcam.study import VARIANTS, arm_rank
 
 __all__ = [
     "ALPHA", "CACHE_VERSION", "LEARNED_SHARE", "MAX_SINGLE_CLASS_SHARE", "METRIC_LABELS",
@@ -108,7 +107,7 @@ def configs_table(store: ResultsStore) -> pd.DataFrame:
     prof = get_profile(store.profile)
     pairs = ([tuple(x) for x in runs[["network", "variant"]].drop_duplicates().to_numpy()]
              if len(runs) else [(a.networks[0], a.variant) for a in prof.arms])
-    pairs.sort(key=lambda nv: (_network_rank(prof)(nv[0]), _variant_rank(nv[1])))
+    pairs.sort(key=lambda nv: (network_rank(prof)(nv[0]), arm_rank(nv[1])))
     rows = []
     for network, variant in pairs:
         c, _ = run_config(prof, RunSpec(prof.name, network, variant, 0))
@@ -307,7 +306,7 @@ def omega_quantiles(hist: pd.DataFrame, qs=(0.01, 0.5, 0.99)) -> pd.DataFrame:
         counts = part.groupby(["bin_left", "bin_right"])["count"].sum()
         edges = np.append(counts.index.get_level_values(0), counts.index.get_level_values(1)[-1])
         cdf = np.concatenate([[0.0], np.cumsum(counts.to_numpy())]) / counts.sum()
-        rows.append({"network": network_label(network), "arm": variant, "order": _variant_rank(variant),
+        rows.append({"network": network_label(network), "arm": variant, "order": arm_rank(variant),
                      "runs": int(part["run_id"].nunique()) if "run_id" in part else None,
                      **{f"q{int(q * 100)}": float(np.interp(q, cdf, edges)) for q in qs}})
     if not rows:

@@ -17,7 +17,7 @@ import pandas as pd
 from ggcam.experiment.profiles import CONTROLS, PROFILES, get_profile, run_specs
 from ggcam.experiment.store import ResultsStore, RunRecord, open_store, results_root
 from ggcam.geometry import STRIDE
-from ggcam.study import NETWORK_LABELS, VARIANT_LABELS, VARIANTS
+from ggcam.study import NETWORK_LABELS, VARIANT_LABELS, arm_rank
 
 SWEPT_PROFILE = "cpu"  # the profile a page shows when no profile has results yet
 
@@ -73,18 +73,15 @@ def progress_table(store: ResultsStore) -> pd.DataFrame:
     order = {"primary": 0, "control": 1, "other": 2}
     table = table.sort_values(["tier", "network", "variant"], kind="stable",
                               key=lambda c: c.map(order) if c.name == "tier" else
-                              c.map(_variant_rank) if c.name == "variant" else
-                              c.map(_network_rank(prof)))
+                              c.map(arm_rank) if c.name == "variant" else
+                              c.map(network_rank(prof)))
     table = table.assign(network=table["network"].map(network_label),
                          done=[f"{d} of {n}" for d, n in zip(table["done"], table["planned"])])
     return table.drop(columns="planned").reset_index(drop=True)
 
 
-def _variant_rank(v: str) -> int:
-    return VARIANTS.index(v) if v in VARIANTS else len(VARIANTS)
-
-
-def _network_rank(prof):
+def network_rank(prof):
+    """A sort key: a network's place in ``prof``'s networks (unknown ones last)."""
     return lambda n: prof.networks.index(n) if n in prof.networks else len(prof.networks)
 
 

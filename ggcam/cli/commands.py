@@ -259,7 +259,7 @@ def _dispatch(args) -> int:
         from ggcam.experiment.store import ResultsStore
 
         store = ResultsStore(args.results / args.profile)
-        if not (store.path / "runs").is_dir():
+        if not store.exists():
             raise FileNotFoundError(f"no runs under {store.path}")
         print(f"{rescore(store)} records rescored in {store.path / 'runs.csv'}")
     else:

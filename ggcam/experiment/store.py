@@ -303,6 +303,19 @@ class ResultsStore:
         record.update(values)
         atomic_write_text(json.dumps(record, indent=1, default=json_default) + "\n", path)
 
+    def exists(self) -> bool:
+        """Whether any run was ever written here."""
+        return (self.path / "runs").is_dir()
+
+    def forget(self, run_id: str) -> bool:
+        """Delete a run's record, so that the sweep trains it again; True if there was one.
+        Its other files stay until the new run overwrites them."""
+        path = self.path / "runs" / f"{run_id}.json"
+        if not path.is_file():
+            return False
+        path.unlink()
+        return True
+
     def record_dict_of(self, run_id: str) -> dict | None:
         """The record of ``run_id`` as written, or None when the run has none."""
         path = self.path / "runs" / f"{run_id}.json"

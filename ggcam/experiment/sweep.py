@@ -34,10 +34,7 @@ def forget_runs(store: ResultsStore, ckpt_root: Path, run_ids: list[str]) -> int
     """Delete the records and checkpoints of ``run_ids`` so they run afresh; returns the count."""
     n = 0
     for rid in run_ids:
-        for path in (store.path / "runs" / f"{rid}.json",):
-            if path.is_file():
-                path.unlink()
-                n += 1
+        n += store.forget(rid)
         shutil.rmtree(ckpt_root / rid, ignore_errors=True)
     return n
 
@@ -75,6 +72,11 @@ def run_sweep(profile: Profile, *, data_root: str | Path | None = None,
         unknown = set(ids) - {s.run_id for s in run_specs(profile)}
         if unknown:
             raise ValueError(f"--fresh: no run {sorted(unknown)} in profile {profile.name!r}")
+        # A finished run is never forgotten by a call that will not train it again.
+        outside = set(ids) - {s.run_id for s in specs}
+        if outside:
+            raise ValueError(f"--fresh: {sorted(outside)} not among the runs this call trains "
+                             "(its --shard, --network and --variant leave them out): nothing forgotten")
         forget_runs(store, ckpt_root, ids)
     data = ProfileData(profile, Path(data_root) if data_root else None, Path(work_root),
                        Path(mimic_root) if mimic_root else None, progress=progress)

@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ggcam.losses import GGCAMLoss
 from ggcam.viz.style import (
     STYLE,
     figure,
@@ -59,9 +60,9 @@ def training_curves(curves: pd.DataFrame) -> Figure:
         raise ValueError("curves must hold one row per epoch (one run); epochs are repeated")
     c = curves.sort_values("epoch", kind="stable").copy()
     if "w_sm" not in c and "sigma_sm" in c:
-        c["w_sm"] = 1.0 / (2.0 * c["sigma_sm"] ** 2)
+        c["w_sm"] = GGCAMLoss.weight_sm(c["sigma_sm"])
     if "w_ce" not in c and "sigma_ce" in c:
-        c["w_ce"] = 1.0 / c["sigma_ce"] ** 2
+        c["w_ce"] = GGCAMLoss.weight_ce(c["sigma_ce"])
     panels = (
         ("loss", {"train_loss": "train", "val_loss": "validation"}, False),
         ("validation AUC", {"val_auc": "validation AUC"}, False),

@@ -52,8 +52,11 @@ from ggcam.viz.figures.results import (
     omega_edges,
     omega_figure,
     paper_medians,
+    run_facts,
     sigma_figure,
+    stored_run_config,
     table3_figure,
+    train_commands,
     training_figure,
 )
 
@@ -64,6 +67,6 @@ __all__ = [
     "geometry_table", "informativeness_effect", "method_figure", "omega_edges", "omega_figure",
     "paper_medians", "paper_vs_code", "phantom_sizes", "psi_figure", "psi_sources",
     "randomisation_table", "receptive_field_centres", "released_behaviours", "road_table",
-    "sampling_figure", "sigma_figure", "split_table", "table3_figure", "training_figure", "tree",
-    "truth_table",
+    "run_facts", "sampling_figure", "sigma_figure", "split_table", "stored_run_config",
+    "table3_figure", "train_commands", "training_figure", "tree", "truth_table",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ggcam.config import FAMILY_OF, NETWORK_LABELS
+from ggcam.study import FAMILY_OF, NETWORK_LABELS
 from ggcam.viz.figures._common import _note
 
 # ---- page 04: the CAM layer and Figure 2 -------------------------------------------------------
@@ -65,6 +65,50 @@ def config_table(config) -> pd.DataFrame:
     return pd.DataFrame({"field": list(config.to_dict()),
                          "value": [number(v) if isinstance(v, float) else str(v)
                                    for v in config.to_dict().values()]})
+
+
+def stored_run_config(store, spec):
+    """The ``TrainConfig`` a stored run trained (``config_table``): ``run_config`` of the
+    store's profile, checked against the config hash in the run's record; a note when the run
+    is not in the store or the profile now gives another configuration."""
+    from ggcam.experiment import get_profile, run_config
+
+    record = store.record(spec.run_id)
+    if record is None:
+        return _note(f"Run {spec.run_id} is not in the {store.profile} results.")
+    config, _ = run_config(get_profile(store.profile), spec)
+    if config.hash() != record.config_hash:
+        return _note(f"Profile {store.profile} now gives another configuration than run "
+                     f"{spec.run_id} trained (config hash {record.config_hash}).")
+    return config_table(config)
+
+
+def run_facts(store, run_id: str) -> dict[str, str]:
+    """What the page says about one stored run, as text: epochs, best epoch, test AUC and its
+    95% interval, learned, training minutes and threads ("–" where the run is missing)."""
+    from ggcam.viz.report import MISSING, number
+
+    record = store.record(run_id)
+    if record is None:
+        return dict.fromkeys(("epochs", "best epoch", "test AUC", "AUC low", "AUC high",
+                              "learned", "minutes", "threads"), MISSING)
+    return {"epochs": number(record.epochs), "best epoch": number(record.best_epoch),
+            "test AUC": number(record.auc_ovo), "AUC low": number(record.auc_ovo_low),
+            "AUC high": number(record.auc_ovo_high), "learned": "yes" if record.learned else "no",
+            "minutes": number(record.wall_s / 60, 2), "threads": number(record.threads)}
+
+
+def train_commands(profile: str, spec) -> str:
+    """Markdown: the commands that retrain a stored run (``ggcam rerun``, which compares the
+    test logits with the stored ones bit for bit) and train it, or a one-minute smoke run,
+    into a results folder of one's own."""
+    own = "--results /tmp/ggcam-results --work /tmp/ggcam-work"
+    return ("```bash\n"
+            f"ggcam rerun {spec.run_id} --profile {profile}\n"
+            f"ggcam train --profile {profile} --network {spec.network} --variant {spec.variant} "
+            f"--seed {spec.seed} {own}\n"
+            f"ggcam train --profile smoke --variant {spec.variant} {own}\n"
+            "```\n")
 
 
 def training_figure(curves: pd.DataFrame, run_id: str):
