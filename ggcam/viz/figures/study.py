@@ -1,0 +1,71 @@
+"""The study's two figures: each arm's paired effect against ``standard`` (the headline) and
+where gaze starts to help (the dose-response), both with the equivalence margin and the
+paper's gain drawn. The numbers are ``ggcam.analysis.effects``'s; nothing is computed here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ggcam.study import ARM
+from ggcam.viz.style import figure, variant_colour
+
+HEADLINE_ARMS = ("ggcam-warm", "ggcam-oracle", "ggcam-shuffled", "ggcam-centre")
+PANELS = {"auc_ovo": "Δ test AUC", "pointing_pneumonia": "Δ pointing game, pneumonia"}
+FACTORS = {"n_train": "training images per replicate", "informativeness": "reader informativeness"}
+
+
+def _guides(ax, metric: str, margin: float, gain: float, vertical: bool) -> None:
+    line = ax.axvline if vertical else ax.axhline
+    span = ax.axvspan if vertical else ax.axhspan
+    line(0, color="0.3", lw=0.8)
+    if metric == "auc_ovo":
+        span(-margin, margin, color="0.85", zorder=0, label=f"equivalence margin ±{margin:g}")
+        line(gain, color="#D55E00", ls="--", lw=1.2, label=f"the paper's gain (+{gain:.3f})")
+
+
+def effects_figure(effects: pd.DataFrame, margin: float, gain: float,
+                   arms=HEADLINE_ARMS, metrics=tuple(PANELS)) -> Figure:
+    """Each arm's mean paired Δ against ``standard`` with its 95% interval, one panel per metric."""
+    fig = figure(6.4, 0.55 * len(arms) + 1.6)
+    axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+    for ax, metric in zip(axes, metrics):
+        rows = effects[(effects["metric"] == metric) & (effects["reference"] == "standard")]
+        for y, arm in enumerate(arms):
+            r = rows[rows["arm"] == arm]
+            if r.empty or not np.isfinite(r.iloc[0]["estimate"]):
+                continue
+            r = r.iloc[0]
+            ax.errorbar(r["estimate"], y, xerr=[[r["estimate"] - r["low"]], [r["high"] - r["estimate"]]]
+                        if np.isfinite(r["low"]) else None, fmt="o", color=variant_colour(arm), capsize=3)
+        _guides(ax, metric, margin, gain, vertical=True)
+        ax.set_xlabel(PANELS.get(metric, metric))
+        ax.set_yticks(range(len(arms)), [ARM[a].short for a in arms])
+        ax.invert_yaxis()
+    if "auc_ovo" in metrics:
+        axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, ncol=1)
+    return fig
+
+
+def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
+                         metrics=tuple(PANELS)) -> Figure:
+    """Paired Δ (arm − standard) at every dose point, one row per metric, one column per factor."""
+    fig = figure(6.4, 2.4 * len(metrics))
+    axes = fig.subplots(len(metrics), len(FACTORS), squeeze=False)
+    for i, metric in enumerate(metrics):
+        for j, (factor, label) in enumerate(FACTORS.items()):
+            ax = axes[i, j]
+            part = dose[(dose["factor"] == factor) & (dose["metric"] == metric)]
+            for arm, rows in part.groupby("arm", sort=False):
+                rows = rows.sort_values("value")
+                ax.plot(rows["value"], rows["estimate"], "o-", color=variant_colour(arm),
+                        label=ARM[arm].short if arm in ARM else arm)
+                ax.fill_between(rows["value"], rows["low"], rows["high"], color=variant_colour(arm),
+                                alpha=0.15, lw=0)
+            _guides(ax, metric, margin, gain, vertical=False)
+            ax.set_xlabel(label)
+            if j == 0:
+                ax.set_ylabel(PANELS.get(metric, metric))
+    axes[0, 0].legend(loc="best", frameon=False)
+    return fig

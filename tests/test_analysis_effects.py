@@ -1,0 +1,97 @@
+"""The study's answer from a runs table (``ggcam.analysis.effects``), on made-up runs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from ggcam.analysis.effects import arm_effects, best_epoch_share, dose_response, paper_gain, verdicts
+from ggcam.experiment import get_profile
+
+CPU = get_profile("cpu")
+
+
+def _runs(delta=0.01, oracle=0.05, seeds=8, noise=0.02):
+    """Base runs of every arm plus the dose points, with known paired effects on AUC."""
+    rng = np.random.default_rng(0)
+    rows = []
+    base = {s: 0.75 + rng.normal(0, 0.03) for s in range(seeds)}
+    eff = {"standard": 0.0, "ggcam-warm": delta, "ggcam-oracle": oracle,
+           "ggcam-shuffled": -0.05, "ggcam-centre": -0.02}
+    for s in range(seeds):
+        for arm, e in eff.items():
+            rows.append(dict(variant=arm, seed=s, n_train=400, informativeness=0.6,
+                             auc_ovo=base[s] + e + rng.normal(0, noise), pointing_pneumonia=0.1 + e,
+                             cc_partial=0.1 + e, best_epoch=10, stop_reason="early_stop"))
+        for n in (200, 800):
+            for arm in ("standard", "ggcam-warm"):
+                rows.append(dict(variant=arm, seed=s, n_train=n, informativeness=0.6,
+                                 auc_ovo=base[s] + (n / 4000 if arm == "ggcam-warm" else 0),
+                                 pointing_pneumonia=0.1, cc_partial=0.1, best_epoch=30,
+                                 stop_reason="max_epochs"))
+        for i in (0.3, 1.0):
+            rows.append(dict(variant="ggcam-warm", seed=s, n_train=400, informativeness=i,
+                             auc_ovo=base[s] + i / 10, pointing_pneumonia=0.1, cc_partial=0.1,
+                             best_epoch=12, stop_reason="early_stop"))
+    return pd.DataFrame(rows)
+
+
+def test_arm_effects_pair_replicates_and_test_equivalence_by_hand():
+    runs = _runs()
+    eff = arm_effects(runs, CPU)
+    row = eff[(eff["arm"] == "ggcam-warm") & (eff["metric"] == "auc_ovo") & (eff["family"] == "primary")].iloc[0]
+    a = runs[(runs["variant"] == "standard") & (runs["n_train"] == 400) & (runs["informativeness"] == 0.6)]
+    b = runs[(runs["variant"] == "ggcam-warm") & (runs["n_train"] == 400) & (runs["informativeness"] == 0.6)]
+    d = b.set_index("seed")["auc_ovo"] - a.set_index("seed")["auc_ovo"]
+    half = sps.t.ppf(0.975, 7) * d.std(ddof=1) / np.sqrt(8)
+    assert row["n"] == 8 and row["estimate"] == pytest.approx(d.mean())
+    assert (row["low"], row["high"]) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert bool(row["excludes_paper"]) == (d.mean() + half < paper_gain())
+    assert set(eff["family"]) == {f.name for f in CPU.families}
+    ctrl = eff[eff["family"] == "controls"]
+    assert ctrl["p_holm"].notna().all() and (ctrl["p_holm"] >= ctrl["p"]).all()
+
+
+def test_dose_points_pair_with_the_right_standard_run():
+    runs = _runs()
+    dose = dose_response(runs, CPU, metrics=("auc_ovo",))
+    size = dose[(dose["factor"] == "n_train") & (dose["arm"] == "ggcam-warm")].set_index("value")
+    assert size.loc[200, "estimate"] == pytest.approx(0.05) and size.loc[800, "estimate"] == pytest.approx(0.2)
+    reader = dose[dose["factor"] == "informativeness"].set_index("value")
+    # Another reader pairs with the replicate's base standard run (same images, other gaze).
+    std = runs[(runs["variant"] == "standard") & (runs["n_train"] == 400)].set_index("seed")["auc_ovo"]
+    for i in (0.3, 1.0):
+        warm = runs[(runs["variant"] == "ggcam-warm") & (runs["informativeness"] == i)].set_index("seed")["auc_ovo"]
+        assert reader.loc[i, "estimate"] == pytest.approx((warm - std).mean())
+    assert (dose["n"] == 8).all()
+
+
+def test_verdicts_are_plain_sentences_and_say_what_cannot_be_excluded():
+    v = verdicts(arm_effects(_runs(delta=0.0, noise=0.04), CPU))
+    assert v["classification"].startswith("Gaze supervision did not change ResNet18's test AUC")
+    assert "exclude a gain of +0.055 (the paper's)" in v["classification"]
+    empty = verdicts(arm_effects(_runs().iloc[:0], CPU))
+    assert all(s.startswith("Not enough paired replicates yet") for s in empty.values())
+
+
+def test_best_epoch_share_counts_early_stops_and_early_checkpoints():
+    runs = _runs()
+    share = best_epoch_share(runs, CPU)
+    late = (runs["best_epoch"] > 24) & (runs["stop_reason"] != "early_stop")
+    assert share == pytest.approx(1 - late.mean())
+
+
+def test_the_headline_and_dose_response_figures_draw_every_arm_and_guide(tmp_path):
+    from matplotlib.figure import Figure
+
+    from ggcam.viz.figures.study import dose_response_figure, effects_figure
+
+    runs = _runs()
+    fig = effects_figure(arm_effects(runs, CPU), CPU.equivalence_margin, paper_gain())
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["GG-CAM", "oracle", "shuffled Ψ", "mean-gaze prior"]
+    fig.savefig(tmp_path / "headline.png")
+    dose = dose_response_figure(dose_response(runs, CPU), CPU.equivalence_margin, paper_gain())
+    assert len(dose.axes) == 4
+    dose.savefig(tmp_path / "dose.png")
