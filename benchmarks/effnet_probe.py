@@ -1,6 +1,6 @@
 """Why EfficientNet-B0 misses the cpu study's learning target: one-seed probes.
 
-Each probe is one `standard` run of the `cpu` profile (seed 0, 1 torch thread on a shared
+Each probe is one `standard` run of the first study's profile (`cpu-v1`; seed 0, 1 torch thread on a shared
 2-core machine) with one or more changes that are *not* options of ggcam, patched in here:
 
 * ``head: linear`` re-initialises the CAM head like ``nn.Linear`` (torchvision's EfficientNet
@@ -11,8 +11,11 @@ Each probe is one `standard` run of the `cpu` profile (seed 0, 1 torch thread on
 * ``criterion``: the checkpoint criterion (``val_loss`` in every arm of the study);
 * ``n_images``, ``split``: a larger phantom and its (train, val) fractions.
 
-    python results/cpu-probes/probe_effnet.py NAME SEED '{"head": "linear", "max_epochs": 30}'
-    python results/cpu-probes/probe_effnet.py --table     # the README's table, from the records
+    python benchmarks/effnet_probe.py NAME SEED '{"head": "linear", "max_epochs": 30}'
+    python benchmarks/effnet_probe.py --table     # results/cpu-probes/README.md's table
+
+Not a ratio benchmark (``run_all.py`` does not pick it up); it lives here because ``results/``
+holds data only.
 
 Each probe writes its record and curves to ``results/cpu-probes/NAME/`` (``ResultsStore``
 layout, without the maps). The committed study does not use any of these changes.
@@ -26,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "results" / "cpu-probes"  # the records
 
 
 def table() -> str:
@@ -43,18 +46,17 @@ def table() -> str:
 
 
 def probe(name: str, seed: int, changes: dict) -> None:
-    import shutil
-
     import torch
     from torch import nn
 
-    import ggcam.experiment.sweep as sweep
+    import ggcam.experiment.run as run_mod
     import ggcam.train as train
     from ggcam.experiment import profiles
+    from ggcam.experiment.data import ProfileData
     from ggcam.experiment.store import ResultsStore
 
     torch.set_num_threads(1)
-    prof = profiles.get_profile("cpu")
+    prof = profiles.get_profile("cpu-v1")
     sizes = {k: v for k, v in changes.items()
              if k in ("max_epochs", "lr", "early_stop_patience", "n_images")}
     if "split" in changes:
@@ -84,19 +86,22 @@ def probe(name: str, seed: int, changes: dict) -> None:
             config = dataclasses.replace(config, checkpoint_criterion=changes["criterion"])
         return config, options
 
-    train.build_model, sweep.run_config = patched_build, patched_config
-    spec = profiles.RunSpec("cpu", "efficientnet_b0", "standard", seed)
+    train.build_model, run_mod.run_config = patched_build, patched_config
+    spec = profiles.RunSpec("cpu-v1", "efficientnet_b0", "standard", seed)
     work = Path(".cache/probes") / name
     store = ResultsStore(work / "store")
     # A larger phantom gets a work root of its own (the prepared caches are named by profile).
     root = Path(".cache") if prof.n_images == 800 else Path(f".cache/probe-n{prof.n_images}")
-    data = sweep.ProfileData(prof, None, root, None, progress=False)
+    data = ProfileData(prof, None, root, None, progress=False)
     t0 = time.time()
-    rec = sweep.run_one(spec, prof, data, store, work / "checkpoints", progress=False)
+    rec = run_mod.run_one(spec, prof, data, store, work / "checkpoints", progress=False)
     out = HERE / name
     out.mkdir(exist_ok=True)
-    for sub, suffix in (("runs", ".json"), ("curves", ".csv")):
-        shutil.copy(store.path / sub / f"{spec.run_id}{suffix}", out / f"{spec.run_id}{suffix}")
+    store.collect()
+    (out / f"{spec.run_id}.json").write_text(json.dumps(store.record_dict_of(spec.run_id), indent=1) + "\n")
+    curves = store.curves()
+    curves[curves["run_id"] == spec.run_id].drop(columns=["network", "variant", "seed"]).to_csv(
+        out / f"{spec.run_id}.csv", index=False)
     (out / "changes.json").write_text(json.dumps(changes) + "\n")
     print(f"{name} seed {seed} {changes}: test AUC {rec.auc_ovo:.3f}, {time.time() - t0:.0f} s")
 
