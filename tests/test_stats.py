@@ -13,7 +13,7 @@ from statsmodels.stats.oneway import anova_oneway
 
 from ggcam.data.layout import CLASS_NAMES
 from ggcam.metrics.classification import auc
-from ggcam.stats.unpaired import (
+from ggcam.stats import (
     TABLE2_CLASSES,
     anova,
     bootstrap_auc_ci,
@@ -529,6 +529,6 @@ def test_paired_summary_with_predictions_resamples_images():
 
 
 def test_sign_flip_with_one_pair_is_p_one():
-    from ggcam.stats.unpaired import sign_flip_test
+    from ggcam.stats.paired import sign_flip_test
 
     assert sign_flip_test([0.3]) == 1.0

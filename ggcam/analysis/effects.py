@@ -159,22 +159,21 @@ def verdicts(effects: pd.DataFrame, primary: str = "ggcam-warm", gain: float | N
             f"Gaze supervision {change} ResNet18's test AUC (Δ {auc['estimate']:+.3f}, 95% interval "
             f"{auc['low']:+.3f} to {auc['high']:+.3f}, {int(auc['n'])} replicates){equiv}: "
             f"{exclusion_sentence(auc['low'], auc['high'], gain)}.")
-    loc = _get(effects, primary, "pointing_pneumonia")
-    if loc is None:
-        out["localisation"] = "Not enough paired replicates yet to say whether gaze supervision moves the maps onto the findings."
-    else:
-        moved = "moved" if loc["low"] > 0 else "did not clearly move"
-        out["localisation"] = (
-            f"Gaze supervision {moved} the pneumonia maps' peaks onto the true findings (pointing "
-            f"game Δ {loc['estimate']:+.2f}, 95% interval {loc['low']:+.2f} to {loc['high']:+.2f}).")
-    cc = _get(effects, primary, "cc_partial")
-    if cc is None:
-        out["gaze"] = "Not enough paired replicates yet to say whether the maps follow the reader's gaze beyond where readers look on average."
-    else:
-        follows = "follow" if cc["low"] > 0 else "do not clearly follow"
-        out["gaze"] = (
-            f"Its maps {follows} this reader's gaze beyond the mean-gaze prior (partial CC Δ "
-            f"{cc['estimate']:+.2f}, 95% interval {cc['low']:+.2f} to {cc['high']:+.2f}).")
+    sentences = {
+        "localisation": ("pointing_pneumonia", "whether gaze supervision moves the maps onto the findings",
+                         "Gaze supervision {} the pneumonia maps' peaks onto the true findings "
+                         "(pointing game", ("moved", "did not clearly move")),
+        "gaze": ("cc_partial", "whether the maps follow the reader's gaze beyond where readers look on average",
+                 "Its maps {} this reader's gaze beyond the mean-gaze prior (partial CC",
+                 ("follow", "do not clearly follow")),
+    }
+    for key, (metric, question, template, words) in sentences.items():
+        row = _get(effects, primary, metric)
+        if row is None:
+            out[key] = f"Not enough paired replicates yet to say {question}."
+            continue
+        out[key] = (template.format(words[0] if row["low"] > 0 else words[1])
+                    + f" Δ {row['estimate']:+.2f}, 95% interval {row['low']:+.2f} to {row['high']:+.2f}).")
     return out
 
 

@@ -22,7 +22,7 @@ from ggcam.analysis.summary_store import network_label, primary_arms, runs_of
 from ggcam.experiment.profiles import CONTROLS
 from ggcam.experiment.store import ResultsStore
 from ggcam.runtime import atomic_write_text
-from ggcam.stats.unpaired import paired_summary
+from ggcam.stats.paired import paired_summary
 from ggcam.study import VARIANTS
 
 LEARNED_SHARE = 0.5  # an arm "learned" when at least this share of its runs did
@@ -193,7 +193,7 @@ def _paired_table(store, runs, metrics, n_boot, seed) -> pd.DataFrame:
     # Only the primary metric of the primary pair is the primary test; the same pair's
     # other metrics are secondary.
     table["primary"] = table["primary"].astype(bool) & (table["metric"] == PRIMARY_METRIC)
-    from ggcam.stats.unpaired import holm
+    from ggcam.stats.paired import holm
 
     table["family"] = [_family(a, b, metric, primary) for a, b, metric in
                        zip(table["a"], table["b"], table["metric"])]
@@ -271,7 +271,7 @@ def legacy_table(store: ResultsStore, metrics=("auc_ovo", "interp_chf", "interp_
                                                  n_boot=n_boot, seed=seed))
     if not tables:
         return paired_display(pd.DataFrame(columns=PAIRED_COLUMNS))
-    from ggcam.stats.unpaired import holm
+    from ggcam.stats.paired import holm
 
     table = pd.concat(tables, ignore_index=True)
     table["p_holm"] = holm(table["p"])

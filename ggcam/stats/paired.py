@@ -7,7 +7,7 @@
 * ``holm``: Holm's step-down adjustment.
 * ``paired_summary``: all of them in one tidy table, one row per network × comparison.
 
-``ggcam.stats.unpaired`` re-exports every name here.
+``ggcam.stats`` re-exports every name here.
 """
 
 from __future__ import annotations

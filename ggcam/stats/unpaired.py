@@ -14,11 +14,8 @@ Every test comes from SciPy or statsmodels; this module only arranges the data:
   group has fewer than ``SMALL_N`` runs. A test that cannot run gets p = None (never NaN)
   and the row's ``note`` says why, repeated as a ``UserWarning``.
 * ``bootstrap_auc_ci``: one run's test AUC with a class-stratified percentile bootstrap.
-* Paired comparisons (the study's arms share a split per seed) live in ``ggcam.stats.paired``
-  and are re-exported here: ``paired_differences``, ``sign_flip_test``,
-  ``hierarchical_bootstrap_ci`` (ΔAUC; seeds, then test images) and
-  ``hierarchical_bootstrap_mean_ci`` (per-image scores), ``holm``, and ``paired_summary``,
-  which puts them in one tidy table.
+* Paired comparisons live in ``ggcam.stats.paired``, equivalence in
+  ``ggcam.stats.equivalence``; ``ggcam.stats`` names them all.
 """
 
 from __future__ import annotations
@@ -35,16 +32,6 @@ from scipy import stats as sps
 from ggcam.metrics.classification import MULTI_CLASS, auc, class_probabilities
 from ggcam.metrics.resampled_auc import resample_weights, resampled_auc
 from ggcam.stats.checks import N_PERMUTATIONS, as_tuple, check_columns, check_level, check_n_boot, make_rng
-from ggcam.stats.paired import (
-    PairedCI,
-    hierarchical_bootstrap_ci,
-    hierarchical_bootstrap_mean_ci,
-    holm,
-    paired_differences,
-    paired_predictions,
-    paired_summary,
-    sign_flip_test,
-)
 from ggcam.study import CLASS_KEYS
 
 if TYPE_CHECKING:
@@ -53,10 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_EXACT", "N_PERMUTATIONS", "SMALL_N", "TABLE2_CLASSES", "TABLE2_METRICS", "TEST_COLUMNS",
-    "BootstrapCI", "PairedCI", "RankTest", "anova", "bootstrap_auc_ci", "format_cell",
-    "hierarchical_bootstrap_ci", "hierarchical_bootstrap_mean_ci", "holm", "kruskal_test",
-    "mann_whitney_test", "median_std", "paired_differences", "paired_predictions",
-    "paired_summary", "precision_recall_table", "sign_flip_test", "welch_anova",
+    "BootstrapCI", "RankTest", "anova", "bootstrap_auc_ci", "format_cell", "kruskal_test",
+    "mann_whitney_test", "median_std", "precision_recall_table", "welch_anova",
 ]
 
 TABLE2_CLASSES = CLASS_KEYS  # runs column suffix → class name
