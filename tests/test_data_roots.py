@@ -19,7 +19,7 @@ from ggcam.data import (
     is_phantom,
     make_phantom,
 )
-from ggcam.data.phantom.marker import MARKER
+from ggcam.data.phantom.marker import MARKER, TEMP_OWNER
 from ggcam.data.roots import phantom_dir
 
 SMALL = {"n_images": 3, "scale": 0.05, "progress": False}
@@ -74,11 +74,15 @@ def test_stale_temporary_folders_are_removed(tmp_path):
                           capture_output=True, text=True, check=True).stdout.strip()
     stale = [tmp_path / ".phantom-k3j2l1", tmp_path / f".phantom-{dead}-abc"]
     live = tmp_path / f".phantom-{os.getppid()}-running"  # a generation still in progress
-    for folder in (*stale, live):
+    users = tmp_path / ".phantom-notes"  # named like one, but no generation's: it stays
+    for folder, pid in ((stale[0], dead), (stale[1], dead), (live, os.getppid()), (users, None)):
         (folder / "egd-cxr").mkdir(parents=True)
-    make_phantom(tmp_path, **SMALL)
+        if pid is not None:
+            (folder / TEMP_OWNER).write_text(f"{pid}\n")
+    with pytest.warns(UserWarning, match="phantom-notes: left alone"):
+        make_phantom(tmp_path, **SMALL)
     assert not any(p.exists() for p in stale)
-    assert live.is_dir()
+    assert live.is_dir() and users.is_dir()
 
 
 def test_bad_informativeness(tmp_path):

@@ -286,13 +286,15 @@ def test_phantom_force_writes_beside_a_users_files_but_never_over_them(tmp_path,
 @pytest.mark.parametrize("broken", ["predictions", "maps"])
 def test_rescore_names_a_broken_results_file(broken, tmp_path, capsys):
     store = tmp_path / "cpu"
+    rid = "resnet18__standard__s0"
     for sub in ("runs", "predictions", "maps"):
         (store / sub).mkdir(parents=True)
-    (store / "runs" / "r.json").write_text(json.dumps({"run_id": "r"}))
+    (store / "runs" / f"{rid}.json").write_text(json.dumps(
+        {"run_id": rid, "profile": "cpu", "network": "resnet18", "variant": "standard", "seed": 0}))
     pd.DataFrame({"dicom_id": ["a"], "label": [0], "logit_0": [0.0], "logit_1": [0.0],
-                  "logit_2": [0.0]}).to_csv(store / "predictions" / "r.csv", index=False)
-    np.savez(store / "maps" / "r.npz", cams=np.zeros((1, 3, 2, 2), np.float32))
-    path = store / broken / ("r.csv" if broken == "predictions" else "r.npz")
+                  "logit_2": [0.0]}).to_csv(store / "predictions" / f"{rid}.csv", index=False)
+    np.savez(store / "maps" / f"{rid}.npz", cams=np.zeros((1, 3, 2, 2), np.float32))
+    path = store / broken / (f"{rid}.csv" if broken == "predictions" else f"{rid}.npz")
     path.write_text("garbage,x\n1,2\n")
     rc, _, err = _cli(["rescore", "--results", tmp_path], capsys)
     assert rc == 2 and str(path) in err and "Traceback" not in err, err

@@ -20,12 +20,55 @@ def check_paths(args) -> None:
         if path is not None and not path.is_dir():
             what = "is a file, not a folder" if path.exists() else "does not exist"
             raise ValueError(f"{flag(name)} {path} {what}")
-    for name in ("results", "work", "out", "cache"):
+    for name in OUTPUTS:
         path = getattr(args, name, None)
         if path is not None and path.exists() and not path.is_dir():
             raise ValueError(f"{flag(name)} {path} is a file, not a folder")
     if getattr(args, "mimic_root", None) and "data_root" in vars(args) and args.data_root is None:
         raise ValueError("--mimic-root is only used with --data-root (the phantom writes its own)")
+    check_outputs_outside_data(args)
+
+
+OUTPUTS = ("results", "work", "out", "cache")  # the folders a command writes into
+DATA_ROOTS = ("data_root", "mimic_root", "egd_root")  # the folders it only reads
+
+
+def _storage_file(url: str | None):
+    """The file an Optuna storage URL writes (sqlite:///f, journal:///f), else None."""
+    from pathlib import Path
+
+    m = re.fullmatch(r"(?:sqlite|journal):///(.+)", url or "")
+    return Path(m.group(1)) if m else None
+
+
+def check_outputs_outside_data(args) -> None:
+    """Nothing a command writes lands inside the data it reads: the data roots are never
+    written to (README). Compared resolved, so a symlink or ``..`` does not slip through.
+
+    Raises:
+        ValueError: naming the output option and path and the data option and path.
+    """
+    outputs = [(flag(n), getattr(args, n)) for n in OUTPUTS if getattr(args, n, None) is not None]
+    storage = _storage_file(getattr(args, "storage", None))
+    if storage is not None:
+        outputs.append(("--storage", storage))
+    for data_name in DATA_ROOTS:
+        root = getattr(args, data_name, None)
+        if root is None:
+            continue
+        data = root.expanduser().resolve()
+        for out_flag, out in outputs:
+            where = out.expanduser().resolve()
+            if where == data or where.is_relative_to(data):
+                raise ValueError(f"{out_flag} {out} is inside {flag(data_name)} {root}: the data "
+                                 "is only ever read; give an output folder outside it")
+
+
+def outputs_of(args) -> str:
+    """"while writing under --results R, --work W: ", for an OS error that names no file (a
+    full disk: ``write`` reports "No space left on device" without a path)."""
+    named = [f"{flag(n)} {getattr(args, n)}" for n in OUTPUTS if getattr(args, n, None) is not None]
+    return f"while writing under {', '.join(named)}: " if named else ""
 
 
 def check_device(device: str | None) -> None:

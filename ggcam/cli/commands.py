@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one ``ggcam`` command; every user error is one line on stderr and exit status 2.
 
     Imports nothing heavy before its ``try``: a Ctrl-C while torch loads is handled too."""
-    command = "ggcam"
+    command, args = "ggcam", None
     try:
         args = _parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else list(argv)))
         command = f"ggcam {args.command}"
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as err:  # a file that cannot be read or written, named by the OS error
         _close_progress_bars()
-        where = f"{err.filename}: " if err.filename else ""
+        where = f"{err.filename}: " if err.filename else checks.outputs_of(args)
         print(f"{command}: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ traceback from deep inside pandas, pydicom or PIL.
 
 from __future__ import annotations
 
+import csv
 import warnings
 from pathlib import Path
 
@@ -39,6 +40,23 @@ def require_columns(path: Path, columns, required) -> None:
     missing = [c for c in required if c not in columns]
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(map(repr, missing))}")
+
+
+def require_unique_header(path: Path) -> None:
+    """No column name twice in the header line of ``path``.
+
+    pandas renames a repeated name (``CHF``, ``CHF.1``) and every reader then takes the first:
+    a second ``CHF`` or ``X_ORIGINAL`` would be silently ignored. An empty file passes (the
+    CSV reader says it is empty).
+    """
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        header = next(csv.reader(f), [])
+    seen: dict[str, int] = {}
+    for k, name in enumerate(header, start=1):
+        if name in seen:
+            raise ValueError(f"{path}: column {name!r} appears twice in the header (columns "
+                             f"{seen[name]} and {k}); a CSV reader would keep only one of them")
+        seen[name] = k
 
 
 def read_csv(path: Path, *, allow_empty: bool = False, **kwargs) -> pd.DataFrame:

@@ -11,6 +11,7 @@ a hard-coded 4095.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +37,16 @@ def dicom_shape(path) -> tuple[int, int]:
     path = Path(path)
     ds = _open(path, stop_before_pixels=True)
     try:
-        return int(ds.Rows), int(ds.Columns)
+        rows, columns = int(ds.Rows), int(ds.Columns)
     except AttributeError as exc:
         raise ValueError(f"DICOM file {path} has no Rows/Columns: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"DICOM file {path}: Rows {ds.get('Rows')!r} / Columns "
+                         f"{ds.get('Columns')!r} are not whole numbers") from exc
+    if rows < 1 or columns < 1:
+        raise ValueError(f"DICOM file {path}: Rows {rows}, Columns {columns}: an image has at "
+                         "least one row and one column (a broken header)")
+    return rows, columns
 
 
 def _stored_range(ds) -> tuple[float, float]:
@@ -58,7 +66,8 @@ def _modality(arr: np.ndarray, ds, path: Path) -> tuple[np.ndarray, tuple[float,
         return apply_modality_lut(arr, ds).astype(np.float32), (0.0, float(2**depth - 1))
     lo, hi = _stored_range(ds)
     if "RescaleSlope" in ds and "RescaleIntercept" in ds:
-        slope, intercept = float(ds.RescaleSlope), float(ds.RescaleIntercept)
+        slope = _first(ds.RescaleSlope, path, "RescaleSlope")
+        intercept = _first(ds.RescaleIntercept, path, "RescaleIntercept")
         if slope == 0 or not np.isfinite([slope, intercept]).all():
             raise ValueError(f"{path}: RescaleSlope {slope!r} / RescaleIntercept {intercept!r} "
                              "make every pixel the same value")
@@ -70,17 +79,22 @@ def _modality(arr: np.ndarray, ds, path: Path) -> tuple[np.ndarray, tuple[float,
     return arr.astype(np.float32), (lo, hi)
 
 
-def _first(value) -> float:
-    """The first of a possibly multi-valued DS element."""
+def _first(value, path: Path, keyword: str) -> float:
+    """The first of a possibly multi-valued DS element; a ValueError naming the file, the tag
+    and the value when it is no number (pydicom keeps an invalid DS such as "abc" as text)."""
+    many = isinstance(value, Sequence) and not isinstance(value, (str, bytes))
     try:
-        return float(value[0])
-    except TypeError:
-        return float(value)
+        return float(value[0] if many else value)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"{path}: {keyword} {value!r} is not a number") from None
 
 
 def _window01(x: np.ndarray, ds, path: Path) -> np.ndarray:
     """The first window (PS3.3 C.11.2.1.2) mapped straight to [0, 1], in place on float32."""
-    center, width = _first(ds.WindowCenter), _first(ds.WindowWidth)
+    center = _first(ds.WindowCenter, path, "WindowCenter")
+    width = _first(ds.WindowWidth, path, "WindowWidth")
+    if not np.isfinite([center, width]).all():
+        raise ValueError(f"{path}: WindowCenter {center!r} / WindowWidth {width!r} must be finite")
     func = str(ds.get("VOILUTFunction", "LINEAR")).upper()
     if func == "LINEAR":
         if width < 1:
@@ -114,6 +128,16 @@ def _require_contrast(values: np.ndarray, path: Path, where: str) -> None:
                          "RescaleSlope/RescaleIntercept, the window and the pixel data)")
 
 
+def _require_one_frame(ds, path: Path) -> None:
+    frames = ds.get("NumberOfFrames", 1) or 1
+    try:
+        frames = int(frames)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: NumberOfFrames {frames!r} is not a whole number") from None
+    if frames != 1:
+        raise ValueError(f"{path}: {frames} frames; read_dicom reads one frame")
+
+
 def read_dicom(path) -> np.ndarray:
     """A grey DICOM image as float32 in [0, 1], bright = dense.
 
@@ -136,8 +160,7 @@ def read_dicom(path) -> np.ndarray:
             f"{path}: PhotometricInterpretation {photometric!r} is not supported; "
             f"read_dicom reads grey images ({', '.join(GREY_INTERPRETATIONS)})"
         )
-    if int(ds.get("NumberOfFrames", 1) or 1) != 1:
-        raise ValueError(f"{path}: {ds.NumberOfFrames} frames; read_dicom reads one frame")
+    _require_one_frame(ds, path)
     try:
         stored = ds.pixel_array
     except Exception as exc:  # any decoder failure: say which file, keep the cause

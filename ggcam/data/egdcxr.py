@@ -27,6 +27,7 @@ from ggcam.data.checks import check_roots, require_dir
 from ggcam.data.dicom import dicom_shape, read_dicom
 from ggcam.data.layout import BOUNDING_BOXES, CASE_DIR, CLASS_NAMES, GAZE_FILES, MASTER_SHEET
 from ggcam.data.tables import (
+    check_dicom_names,
     fit_to_images,
     one_hot_labels,
     read_cardiac_boxes,
@@ -96,15 +97,15 @@ class EGDCXR:
         shapes = np.array([dicom_shape(p) for p in tqdm(self._paths, desc="DICOM headers",
                                                          disable=not progress, unit="file")],
                           dtype=np.int64).reshape(-1, 2)
-        self._check_masks(sheet["dicom_id"])
+        self._check_cases(sheet, sheet_path)  # after the headers: a missing file is named first
         table = read_gaze_table(self.egd_root / GAZE_FILES[gaze], ids, progress=progress)
         # X/Y_ORIGINAL scale by the even-rounded size (§6): on an odd side the last value is
         # one past the edge and goes onto the border pixel; points further out are dropped.
         table = fit_to_images(table, shapes)
         self._offsets, self._xy, self._duration = table.offsets, table.xy, table.duration
+        self._check_durations(ids)
         counts = np.diff(self._offsets)
-        self.gaze_report = table.report
-        r = self.gaze_report
+        r = self.gaze_report = table.report
         warnings.warn(
             f"{r['file']}: kept {r['kept_rows']} of {r['rows']} rows; dropped "
             f"{r['calibration_rows']} calibration rows ({r['calibration_ids']} ids not in the "
@@ -126,10 +127,26 @@ class EGDCXR:
                 meta[extra] = sheet[extra]
         self.metadata = pd.DataFrame(meta)
 
-    def _check_masks(self, dicom_ids) -> None:
-        """Every image's folder and the masks it needs exist (one error, naming the first)."""
+    def _check_durations(self, ids: pd.Index) -> None:
+        """FPOGD weighs each point (``weighting="duration"``): a negative or infinite duration
+        is a broken row, named here rather than deep inside ``gaze_heatmap``."""
+        if self.weighting != "duration":
+            return  # unweighted: FPOGD is never read into Ψ
+        path = self.egd_root / GAZE_FILES[self.gaze]
+        bad = ~np.isfinite(self._duration) | (self._duration < 0)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            image = int(np.searchsorted(self._offsets, k, side="right")) - 1
+            raise ValueError(f"{path}: column FPOGD = {float(self._duration[k])!r} on a row of dicom_id "
+                             f"{ids[image]!r}; durations weigh the gaze points, so they must be "
+                             f"finite seconds >= 0 ({int(bad.sum())} such row(s))")
+
+    def _check_cases(self, sheet: pd.DataFrame, sheet_path: Path) -> None:
+        """Every row's DICOM is named after it (``check_dicom_names``), and every image's
+        folder and the masks it needs exist (one error, naming the first)."""
+        check_dicom_names(sheet, sheet_path)
         keys = ("left_lung", "right_lung") + (("mediastinum",) if self.heart == "mediastinum" else ())
-        for dicom_id in dicom_ids:
+        for dicom_id in sheet["dicom_id"]:
             folder = self.egd_root / CASE_DIR / dicom_id
             require_dir(folder, f"folder of dicom_id {dicom_id!r}")
             for key in keys:

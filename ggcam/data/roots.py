@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ggcam.data.checks import check_roots, read_csv, require_file, strip_ids
+from ggcam.data.checks import check_roots, require_file
 from ggcam.data.layout import BOUNDING_BOXES, CASE_DIR, EYE_GAZE, FIXATIONS, MASTER_SHEET
 from ggcam.data.phantom.files import IMPLEMENTATION_UID
 from ggcam.data.phantom.marker import read_marker
@@ -99,9 +99,12 @@ def find_roots(data_root: str | Path, mimic_root: str | Path | None = None) -> t
 
 
 def _dicom_paths(egd_root: Path, mimic_root: Path) -> list[Path]:
-    path = egd_root / MASTER_SHEET
-    sheet = read_csv(path, usecols=["path"], dtype=str, keep_default_na=False)
-    return [mimic_root / p for p in strip_ids(sheet, ("path",), path)["path"]]
+    """The DICOMs the master sheet lists, each checked to lie inside ``mimic_root`` and to be
+    no other row's (``tables.check_dicom_paths``): nothing outside the root is read or hashed."""
+    from ggcam.data.tables import read_master_sheet
+
+    sheet = read_master_sheet(egd_root / MASTER_SHEET)
+    return [mimic_root / p for p in sheet["path"]]
 
 
 def _first_dicom_is_phantom(egd_root: Path, mimic_root: Path) -> bool:

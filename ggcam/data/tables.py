@@ -15,13 +15,19 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ggcam.data.checks import read_csv, require_columns, require_file, strip_ids
+from ggcam.data.checks import (
+    read_csv,
+    require_columns,
+    require_file,
+    require_unique_header,
+    strip_ids,
+)
 from ggcam.data.layout import BBOX_COLUMNS, CLASS_NAMES
 
 MASTER_REQUIRED = ("dicom_id", "path", "study_id", "patient_id", *CLASS_NAMES)
@@ -43,12 +49,20 @@ def _require_complete(path: Path) -> None:
                              "(an interrupted download or copy?)")
 
 
+def _header(path: Path) -> pd.Index:
+    """The column names of a CSV file, each once (``require_unique_header``)."""
+    header = read_csv(path, nrows=0).columns
+    require_unique_header(path)
+    return header
+
+
 def read_master_sheet(path) -> pd.DataFrame:
     """``master_sheet.csv`` as strings (blank cells stay ""), one row per image."""
     path = Path(path)
     require_file(path, "master sheet")
     _require_complete(path)
     sheet = read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    require_unique_header(path)
     require_columns(path, sheet.columns, MASTER_REQUIRED)
     strip_ids(sheet, ID_COLUMNS, path)
     for col in ("dicom_id", "path"):
@@ -56,10 +70,55 @@ def read_master_sheet(path) -> pd.DataFrame:
         if blank.any():
             raise ValueError(f"{path}: blank {col} on record {int(blank.argmax()) + 1} "
                              f"({int(blank.sum())} such record(s))")
-    dup = sheet["dicom_id"][sheet["dicom_id"].duplicated()]
-    if len(dup):
-        raise ValueError(f"{path}: dicom_id {dup.iloc[0]!r} appears more than once")
+    dup = sheet["dicom_id"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        first, second = np.flatnonzero(dup)[:2] + 1
+        raise ValueError(f"{path}: dicom_id {sheet['dicom_id'][dup].iloc[0]!r} appears more than "
+                         f"once (column dicom_id, records {first} and {second})")
+    check_dicom_paths(sheet, path)
     return sheet
+
+
+def check_dicom_paths(sheet: pd.DataFrame, path) -> None:
+    """Each row's ``path`` stays inside the MIMIC-CXR root and is no other row's.
+
+    An absolute path or one with ``..`` would read a file outside the root; a path shared by
+    two rows would give both one image (and one of them another patient's label, gaze and
+    masks). ``check_dicom_names`` checks that the file is the row's own.
+
+    Raises:
+        ValueError: naming the file, the row's dicom_id, the column ``path`` and the value.
+    """
+    seen: dict[str, str] = {}
+    for dicom_id, rel in zip(sheet["dicom_id"], sheet["path"]):
+        where = f"{path}: dicom_id {dicom_id!r}, column path = {rel!r}"
+        p = PurePosixPath(rel)
+        if p.is_absolute():
+            raise ValueError(f"{where} is absolute; it must be relative to the MIMIC-CXR root "
+                             "(files/p../p../s../<dicom_id>.dcm)")
+        if ".." in p.parts:
+            raise ValueError(f"{where} climbs out of the MIMIC-CXR root with '..'")
+        if str(p) in seen:
+            raise ValueError(f"{where} is also the path of dicom_id {seen[str(p)]!r}: two rows "
+                             "would read one image")
+        seen[str(p)] = dicom_id
+
+
+def check_dicom_names(sheet: pd.DataFrame, path) -> None:
+    """Each row's ``path`` names the row's own DICOM, ``<dicom_id>.dcm``.
+
+    MIMIC-CXR names every file so (format doc §2); a row whose file is named after another id
+    (swapped or shifted paths) would train on that image with this row's label.
+
+    Raises:
+        ValueError: naming the file, the row's dicom_id, the column ``path`` and the value.
+    """
+    for dicom_id, rel in zip(sheet["dicom_id"], sheet["path"]):
+        name = PurePosixPath(rel).name
+        if name != f"{dicom_id}.dcm":
+            raise ValueError(f"{path}: dicom_id {dicom_id!r}, column path = {rel!r} names file "
+                             f"{name!r}, not this row's {dicom_id}.dcm (MIMIC-CXR names every "
+                             "DICOM <dicom_id>.dcm): the row would read another image")
 
 
 def one_hot_labels(sheet: pd.DataFrame, path) -> np.ndarray:
@@ -105,8 +164,7 @@ def read_gaze_table(path, ids: pd.Index, *, chunksize: int = 250_000,
     path = Path(path)
     require_file(path, "gaze table")
     _require_complete(path)
-    header = read_csv(path, nrows=0).columns
-    require_columns(path, header, GAZE_REQUIRED)
+    require_columns(path, _header(path), GAZE_REQUIRED)
     dtypes = {"DICOM_ID": str, "X_ORIGINAL": "float64", "Y_ORIGINAL": "float64", "FPOGD": "float64"}
     rows = calib = off = invalid = spaced = 0
     first_spaced = None
@@ -200,12 +258,20 @@ def read_cardiac_boxes(path, ids: pd.Index) -> np.ndarray:
     path = Path(path)
     require_file(path, "bounding-box table")
     boxes = read_csv(path, dtype={"dicom_id": str, "bbox_name": str})
+    require_unique_header(path)
     require_columns(path, boxes.columns, BBOX_COLUMNS)
     strip_ids(boxes, ("dicom_id", "bbox_name"), path)
     heart = boxes[boxes["bbox_name"] == "cardiac silhouette"].drop_duplicates("dicom_id")
     heart = heart.set_index("dicom_id").reindex(ids)
-    missing = heart.index[heart["x1"].isna()]
+    missing = heart.index[heart["bbox_name"].isna()]
     if len(missing):
         raise ValueError(f"{path}: no 'cardiac silhouette' box for dicom_id {missing[0]!r} "
                          f"({len(missing)} image(s) without one)")
-    return heart[["x1", "x2", "y1", "y2"]].to_numpy(dtype=np.float64)
+    cols = list(BBOX_COLUMNS[2:])  # x1, x2, y1, y2
+    coords = heart[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(coords)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise ValueError(f"{path}: the 'cardiac silhouette' box of dicom_id {ids[r]!r}, column "
+                         f"{cols[c]}: {heart[cols[c]].iloc[r]!r} is not a finite number of pixels")
+    return coords

@@ -8,6 +8,7 @@ it on the files read back and demands the same numbers.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -209,25 +210,50 @@ def learned_v1(scores: dict) -> bool:
     return not (scores["single_class"] or scores["auc_ci_covers_chance"])
 
 
-def rescore(store) -> int:
-    """Recompute every record's metric fields from its stored files (after a metrics change),
-    through the store (``ResultsStore.update_record``). Training is untouched; returns the
-    number of records rewritten."""
-    test_set = store.read_test_set() if store.has_test_set() else None
-    n = 0
-    for run_id in store.run_ids():
-        record = store.record_dict_of(run_id)  # a file that is no record is named before any work
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _rescored(store, run_id: str, record: dict, test_set) -> dict:
+    """One run's metric fields recomputed from its files; errors name the run."""
+    try:
         scores = run_metrics(store.predictions(run_id), store.maps(run_id), test_set)
         if store.has_last(run_id):
             scores["auc_ovo_last"] = run_metrics(store.predictions(run_id, last=True),
                                                  store.maps(run_id, last=True), None,
                                                  classification_only=True)["auc_ovo"]
-        if "learned_reason" in record:
-            verdict = learned_reason(scores)
-            scores.update(learned=verdict.learned, learned_reason=verdict.reason)
-        else:  # a record of the first study keeps its own bar
-            scores["learned"] = learned_v1(scores)
+    except ValueError as err:
+        raise ValueError(f"run {run_id} of {store.path}: {err}") from err
+    if "learned_reason" in record:
+        verdict = learned_reason(scores)
+        scores.update(learned=verdict.learned, learned_reason=verdict.reason)
+    else:  # a record of the first study keeps its own bar
+        scores["learned"] = learned_v1(scores)
+    lost = [k for k, v in scores.items() if _is_number(record.get(k)) and not _is_number(v)]
+    if lost:
+        k = lost[0]
+        raise ValueError(f"run {run_id} of {store.path}: rescoring would replace {k} = {record[k]!r} "
+                         f"with {scores[k]!r}" + (f" (and {len(lost) - 1} more field(s): "
+                                                  f"{', '.join(lost[1:])})" if len(lost) > 1 else "")
+                         + "; no record was rewritten")
+    return scores
+
+
+def rescore(store) -> int:
+    """Recompute every record's metric fields from its stored files (after a metrics change),
+    through the store (``ResultsStore.update_record``). Training is untouched; returns the
+    number of records rewritten.
+
+    Every run is recomputed and checked before any record is written: a run whose files cannot
+    be read, or whose recomputation gives None or NaN where its record holds a number, stops
+    the call with an error naming the run and the field, and no record is rewritten.
+    """
+    test_set = store.read_test_set() if store.has_test_set() else None
+    updates = {}
+    for run_id in store.run_ids():
+        record = store.record_dict_of(run_id)  # a file that is no record is named before any work
+        updates[run_id] = _rescored(store, run_id, record, test_set)
+    for run_id, scores in updates.items():
         store.update_record(run_id, scores)
-        n += 1
     store.collect()
-    return n
+    return len(updates)

@@ -39,15 +39,15 @@ from __future__ import annotations
 import io
 import json
 import math
-import zipfile
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ggcam.experiment import store_checks as checks
 from ggcam.runtime import atomic_write_bytes, atomic_write_text
-from ggcam.study import NETWORK_LABELS, VARIANT_LABELS
+from ggcam.study import CLASS_NAMES, NETWORK_LABELS, VARIANT_LABELS
 
 PREFERRED_PROFILES = ("paper", "gpu", "gpu-fast", "cpu-v1")  # best first (the book's default)
 LAST = "__last"  # suffix of a run's last-epoch predictions and maps
@@ -251,33 +251,43 @@ class ResultsStore:
 
     # -- reading -----------------------------------------------------------------------------
     @staticmethod
-    def record_dict(path: Path) -> dict:
+    def record_dict(path: Path, profile: str | None = None) -> dict:
+        """The record in ``path`` as written, checked against its file name (and, given
+        ``profile``, the store's profile): ``store_checks.check_record``."""
+        path = Path(path)
         try:
-            record = json.loads(Path(path).read_text())
+            record = json.loads(path.read_text())
         except (OSError, ValueError) as err:
             raise ValueError(f"cannot read run record {path}: {err}") from err
         if not isinstance(record, dict) or not isinstance(record.get("run_id"), str):
             raise ValueError(f"{path} is not a ggcam run record (a JSON object with a run_id)")
+        checks.check_record(record, path, profile)
         return record
 
     def record(self, run_id: str) -> RunRecord | None:
         path = self.path / "runs" / f"{run_id}.json"
-        return RunRecord.from_dict(self.record_dict(path)) if path.is_file() else None
+        return RunRecord.from_dict(self.record_dict(path, self.profile)) if path.is_file() else None
 
     def records(self) -> list[RunRecord]:
         """Every run's typed record, in ``runs.csv``'s order (network, variant, seed)."""
-        records = [RunRecord.from_dict(self.record_dict(p)) for p in (self.path / "runs").glob("*.json")]
+        records = [RunRecord.from_dict(self.record_dict(p, self.profile))
+                   for p in (self.path / "runs").glob("*.json")]
         return sorted(records, key=lambda r: (r.network, r.variant, r.seed))
 
     def runs(self) -> pd.DataFrame:
         path = self.path / "runs.csv"
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist; run `ggcam sweep --profile {self.profile}`")
-        df = pd.read_csv(path, dtype={"commit": str, "message": str, "flags": str})
+        try:
+            df = pd.read_csv(path, dtype={"commit": str, "message": str, "flags": str})
+            checks.unique_header(path)
+        except (OSError, ValueError) as err:  # empty file, undecodable text, bad dtype
+            raise ValueError(f"cannot read {path}: {err}") from None
         missing = set(RunRecord.required()) - set(df.columns)
         if missing:
             raise ValueError(f"{path} lacks columns {sorted(missing)}: written by an older ggcam; "
                              f"rerun `ggcam sweep --profile {self.profile}`")
+        checks.check_runs_table(df, path, self.profile)
         df["flags"] = df["flags"].fillna("")
         df["message"] = df["message"].fillna("")
         return df
@@ -321,10 +331,7 @@ class ResultsStore:
         path = self.path / "runs" / f"{run_id}.json"
         if not path.is_file():
             return None
-        record = self.record_dict(path)
-        if record["run_id"] != run_id:
-            raise ValueError(f"{path} holds the record of run {record['run_id']!r}, not of {run_id!r}")
-        return record
+        return self.record_dict(path, self.profile)  # its run_id is its file's name
 
     def test_findings(self, test) -> dict[str, np.ndarray] | None:
         """The shared test set's true findings in input pixels (``test_set.npz``), written
@@ -346,35 +353,36 @@ class ResultsStore:
         return found
 
     def read_test_set(self) -> dict[str, np.ndarray]:
+        """``test_set.npz``, checked: unique dicom_id, labels in [0, K), findings (N, H, W)."""
         path = self.path / TEST_SET
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-            raise ValueError(f"cannot read the test set {path}: {err}") from None
+        arrays = checks.load_arrays(path, "test set")
+        checks.check_test_set(arrays, path, len(CLASS_NAMES))
+        return arrays
 
     def predictions(self, run_id: str, last: bool = False) -> pd.DataFrame:
+        """A run's predictions, checked (``store_checks.check_predictions``): finite logits,
+        integer labels in [0, K), one row per dicom_id."""
         path = self.path / "predictions" / f"{run_id}{LAST if last else ''}.csv"
         try:
             df = pd.read_csv(path, dtype={"dicom_id": str})
+            checks.unique_header(path)
         except (OSError, ValueError) as err:  # UnicodeDecodeError is a ValueError
             raise ValueError(f"cannot read predictions {path}: {err}") from None
         missing = [c for c in ("dicom_id", "label", "logit_0") if c not in df.columns]
         if missing:
             raise ValueError(f"{path} lacks columns {missing}: not a ggcam predictions file "
                              "(dicom_id, label, logit_0 … logit_{K-1})")
-        return df
+        return checks.check_predictions(df, path)
 
     def maps(self, run_id: str, last: bool = False) -> dict[str, np.ndarray]:
-        path = self.path / "maps" / f"{run_id}{LAST if last else ''}.npz"
-        try:
-            z = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-            raise ValueError(f"cannot read maps {path}: {err}") from None
-        if not isinstance(z, np.lib.npyio.NpzFile):
-            raise ValueError(f"{path} holds one array, not a ggcam maps archive (.npz of named arrays)")
-        with z:
-            return {k: z[k] for k in z.files}
+        """A run's maps, checked against the documented dtypes and shapes and row-aligned
+        with its predictions (same images, same order: ``store_checks.check_maps``)."""
+        suffix = LAST if last else ""
+        path = self.path / "maps" / f"{run_id}{suffix}.npz"
+        maps = checks.load_arrays(path, "maps")
+        checks.check_maps(maps, path, self.predictions(run_id, last),
+                          self.path / "predictions" / f"{run_id}{suffix}.csv", full=not last)
+        return maps
 
     def curves(self) -> pd.DataFrame:
         """Every run's per-epoch curves with network, variant and seed columns."""

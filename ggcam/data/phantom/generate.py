@@ -4,10 +4,12 @@ The phantom is what the book, the tests and CI read: the same loader serves it a
 data. Cases are drawn in two steps: the parent samples every case's identity (ids, class,
 size, session) from one seeded generator, then each case is rendered from its own child seed
 (``np.random.SeedSequence.spawn``), so ``workers > 1`` writes the same bytes as ``workers=1``.
-The dataset is built in a temporary folder under ``root`` and moved into place at the end;
-``root/.ggcam-phantom.json`` marks the folder as the phantom's, and nothing without that
-marker is ever replaced (``phantom_marker``). Beside the release, ``root/phantom-truth.csv``
-holds every drawn finding's box (``truth``): the ground truth real data does not have.
+The dataset is built in a temporary folder under ``root`` (holding its owner file,
+``TEMP_OWNER``) and moved into place at the end; ``root/.ggcam-phantom.json`` marks the folder
+as the phantom's. Nothing is removed or replaced without its own proof of ownership
+(``check_owned``, ``remove_stale_temps``): a user's file or folder stays, and the call says
+so. Beside the release, ``root/phantom-truth.csv`` holds every drawn finding's box
+(``truth``): the ground truth real data does not have.
 
 How hard the phantom is (``phantom_anatomy``): CHF enlarges the heart on average (CTR
 0.54 ± 0.045 against 0.45 ± 0.035 for normals), with edema in about half and effusion in
@@ -31,6 +33,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -45,7 +48,16 @@ from ggcam.data.phantom import draw as phantom_draw
 from ggcam.data.phantom import reader as phantom_reader
 from ggcam.data.phantom import tables as phantom_tables
 from ggcam.data.phantom.files import write_dicom, write_png
-from ggcam.data.phantom.marker import check_replaceable, install, remove_stale_temps
+from ggcam.data.phantom.marker import (
+    MARKER,
+    PARTS,
+    TEMP_OWNER,
+    TEMP_PREFIX,
+    check_replaceable,
+    install,
+    read_marker,
+    remove_stale_temps,
+)
 from ggcam.data.phantom.truth import TRUTH_COLUMNS, TRUTH_FILE, truth_rows
 
 FULL_SIZES = ((3056, 2544), (2544, 3056))  # portrait (58 %), landscape (25 %); the rest vary
@@ -189,6 +201,64 @@ def _screens(specs, results, rng) -> list[tuple[dict, dict, dict]]:
     return out
 
 
+# What a generation owns. Its temporary folder holds TEMP_OWNER (the writer's pid) from the
+# moment it exists: a ".phantom-*" folder without it is not ours and is never removed. Under a
+# marked root, egd-cxr/ and mimic-cxr/ are replaced whole, so every file in them must be one a
+# phantom writes (OWN_FILES); anything else there is someone's, and the call refuses.
+_ID = r"[0-9a-f]{8}(?:-[0-9a-f]{8}){4}"
+_TABLES = "|".join(map(re.escape, (L.MASTER_SHEET, L.FIXATIONS, L.EYE_GAZE, L.BOUNDING_BOXES)))
+_CASE_FILES = "|".join(map(re.escape, (*(n[0] for n in L.MASK_FILES.values()), L.TRANSCRIPT)))
+OWN_FILES = re.compile(
+    rf"egd-cxr/1\.0\.0/(?:{_TABLES})"
+    rf"|egd-cxr/1\.0\.0/{re.escape(L.CASE_DIR)}/{_ID}/(?:{_CASE_FILES})"
+    rf"|mimic-cxr/2\.0\.0/files/p\d\d/p\d+/s\d+/{_ID}\.dcm")
+
+
+def _make_temp(root: Path) -> Path:
+    """The generation's temporary folder under ``root``, with its ownership file in it."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=root))
+    (tmp / TEMP_OWNER).write_text(f"{os.getpid()}\n")
+    return tmp
+
+
+def _foreign_files(root: Path) -> list[Path]:
+    """Entries under ``root/egd-cxr`` and ``root/mimic-cxr`` that no phantom writes."""
+    out = []
+    for part in PARTS:
+        top = root / part
+        if top.is_symlink() or (top.exists() and not top.is_dir()):
+            out.append(top)
+            continue
+        for dirpath, dirnames, names in os.walk(top):
+            links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+            for name in sorted(names) + links:
+                rel = Path(os.path.relpath(os.path.join(dirpath, name), root)).as_posix()
+                if not OWN_FILES.fullmatch(rel):
+                    out.append(root / rel)
+    return out
+
+
+def check_owned(root: Path) -> None:
+    """Refuse to write into ``root`` when that would remove or overwrite anything the
+    phantom did not write: release folders without the marker (``check_replaceable``), a
+    file of a name the phantom writes (its truth file, an unreadable marker) without the
+    marker, or, under the marker, a foreign file inside the folders it replaces whole.
+
+    Raises:
+        ValueError: naming the file and saying it is left alone.
+    """
+    check_replaceable(root)
+    marked = read_marker(root) is not None
+    foreign = ([root / n for n in (TRUTH_FILE, MARKER) if os.path.lexists(root / n)]
+               if not marked else _foreign_files(root))
+    if foreign:
+        more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+        why = ("holds a file no phantom writes" if marked
+               else f"is not make_phantom's (no readable {MARKER} in {root})")
+        raise ValueError(f"{foreign[0]}{more}: {root} {why}; a phantom would replace it, so it "
+                         "is left alone: choose another folder or move it away yourself")
+
+
 def phantom_params(n_images: int, scale: float, seed: int, informativeness=None) -> dict:
     """The generation parameters, as the marker file records them."""
     return {"generator": "ggcam.data.make_phantom", "version": PHANTOM_VERSION,
@@ -233,11 +303,11 @@ def make_phantom(root, n_images: int = 1083, scale: float = 1.0, seed: int = 0, 
     if root.exists() and not root.is_dir():
         raise ValueError(f"root {root} is a file, expected a folder")
     root.mkdir(parents=True, exist_ok=True)
-    check_replaceable(root)  # refuse before any work
+    check_owned(root)  # refuse before any work
     remove_stale_temps(root)
     params = phantom_params(n_images, scale, seed, informativeness)
     specs = case_specs(int(n_images), float(scale), seed)
-    tmp = Path(tempfile.mkdtemp(prefix=f".phantom-{os.getpid()}-", dir=root))
+    tmp = _make_temp(root)
     egd, mimic = tmp / "egd-cxr" / "1.0.0", tmp / "mimic-cxr" / "2.0.0"
     egd.mkdir(parents=True)
     try:

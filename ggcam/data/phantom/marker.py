@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
+import warnings
 from pathlib import Path
 
 MARKER = ".ggcam-phantom.json"
 PARTS = ("egd-cxr", "mimic-cxr")  # the folders a phantom owns under its root
 TEMP_PREFIX = ".phantom-"
+TEMP_OWNER = ".ggcam-phantom-temp"  # in a generation's temporary folder: its writer's pid
 
 
 def read_marker(root) -> dict | None:
@@ -66,15 +67,27 @@ def _pid_running(pid: int) -> bool:
 
 
 def remove_stale_temps(root: Path) -> list[Path]:
-    """Remove ``.phantom-*`` folders of generations whose process is gone; return them."""
+    """Remove the temporary folders of generations whose process is gone; return them.
+
+    Only a folder holding ``TEMP_OWNER`` is a generation's; any other ``.phantom-*`` entry
+    stays, with a warning saying so.
+    """
     removed = []
-    for path in root.glob(f"{TEMP_PREFIX}*"):
-        m = re.match(rf"{re.escape(TEMP_PREFIX)}(\d+)-", path.name)
-        if m and (int(m.group(1)) == os.getpid() or _pid_running(int(m.group(1)))):
+    for path in sorted(root.glob(f"{TEMP_PREFIX}*")):
+        owner = path / TEMP_OWNER
+        if path.is_symlink() or not path.is_dir() or not owner.is_file():
+            warnings.warn(f"{path}: left alone: named like a phantom's temporary folder but "
+                          f"without its {TEMP_OWNER} file, so not written by make_phantom",
+                          stacklevel=3)
+            continue
+        try:
+            pid = int(owner.read_text().strip())
+        except (OSError, ValueError):
+            pid = -1
+        if pid == os.getpid() or (pid > 0 and _pid_running(pid)):
             continue  # a generation in progress (possibly this process's own)
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
     return removed
 
 

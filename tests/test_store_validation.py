@@ -1,0 +1,291 @@
+"""The results store's readers check what they read, and rescore never makes a record worse.
+
+Issue 22: predictions with a NaN logit, a label of 1.5 or a dicom_id twice, maps of another
+dtype, size or order, a record filed under another run or profile: each was read as if right
+(a label of 1.5 became 1). Each test writes a valid store, breaks one thing and checks the
+message names the file, the row and the column.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ggcam.cli.commands import main
+from ggcam.experiment import ResultsStore, RunRecord
+from ggcam.experiment.metrics import rescore, run_metrics
+
+N, GRID = 12, (3, 2)
+RUNS = ("resnet18__standard__s0", "resnet18__standard__s1")
+
+
+def _files(seed: int) -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(seed)
+    labels = np.arange(N) % 3
+    logits = (rng.normal(size=(N, 3)) + 2 * np.eye(3)[labels]).astype(np.float32)
+    ids = [f"{k:08x}-0000000{seed}-00000000-00000000-00000000" for k in range(N)]
+    preds = pd.DataFrame({"dicom_id": ids, "label": labels,
+                          **{f"logit_{k}": logits[:, k].astype(np.float64) for k in range(3)}})
+    gaze = rng.random((N, *GRID)).astype(np.float32)
+    maps = {"cams": rng.normal(size=(N, 3, *GRID)).astype(np.float32), "gaze": gaze,
+            "has_gaze": np.ones(N, bool), "fixations": gaze > 0.5,
+            "centre_prior": gaze.mean(0), "mask_heart": gaze > 0.3, "mask_lung": gaze < 0.7,
+            "dicom_id": np.array(ids)}
+    return preds, maps
+
+
+def _record(run_id: str, scores: dict, profile: str = "smoke") -> RunRecord:
+    network, variant, seed = run_id.split("__")
+    row = dict.fromkeys(RunRecord.columns())
+    row.update(profile=profile, network=network, variant=variant, seed=int(seed[1:]), run_id=run_id,
+               learned_reason="", status="ok", message="", flags="", data_origin="phantom",
+               **scores)
+    return RunRecord(**row)
+
+
+@pytest.fixture
+def store(tmp_path) -> ResultsStore:
+    """results/smoke with two valid runs whose records hold their recomputed metrics."""
+    store = ResultsStore(tmp_path / "results" / "smoke")
+    for k, run_id in enumerate(RUNS):
+        preds, maps = _files(k)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            scores = run_metrics(preds, maps)
+        store.write_run(_record(run_id, scores), preds, maps, None)
+    store.collect()
+    return store
+
+
+def _pred_path(store, run_id=RUNS[0]):
+    return store.path / "predictions" / f"{run_id}.csv"
+
+
+def _edit_predictions(store, edit, run_id=RUNS[0]) -> pd.DataFrame:
+    df = pd.read_csv(_pred_path(store, run_id), dtype={"dicom_id": str})
+    edit(df)
+    df.to_csv(_pred_path(store, run_id), index=False)
+    return df
+
+
+def _edit_maps(store, **arrays) -> None:
+    path = store.path / "maps" / f"{RUNS[0]}.npz"
+    with np.load(path) as z:
+        maps = {k: z[k] for k in z.files}
+    maps.update(arrays)
+    np.savez(path, **maps)
+
+
+def test_a_valid_store_reads_and_rescores(store):
+    assert len(store.records()) == 2 and len(store.runs()) == 2
+    assert store.predictions(RUNS[0])["label"].dtype == np.int64
+    assert store.maps(RUNS[1])["cams"].shape == (N, 3, *GRID)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert rescore(store) == 2
+
+
+# --- predictions ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, "big"])
+def test_a_non_finite_logit_names_the_row_and_column(store, value):
+    df = _edit_predictions(store, lambda d: d.__setitem__("logit_1", d["logit_1"].astype(object)))
+    df.loc[4, "logit_1"] = value
+    df.to_csv(_pred_path(store), index=False)
+    with pytest.raises(ValueError, match=rf"{RUNS[0]}\.csv: dicom_id '{df['dicom_id'][4]}', column "
+                                         r"logit_1: .* is not a finite logit"):
+        store.predictions(RUNS[0])
+
+
+@pytest.mark.parametrize("label", [1.5, 3, -1])
+def test_a_label_that_is_no_class_is_an_error_not_truncated(store, label):
+    df = _edit_predictions(store, lambda d: d.__setitem__("label", d["label"].astype(float)))
+    df.loc[7, "label"] = label
+    df.to_csv(_pred_path(store), index=False)
+    with pytest.raises(ValueError, match=rf"dicom_id '{df['dicom_id'][7]}', column label: "
+                                         rf"{re.escape(str(float(label)))} is not a class 0 … 2"):
+        store.predictions(RUNS[0])
+
+
+def test_a_dicom_id_twice_in_the_predictions_is_an_error(store):
+    df = _edit_predictions(store, lambda d: d.loc.__setitem__((5, "dicom_id"), d["dicom_id"][2]))
+    with pytest.raises(ValueError, match=rf"dicom_id '{df['dicom_id'][2]}' appears on more than one row"):
+        store.predictions(RUNS[0])
+
+
+def test_a_column_twice_in_the_predictions_header_is_an_error(store):
+    path = _pred_path(store)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0] + ",label"] + [ln + ",0" for ln in lines[1:]]) + "\n")
+    with pytest.raises(ValueError, match=rf"{RUNS[0]}\.csv: column 'label' appears twice"):
+        store.predictions(RUNS[0])
+
+
+# --- maps -----------------------------------------------------------------------------------
+
+def test_an_object_array_in_the_maps_names_the_file_and_array(store):
+    _edit_maps(store, gaze=np.array([None] * N, dtype=object))
+    with pytest.raises(ValueError, match=rf"cannot read array 'gaze' of maps .*{RUNS[0]}\.npz: "
+                                         "Object arrays cannot be loaded"):
+        store.maps(RUNS[0])
+
+
+def test_maps_of_another_size_name_both_files(store):
+    _, maps = _files(0)
+    _edit_maps(store, **{k: v[:-1] for k, v in maps.items() if k != "centre_prior"})
+    with pytest.raises(ValueError, match=rf"{RUNS[0]}\.npz: array 'cams' has shape \(11, 3, 3, 2\): "
+                                         rf"11 along axis 0 \(N\), but .*{RUNS[0]}\.csv has 12 images"):
+        store.maps(RUNS[0])
+
+
+def test_maps_in_another_order_than_the_predictions_are_an_error(store):
+    _, maps = _files(0)
+    ids = maps["dicom_id"].copy()
+    ids[[2, 3]] = ids[[3, 2]]
+    _edit_maps(store, dicom_id=ids)
+    with pytest.raises(ValueError, match=rf"array 'dicom_id' lists '{ids[2]}' at row 3, .* "
+                                         rf"'{ids[3]}': the maps are not row-aligned"):
+        store.maps(RUNS[0])
+
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("cams", np.zeros((N, 3, *GRID)), r"array 'cams' is float64, expected float32"),
+    ("has_gaze", np.ones(N, np.float32), r"array 'has_gaze' is float32, expected bool"),
+    ("mask_heart", np.ones((N, 2, 2), bool), r"array 'mask_heart' has shape \(12, 2, 2\): 2 along axis 1 \(h\)"),
+    ("cams", np.zeros((N, 4, *GRID), np.float32), r"4 along axis 1 \(K\), but .* has 3 classes"),
+])
+def test_maps_of_another_dtype_or_shape_are_an_error(store, key, value, needle):
+    _edit_maps(store, **{key: value})
+    with pytest.raises(ValueError, match=needle):
+        store.maps(RUNS[0])
+
+
+def test_maps_without_an_array_run_metrics_needs_are_an_error(store):
+    path = store.path / "maps" / f"{RUNS[0]}.npz"
+    with np.load(path) as z:
+        maps = {k: z[k] for k in z.files if k != "mask_lung"}
+    np.savez(path, **maps)
+    with pytest.raises(ValueError, match=r"lacks array\(s\) \['mask_lung'\]"):
+        store.maps(RUNS[0])
+
+
+# --- records and runs.csv -------------------------------------------------------------------
+
+def _record_path(store, run_id=RUNS[0]):
+    return store.path / "runs" / f"{run_id}.json"
+
+
+def _edit_record(store, run_id=RUNS[0], **fields) -> dict:
+    record = json.loads(_record_path(store, run_id).read_text())
+    record.update(fields)
+    for k in [k for k, v in fields.items() if v is None]:
+        del record[k]
+    _record_path(store, run_id).write_text(json.dumps(record))
+    return record
+
+
+def test_a_record_of_another_profile_is_an_error(store):
+    _edit_record(store, profile="cpu")
+    with pytest.raises(ValueError, match=r"profile 'cpu' in the store of profile 'smoke'"):
+        store.records()
+    with pytest.raises(ValueError, match=r"profile 'cpu' in the store of profile 'smoke'"):
+        store.record_dict_of(RUNS[0])
+
+
+def test_an_archived_store_holds_its_profiles_records(store, tmp_path):
+    archive = store.path.rename(tmp_path / "results" / "smoke-v1")  # as results/cpu-v1 holds cpu's
+    assert len(ResultsStore(archive).records()) == 2
+
+
+@pytest.mark.parametrize("fields, needle", [
+    ({"network": None}, r"is not a ggcam run record: it lacks network"),
+    ({"seed": None, "variant": None}, r"is not a ggcam run record: it lacks variant, seed"),
+    ({"seed": 1}, r"run_id 'resnet18__standard__s0' disagrees with network 'resnet18', variant "
+                  r"'standard', seed 1"),
+    ({"variant": "ggcam"}, r"disagrees with .* variant 'ggcam'"),
+    ({"seed": "0"}, r"seed '0' is not an integer >= 0"),
+])
+def test_a_record_must_agree_with_its_file_name(store, fields, needle):
+    _edit_record(store, **fields)
+    with pytest.raises(ValueError, match=needle):
+        store.record(RUNS[0])
+
+
+def test_a_record_filed_under_another_runs_name_is_an_error(store):
+    _record_path(store, RUNS[1]).write_text(_record_path(store, RUNS[0]).read_text())
+    with pytest.raises(ValueError, match=rf"{RUNS[1]}\.json: run_id '{RUNS[0]}' is not the run "
+                                         rf"its file is named after"):
+        store.records()
+
+
+def test_runs_csv_rows_must_agree_with_their_run(store):
+    path = store.path / "runs.csv"
+    table = pd.read_csv(path)
+    table.loc[1, "profile"] = "cpu"
+    table.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=rf"runs\.csv: run {RUNS[1]}, column profile: 'cpu' in the "
+                                         "store of profile 'smoke'"):
+        store.runs()
+    table.loc[1, ["profile", "seed"]] = ["smoke", 0]
+    table.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=rf"run {RUNS[1]}: columns network 'resnet18', variant "
+                                         "'standard', seed 0 make another run_id"):
+        store.runs()
+    path.write_text("")
+    with pytest.raises(ValueError, match=r"cannot read .*runs\.csv"):
+        store.runs()
+
+
+# --- the shared test set --------------------------------------------------------------------
+
+def test_a_broken_test_set_is_named(store):
+    path = store.path / "test_set.npz"
+    ids = np.array(["a", "b", "a"])
+    np.savez(path, dicom_id=ids, labels=np.array([0, 1, 2]), findings=np.zeros((3, 4, 4), bool))
+    with pytest.raises(ValueError, match=r"test_set\.npz: dicom_id 'a' appears more than once"):
+        store.read_test_set()
+    np.savez(path, dicom_id=np.array(["a", "b", "c"]), labels=np.array([0, 1, 3]),
+             findings=np.zeros((3, 4, 4), bool))
+    with pytest.raises(ValueError, match=r"dicom_id 'c', array 'labels': 3 is not a class 0 … 2"):
+        store.read_test_set()
+    np.savez(path, dicom_id=np.array(["a", "b", "c"]), labels=np.array([0, 1, 2]),
+             findings=np.array([None] * 3, dtype=object))
+    with pytest.raises(ValueError, match=r"cannot read array 'findings' of test set .*Object arrays"):
+        store.read_test_set()
+
+
+# --- rescore --------------------------------------------------------------------------------
+
+def test_rescore_never_replaces_a_number_with_none(store):
+    good = _edit_record(store, RUNS[0], auc_ovo=0.123)  # rescore would correct this one...
+    _edit_record(store, RUNS[1], pointing=0.42)  # ...but this one would lose a number
+    before = {r: _record_path(store, r).read_text() for r in RUNS}
+    with pytest.raises(ValueError, match=rf"run {RUNS[1]} of .*smoke: rescoring would replace "
+                                         r"pointing = 0\.42 with None; no record was rewritten"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            rescore(store)
+    assert {r: _record_path(store, r).read_text() for r in RUNS} == before
+    assert json.loads(_record_path(store, RUNS[0]).read_text())["auc_ovo"] == good["auc_ovo"]
+
+
+def test_rescore_from_the_command_line_names_the_run_and_field(store, capsys):
+    _edit_record(store, RUNS[0], cc=0.5)
+    _edit_maps(store, has_gaze=np.zeros(N, bool))  # no image with gaze: cc cannot be computed
+    rc = main(["rescore", "--profile", "smoke", "--results", str(store.path.parent)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert re.search(rf"ggcam rescore: error: run {RUNS[0]} of .*: rescoring would replace cc = 0\.5 "
+                     r"with None \(and \d+ more field\(s\): ", err), err
+
+
+def test_rescore_names_the_run_whose_files_disagree(store):
+    _, maps = _files(1)
+    _edit_maps(store, dicom_id=maps["dicom_id"])  # another run's images
+    with pytest.raises(ValueError, match=rf"{RUNS[0]}\.npz: array 'dicom_id' lists"):
+        rescore(store)
