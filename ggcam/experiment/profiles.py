@@ -192,8 +192,8 @@ def _study(network: str, base_seeds: int, other_seeds: int, dose_seeds: int, n_t
 # base replicates from 10 to 8 (estimate: ~16 h on 2 cores; README and page 06 say so).
 _CPU_ARMS, _CPU_DOSES = _study("resnet18", base_seeds=8, other_seeds=0, dose_seeds=6, n_train=400,
                                sizes=(200, 800), oracle_doses=False)
-_GPU_ARMS, _GPU_DOSES = _study("resnet50", base_seeds=10, other_seeds=3, dose_seeds=6, n_train=600,
-                               sizes=(200, 1200))
+_GPU_ARMS, _GPU_DOSES = _study("resnet50", base_seeds=8, other_seeds=0, dose_seeds=6, n_train=600,
+                               sizes=(200, 1200), oracle_doses=False)
 _SMOKE_ARMS, _SMOKE_DOSES = _study("resnet18", base_seeds=1, other_seeds=1, dose_seeds=1, n_train=24,
                                    informativeness=(1.0,), sizes=(48,))
 
@@ -232,11 +232,11 @@ PROFILES = {
         budget="the first study: one pool re-split per seed (archived)"),
     "gpu-fast": Profile(
         "gpu-fast", "phantom", n_images=0, scale=0.25, input_shape=(384, 320),
-        arms=(*_GPU_ARMS, *(Arm(v, ("efficientnet_v2_s",), tuple(range(10))) for v in PRIMARY)),
+        arms=(*_GPU_ARMS, *(Arm(v, ("efficientnet_v2_s",), tuple(range(8))) for v in PRIMARY)),
         doses=_GPU_DOSES, primary=PRIMARY, max_epochs=40, early_stop_patience=10, batch_size=64,
         lr=1e-3, informativeness=0.6, criterion="val_auc",
         replicates=Replicates(n_train=600, n_val=200, n_test=600), options=_GPU, families=STUDY_FAMILIES,
-        budget="≤ 9 min on one H100 as one prepared script, generation included"),
+        budget="one H100: benchmarks/gpu_study.py (unmeasured; --deadline 540 stops it, a rerun resumes)"),
     "gpu": Profile(
         "gpu", "phantom", n_images=1083, scale=1.0, input_shape=(1536, 1280),
         arms=_all(_PAPER_NETS, tuple(range(5)), _PAPER_ARMS), primary=PRIMARY, max_epochs=300,
