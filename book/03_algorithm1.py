@@ -150,7 +150,7 @@ report.styled(blur_table, caption="Ψ of this case for five values of B")
 # %%
 paper_geom = ggcam.grid_geometry((3056, 2544), (grid_h, grid_w))
 small = get_profile(small_profile)
-small_sizes = figures.phantom_sizes(small.n_images, small.scale, seed=0)
+small_sizes = figures.phantom_sizes(small.phantom_images, small.scale, seed=0)
 glue("paper_image", "3056×2544", display=False)
 glue("paper_grid", f"{grid_h}×{grid_w}", display=False)
 glue("paper_input", "×".join(map(str, get_profile("paper").input_shape)), display=False)

@@ -17,31 +17,26 @@
 # after P epochs without a lower validation loss, Table 1's learning rates, P, initial
 # $\sigma_{sm}$ and blur B, five runs per network. GG-CAM trains three more parameters than
 # the network: $\alpha$ of {eq}`eq-10` and the uncertainties $\sigma_{sm}$, $\sigma_{ce}$ of
-# {eq}`eq-11`. This page trains one run of a profile on the page (the tiny `smoke` profile in
-# the book build: a minute on a CPU), shows its curves and loss parameters, then reads the
-# sweep's runs for what the paper's initial $\sigma_{sm}$ does: the saturation and overflow
-# flags of every run. On a GPU the same page trains at the paper's size:
-#
-# ```bash
-# papermill book/05_training.ipynb out.ipynb -p profile gpu -p network resnet50 -p variant ggcam
-# papermill book/05_training.ipynb out.ipynb -p profile paper -p data_root /data/physionet.org/files
-# ```
+# {eq}`eq-11`. This page shows one run of the study as the sweep stored it (its
+# configuration, its curves per epoch and its loss parameters; nothing is trained while the
+# book builds), then reads all of the sweep's runs for what the paper's initial
+# $\sigma_{sm}$ does: the saturation and overflow flags of every run. The commands that
+# retrain the run, or train one of your own, close the first part.
 
 # %% tags=["hide-input"]
 # %matplotlib inline
 import math
 import time
 import warnings
-from pathlib import Path
 
 from IPython.display import Markdown, display
 from myst_nb import glue
 
+from ggcam import GGCAMLoss
 from ggcam.analysis import summary
 from ggcam.config import RELEASED, TABLE1, WARM, table1_frame
 from ggcam.evaluate import SATURATION_LOGIT
-from ggcam.experiment import ResultsStore, RunSpec, get_profile, profiles_frame, run_config
-from ggcam.experiment.sweep import ProfileData, forget_runs, run_one
+from ggcam.experiment import RunSpec, profiles_frame
 from ggcam.train import SATURATION_SHARE
 from ggcam.tune import (
                         best_vs_table1,
@@ -52,20 +47,16 @@ from ggcam.tune import (
 )
 from ggcam.viz import figures, report
 
-# Tiny smoke test sets leave some classes unpredicted; the run's record says so already.
+# Notes on missing runs or classes go into the tables, not into warnings.
 warnings.filterwarnings("ignore", category=UserWarning)
 started = time.perf_counter()
 
 # %% tags=["parameters"]
-profile = "smoke"  # the run trained here: smoke (CPU, a minute), cpu, gpu-fast, gpu, paper
-network = "resnet50"  # a network of that profile
-variant = "ggcam-warm"  # an arm: standard, ggcam, ggcam-fp64, ggcam-warm, ggcam-legacy, ...
-seed = 0  # seeds the weights, the data order and the split
-data_root = ""  # the real EGD-CXR download for profile "paper"; empty: generated phantom
-device = ""  # empty: the profile's device (cpu for smoke and cpu, cuda otherwise)
-work_dir = "../.cache/book-training"  # phantom, cache, checkpoints and this run's results
-sweep_profile = ""  # the sweep whose runs are summarised below; empty: the best with results
+sweep_profile = ""  # the sweep whose runs are shown; empty: the best profile with results
 results_dir = ""  # its results root; empty: the repository's results/
+network = "resnet18"  # the run shown: a network of that sweep,
+variant = "ggcam-warm"  # its arm (standard, ggcam, ggcam-fp64, ggcam-warm, ggcam-legacy, ...)
+seed = 0  # and its seed
 tuning_dir = "../results/smoke"  # a profile's results folder holding tuning/ (ggcam tune)
 tuning_study = "resnet18__ggcam-warm__val_ce"  # the study shown: <network>__<arm>__<objective>
 
@@ -131,47 +122,52 @@ report.styled(best_vs_table1(trials, tuned_network, tuned_variant),
               caption=f"The best trial beside Table 1 ({tuning_study})")
 
 # %% [markdown]
-# ## One run, trained on this page
+# ## One run of the study
 #
-# The configuration of the run: Table 1's values for its arm, the profile's sizes.
+# The run shown is one of the sweep's, read from its results store
+# (`ggcam.experiment.ResultsStore`): the record, predictions, maps and curves that
+# `ggcam.experiment.run.run_one` wrote when the sweep trained it. Its configuration: Table 1's
+# values for its arm, the profile's sizes.
 
 # %%
-prof = get_profile(profile)
-spec = RunSpec(prof.name, network, variant, seed)
-config, options = run_config(prof, spec, device or None)
-report.styled(figures.config_table(config), caption=f"TrainConfig of {spec.run_id}")
+sweep = summary.open_results(sweep_profile, results_dir or None)
+spec = RunSpec(sweep.profile, network, variant, seed)
+facts = figures.run_facts(sweep, spec.run_id)
+glue("run_epochs", facts["epochs"], display=False)
+glue("run_best_epoch", facts["best epoch"], display=False)
+glue("run_auc", facts["test AUC"], display=False)
+glue("run_auc_ci", f"{facts['AUC low']}–{facts['AUC high']}", display=False)
+glue("run_learned", facts["learned"], display=False)
+glue("run_minutes", facts["minutes"], display=False)
+glue("run_threads", facts["threads"], display=False)
+display(Markdown(summary.provenance_markdown(sweep)))
+report.styled(figures.stored_run_config(sweep, spec),
+              caption=f"TrainConfig of {spec.run_id} ({sweep.profile} profile)")
 
 # %% [markdown]
-# The phantom is generated and cached on first use; the run starts from scratch on every
-# build. `run_one` is what the sweep runs for each of its runs: train (resumable, a checkpoint
-# every epoch), test, and write the record, predictions, maps and curves to a results store.
+# Its record beside the same arm and seed on the sweep's other networks (AUC, its interval,
+# whether it learned):
 
 # %%
-work = Path(work_dir)
-store = ResultsStore(work / "results" / prof.name)
-checkpoints = work / "checkpoints" / prof.name
-forget_runs(store, checkpoints, [spec.run_id])
-data = ProfileData(prof, Path(data_root) if data_root else None, work, progress=False)
-record = run_one(spec, prof, data, store, checkpoints, device=device or None, progress=False)
-store.collect()
-report.styled(summary.run_table(store).query("arm == @variant and seed == @seed"),
-              caption="The run's record (AUC, its interval, whether it learned)")
+report.styled(summary.run_table(sweep).query("arm == @variant and seed == @seed"),
+              caption=f"The records of {variant}, seed {seed}")
 
 # %% [markdown]
 # ## Its curves
 #
 # Losses, validation AUC and, on a log scale, $\sigma_{sm}$, $\sigma_{ce}$, $\alpha$ and the
 # effective weights $1/(2\sigma_{sm}^2)$ and $1/\sigma_{ce}^2$ of the two terms of eq.
-# {eq}`eq-11`. In the book build this is a `smoke` run, far too small to learn: it shows the
-# machinery; the sweep's runs below are the evidence.
+# {eq}`eq-11`. The run trained {glue:text}`run_epochs` epochs in {glue:text}`run_minutes`
+# minutes on {glue:text}`run_threads` CPU thread(s); the weights of epoch
+# {glue:text}`run_best_epoch` were kept and tested: test AUC {glue:text}`run_auc` (95% CI
+# {glue:text}`run_auc_ci`), learned: {glue:text}`run_learned`.
 
 # %%
-curves = store.curves()
-glue("run_epochs", record.epochs, display=False)
+sweep_curves = summary.curves_of(sweep)
 glue("saturation_logit", SATURATION_LOGIT, display=False)
 glue("saturation_share", f"{SATURATION_SHARE:.0%}", display=False)
 glue("saturation_tail", report.number(1 / (1 + math.exp(SATURATION_LOGIT)), 2), display=False)
-figures.training_figure(curves, spec.run_id)
+figures.training_figure(sweep_curves, spec.run_id)
 
 # %% [markdown]
 # Two diagnostics are recorded every epoch for the gaze term. `val_saturated` is the share of
@@ -185,10 +181,22 @@ figures.training_figure(curves, spec.run_id)
 # giving gradient, whichever side the sigmoid sits on.
 
 # %%
-report.styled(curves.loc[curves["run_id"] == spec.run_id,
-                         ["epoch", "lr", "train_loss", "val_loss", "val_auc", "val_saturated",
-                          "val_sm_ratio", "sigma_sm", "sigma_ce", "alpha"]],
+report.styled(sweep_curves.loc[sweep_curves["run_id"] == spec.run_id,
+                               ["epoch", "lr", "train_loss", "val_loss", "val_auc", "val_saturated",
+                                "val_sm_ratio", "sigma_sm", "sigma_ce", "alpha"]],
               caption="Per epoch (the run above)")
+
+# %% [markdown]
+# ## Train it yourself
+#
+# `ggcam rerun` trains the run above again at the current commit and compares its test logits
+# with the stored ones bit for bit; `ggcam train` trains it (or any network, arm and seed of a
+# profile) into a results folder of your own, and the `smoke` profile trains a toy run in
+# about a minute on a CPU, far too small to learn: it shows the machinery only. Each
+# command resumes where it was interrupted.
+
+# %%
+Markdown(figures.train_commands(sweep.profile, spec))
 
 # %% [markdown]
 # ## The loss parameters and the paper's tiny $\sigma_{sm}$
@@ -213,16 +221,14 @@ report.styled(curves.loc[curves["run_id"] == spec.run_id,
 # %%
 glue("sigma_resnet", report.number(TABLE1[("resnet50", "ggcam")]["sigma_sm"]), display=False)
 glue("sigma_effnet", report.number(TABLE1[("efficientnet_v2_s", "ggcam")]["sigma_sm"]), display=False)
-glue("w_resnet", report.number(1 / (2 * TABLE1[("resnet50", "ggcam")]["sigma_sm"] ** 2)), display=False)
-glue("w_effnet", report.number(1 / (2 * TABLE1[("efficientnet_v2_s", "ggcam")]["sigma_sm"] ** 2)),
+glue("w_resnet", report.number(GGCAMLoss.weight_sm(TABLE1[("resnet50", "ggcam")]["sigma_sm"])), display=False)
+glue("w_effnet", report.number(GGCAMLoss.weight_sm(TABLE1[("efficientnet_v2_s", "ggcam")]["sigma_sm"])),
      display=False)
 glue("warm_sigma", report.number(WARM["sigma_sm"]), display=False)
 glue("legacy_sigma_ce", report.number(RELEASED["resnet50"]["sigma_ce"]), display=False)
-glue("legacy_w_ce", report.number(RELEASED["resnet50"]["sigma_ce"] ** -2, 2), display=False)
+glue("legacy_w_ce", report.number(GGCAMLoss.weight_ce(RELEASED["resnet50"]["sigma_ce"]), 2), display=False)
 glue("legacy_b", RELEASED["resnet50"]["kernel_size"], display=False)
-sweep = summary.open_results(sweep_profile, results_dir or None)
 sweep_runs = summary.runs_of(sweep)
-display(Markdown(summary.provenance_markdown(sweep)))
 report.styled(summary.flags_table(sweep_runs), caption="Flags of the sweep's runs (counts of runs)",
               labels={"variant": "arm"})
 
@@ -231,7 +237,6 @@ report.styled(summary.flags_table(sweep_runs), caption="Flags of the sweep's run
 # (medians over seeds):
 
 # %%
-sweep_curves = summary.curves_of(sweep)
 report.styled(summary.saturation_table(sweep_curves), caption="Saturation of the gaze term",
               labels={"variant": "arm"})
 
@@ -263,15 +268,14 @@ report.styled(summary.final_parameters(sweep_runs), caption="Loss parameters at 
 #
 # ## Summary
 #
-# - One code path trains every profile, from this CPU smoke run to the paper's GPU runs; the
-#   run above took {glue:text}`run_epochs` epochs.
+# - One code path (`run_one`) trains every run of every profile, from a one-minute CPU smoke
+#   run to the paper's GPU runs; the sweep's run shown above trained {glue:text}`run_epochs`
+#   epochs and learned ({glue:text}`run_learned`: test AUC {glue:text}`run_auc`).
 # - Each epoch records $\sigma_{sm}$, $\sigma_{ce}$, $\alpha$, the effective weights and the
 #   saturation of the gaze term; an optimiser state that overflows is flagged in the run's
 #   record, and the tables above count the flags of the sweep.
 
 # %%
 display(Markdown(report.rerun_admonition("05_training", {
-    "profile": profile, "network": network, "variant": variant, "seed": seed,
-    "data_root": data_root, "device": device, "work_dir": work_dir,
-    "sweep_profile": sweep_profile, "results_dir": results_dir, "tuning_dir": tuning_dir,
-    "tuning_study": tuning_study}, time.perf_counter() - started)))
+    "sweep_profile": sweep_profile, "results_dir": results_dir, "network": network,
+    "variant": variant, "seed": seed, "tuning_dir": tuning_dir, "tuning_study": tuning_study}, time.perf_counter() - started)))

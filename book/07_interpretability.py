@@ -28,8 +28,8 @@
 # {cite:p}`bylinskii2019saliency` (CC, KL, SIM, NSS, AUC-Judd), beside the same metrics of the
 # **centre prior** (the mean training Ψ, the same map for every image). Finally, the native
 # $\Omega^Y$ is compared with Grad-CAM {cite:p}`selvaraju2017gradcam`, HiResCAM
-# {cite:p}`draelos2020hirescam` and AblationCAM on a network trained on this page, with a
-# faithfulness score (ROAD {cite:p}`rong2022road`) and a sanity check
+# {cite:p}`draelos2020hirescam` and AblationCAM on a small demonstration network trained on
+# this page, with a faithfulness score (ROAD {cite:p}`rong2022road`) and a sanity check
 # {cite:p}`adebayo2018sanity`.
 #
 # ```{glue:md} scope_text
@@ -55,14 +55,14 @@ started = time.perf_counter()
 profile = ""  # results/<profile> to read; empty: the best profile with results
 results_dir = ""  # the results root; empty: the repository's results/
 n_boot = 1000  # bootstrap replicates of the paired ΔAUC interval (shared with page 06)
-seed = 0  # seed of the bootstrap, and of the network trained on this page
+seed = 0  # seed of the bootstrap, and of the demonstration network trained on this page
 cache_dir = "../.cache/book"  # the paired table, shared with the front page
-explain_work_dir = "../.cache/book-explain"  # phantom and cache of the network trained here
-explain_network = "resnet18"  # the network trained on this page for the CAM methods
+explain_work_dir = "../.cache/book-explain"  # phantom, cache and scratch run of that network
+explain_network = "resnet18"  # the demonstration network, for the CAM methods
 explain_variant = "ggcam-warm"  # its arm
-explain_images = 300  # phantom images it is trained and tested on
-explain_epochs = 8  # its epochs
-threads = 1  # torch threads (one is fastest on a small, shared machine)
+explain_images = 300  # phantom images it is trained (50%), validated (10%) and tested (40%) on
+explain_epochs = 6  # its epochs (after 4, two classes are never predicted; 6 learn clearly)
+threads = 2  # torch threads (both cores; book/build.py lets idle threads sleep, not spin)
 
 # %%
 torch.set_num_threads(threads)
@@ -168,8 +168,12 @@ figures.table3_figure(store.examples(), variants=("standard", "ggcam", "ggcam-wa
 # %% [markdown]
 # ## CAM methods side by side
 #
-# The sweep keeps no weights (and none are committed), so this page trains one small network
-# of its own, {glue:text}`explain_model`, and explains its test images four ways, all on the Ω
+# The sweep keeps no weights (and none are committed), so this section trains a
+# **demonstration network** of its own, in under a minute on two CPU cores, through the
+# study's one train-one-run path (`ggcam.experiment.run.run_one`): {glue:text}`explain_model`. It is far smaller and
+# shorter-trained than the sweep's runs, and it is here to show the methods on a network that
+# has learned something (its test AUC is printed below the cell), not to rank them. Its test
+# images are explained four ways, all on the Ω
 # grid: the native $\Omega^Y$ of the CAM layer, Grad-CAM, HiResCAM and AblationCAM
 # (pytorch-grad-cam). For a CAM layer $\partial y_c / \partial A_{kij} = \Lambda_{ck}/(hw)$, so
 # Grad-CAM and HiResCAM are the ReLU of $\Omega^c$ up to scale: they show the part of the native
@@ -179,9 +183,12 @@ figures.table3_figure(store.examples(), variants=("standard", "ggcam", "ggcam-wa
 
 # %%
 model, test, info = figures.explain_model(explain_work_dir, explain_network, explain_variant,
-                                          seed=seed, n_images=explain_images, epochs=explain_epochs)
+                                          seed=seed, n_images=explain_images,
+                                          epochs=explain_epochs, threads=threads)
 glue("explain_model", f"{info['network']} `{info['arm']}` at {info['input']}, "
-     f"{info['train images']} training images, test AUC {report.number(info['test AUC'])}",
+     f"{info['train images']} training images, {info['epochs']} epochs, test AUC "
+     f"{report.number(info['test AUC'])} (95% CI {report.number(info['AUC low'])}–"
+     f"{report.number(info['AUC high'])}) on {info['test images']} test images",
      display=False)
 explained = figures.cam_methods(model, test)
 figures.cam_methods_figure(explained)
@@ -191,8 +198,9 @@ figures.cam_methods_figure(explained)
 # fill them in by noisy interpolation, and watch the true class's probability: ROAD is the mean
 # over thresholds of (drop when the least relevant go − drop when the most relevant go) / 2.
 # Higher is more faithful; a constant map scores about 0. Three test images, one per class,
-# of one small network: this shows how to read ROAD beside the maps above, not how faithful
-# each method is in general.
+# of the demonstration network: this shows how to read ROAD beside the maps above, not how
+# faithful each method is in general. (ROAD depends on a map only through its ranking of the
+# pixels, so Grad-CAM and HiResCAM, equal to the native map's ReLU, share its score.)
 
 # %%
 report.styled(figures.road_table(model, explained), caption="ROAD per image and method")
@@ -214,7 +222,8 @@ report.styled(figures.randomisation_table(model, explained),
 # - Agreement with Ψ is set against the centre prior, which any network can match by looking
 #   where radiologists usually look.
 # - On a CAM network Grad-CAM and HiResCAM reduce to the native map; ROAD and the
-#   randomisation check say whether a map follows the network.
+#   randomisation check say whether a map follows the network (shown here on a demonstration
+#   network trained on the page, not on the sweep's runs).
 
 # %%
 display(Markdown(report.rerun_admonition("07_interpretability", {

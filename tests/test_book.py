@@ -1,5 +1,6 @@
 """The book: pages and executed notebooks in sync, a clean table of contents, no error
-outputs, and the training page running under papermill with the smoke profile."""
+outputs, the training page running under papermill on a stored run, and a build that leaves
+an unchanged page's notebook as it was."""
 
 import json
 import re
@@ -61,18 +62,72 @@ def test_toc_lists_every_page_once():
     assert config["execute"]["execute_notebooks"] == "off"
 
 
-def test_training_page_runs_under_papermill_with_the_smoke_profile(tmp_path):
+def test_training_page_shows_a_stored_run_under_papermill(tmp_path):
+    """Page 05 reads a run of the committed sweep (it trains nothing): any network, arm and
+    seed of the store can be chosen with papermill's parameters."""
     import papermill
 
     out = tmp_path / "training.ipynb"
     papermill.execute_notebook(
         str(BOOK / "05_training.ipynb"), str(out), kernel_name="ggcam", cwd=str(BOOK),
-        parameters={"profile": "smoke", "variant": "ggcam", "work_dir": str(tmp_path / "work")},
-        progress_bar=False)
-    nb = json.loads(out.read_text())
-    text = json.dumps(nb)
+        parameters={"network": "resnet18", "variant": "standard", "seed": 1}, progress_bar=False)
+    text = json.dumps(json.loads(out.read_text()))
     assert '"output_type": "error"' not in text
-    assert (tmp_path / "work" / "results" / "smoke" / "runs" / "resnet50__ggcam__s0.json").is_file()
+    assert "TrainConfig of resnet18__standard__s1" in text
+    assert "ggcam rerun resnet18__standard__s1" in text
+
+
+# ---- the build: a rebuild of an unchanged page leaves git clean ------------------------------
+
+
+def _build_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_build", BOOK / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_synced_notebooks_have_stable_cell_ids(tmp_path):
+    build = _build_module()
+    page = BOOK / "04_cam_layer.py"
+    first, second = build.sync(page, tmp_path / "a.ipynb"), build.sync(page, tmp_path / "b.ipynb")
+    assert first.read_bytes() == second.read_bytes()
+    ids = [c["id"] for c in json.loads(first.read_text())["cells"]]
+    assert len(set(ids)) == len(ids)
+
+
+def test_rebuild_ignores_only_what_varies_by_design():
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    build = _build_module()
+    rules = build.sanitizers()
+
+    def executed(took: str, styler: str, shown: str, timing: str) -> nbformat.NotebookNode:
+        nb = new_notebook(cells=[
+            new_code_cell("x", outputs=[new_output("display_data", {"text/markdown": took}),
+                                        new_output("execute_result", {"text/plain": styler},
+                                                   execution_count=1)]),
+            new_code_cell("y", outputs=[new_output("stream", name="stdout", text=shown)]),
+            new_code_cell("z", metadata={"tags": ["nbval-ignore-output"]},
+                          outputs=[new_output("stream", name="stdout", text=timing)])])
+        nb.metadata["papermill"] = {"duration": float(len(took)), "input_path": "/a/book/x.ipynb"}
+        for cell in nb.cells:
+            cell.metadata["papermill"] = {"duration": 1.0, "end_time": took}
+            cell.metadata["execution"] = {"iopub.status.idle": took}
+        build.normalise(nb, BOOK / "04_cam_layer.py")
+        return nb
+
+    a = executed("This run took 12 s.", "<Styler at 0x7fba50eab4d0>", "AUC 0.704", "262")
+    assert not any({"papermill", "execution"} & set(c.metadata) for c in a.cells)
+    assert a.metadata["papermill"]["input_path"] == "book/04_cam_layer.ipynb"
+    assert len({c.id for c in a.cells}) == 3
+    b = executed("This run took 9 s.", "<Styler at 0x7ffa9d08d250>", "AUC 0.704", "140")
+    assert build.comparable(a, rules) == build.comparable(b, rules)
+    c = executed("This run took 9 s.", "<Styler at 0x7ffa9d08d250>", "AUC 0.705", "140")
+    assert build.comparable(a, rules) != build.comparable(c, rules)
 
 
 # ---- the book's house style: ggcam.viz.report -----------------------------------------------------
@@ -218,8 +273,12 @@ def test_config_bibliography_maths_and_buttons():
     assert sphinx["html_theme_options"]["navbar_persistent"] == []  # one search field
     assert all((ROOT / path / f"{name}.py").is_file()
                for name, path in config["sphinx"]["local_extensions"].items())
-    assert config["html"]["use_repository_button"] and config["launch_buttons"]["binderhub_url"]
-    assert config["launch_buttons"]["colab_url"] and config["repository"]["url"]
+    # No button may point at a placeholder: without a public repository there are none.
+    repo = (config.get("repository") or {}).get("url", "")
+    buttons = (config["html"]["use_repository_button"], config["html"]["use_issues_button"],
+               config["launch_buttons"]["binderhub_url"], config["launch_buttons"]["colab_url"])
+    assert not any(buttons) if not repo else "example" not in repo and "ggcam-developers" not in repo
+    assert config["sphinx"]["config"]["html_context"]["default_mode"] == "light"
     (bib,) = config["bibtex_bibfiles"]
     text = (ROOT / bib).read_text()
     entries = re.findall(r"@\w+\{([^,]+),(.*?)\n\}", text, re.S)
@@ -341,7 +400,7 @@ def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):
     import numpy as np
 
     from ggcam.analysis import summary
-    from ggcam.stats.unpaired import holm
+    from ggcam.stats.paired import holm
 
     store = _synthetic_store(tmp_path)
     paired = summary.paired_table(store, n_boot=50, cache_dir=tmp_path / "cache")

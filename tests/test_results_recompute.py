@@ -4,6 +4,7 @@ and maps exactly (None and NaN count as equal). Skipped where no store is commit
 
 import json
 import math
+import os
 import subprocess
 from pathlib import Path
 
@@ -34,6 +35,10 @@ def run_records() -> list[tuple[Path, Path]]:
 
 
 RECORDS = run_records()
+# Image-space localisation takes seconds a run: CI recomputes it for every 8th run of a store
+# (and every run's other fields); GGCAM_FULL_RECOMPUTE=1 (make reproduce) checks them all.
+FULL = os.environ.get("GGCAM_FULL_RECOMPUTE") == "1"
+SAMPLED = {rec for i, (_, rec) in enumerate(RECORDS) if FULL or i % 8 == 0}
 
 
 def same(a, b) -> bool:
@@ -51,7 +56,7 @@ def test_stored_metrics_equal_their_recomputation(store_path, record_path):
     store = ResultsStore(store_path)
     record = json.loads(record_path.read_text())
     run_id = record["run_id"]
-    test_set = store.read_test_set() if store.has_test_set() else None
+    test_set = store.read_test_set() if store.has_test_set() and record_path in SAMPLED else None
     scores = run_metrics(store.predictions(run_id), store.maps(run_id), test_set)
     if store.has_last(run_id):
         scores["auc_ovo_last"] = run_metrics(store.predictions(run_id, last=True),

@@ -147,8 +147,8 @@ def image_localisation_metrics(labels: np.ndarray, maps: dict[str, np.ndarray],
     tol = imloc.tolerance_at(shape)
     omega = maps["cams"][np.arange(len(labels)), labels]
     n = len(labels)
-    candidates = {"": imloc.upsample_maps(omega, shape),
-                  "prior_": imloc.upsample_maps(np.repeat(maps["centre_prior"][None], n, 0), shape)}
+    prior = imloc.upsample_maps(maps["centre_prior"][None], shape)  # one map, every image's
+    candidates = {"": imloc.upsample_maps(omega, shape), "prior_": np.broadcast_to(prior, (n, *shape))}
     out: dict = {}
     for c, key in FINDING_CLASSES.items():
         rows = labels == c

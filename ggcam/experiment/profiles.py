@@ -129,6 +129,11 @@ class Profile:
         sizes = [int(d.value) for d in self.doses if d.factor == "n_train"]
         return max([self.replicates.n_train, *sizes]) if self.replicates else 0
 
+    @property
+    def phantom_images(self) -> int:
+        """Images of one phantom the profile draws: the pool, or a replicate's."""
+        return self.n_images or (self.replicates.n_val + self.n_train_pool)
+
     def blur_sigma(self, kernel_size: int) -> float | None:
         """Phantom images are scaled; so is the blur (B is given in full-size pixels)."""
         return None if self.data == "real" else sigma_from_kernel_size(kernel_size) * self.scale

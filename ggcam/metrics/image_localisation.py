@@ -189,6 +189,7 @@ def inside_auroc(up: ArrayLike | Tensor, masks: ArrayLike | Tensor) -> np.ndarra
     """
     m, k, scored = _checked(up, masks)
     out = np.full(len(m), np.nan)
+    ranked = None  # (image, ranks): a baseline repeats one map, ranked once
     for i in np.flatnonzero(scored):
         pos = k[i].ravel()
         n_pos, n_neg = int(pos.sum()), int(pos.size - pos.sum())
@@ -196,8 +197,9 @@ def inside_auroc(up: ArrayLike | Tensor, masks: ArrayLike | Tensor) -> np.ndarra
             warnings.warn(f"inside_auroc: image {i}'s mask covers every pixel; not scored",
                           stacklevel=2)
             continue
-        ranks = rankdata(m[i].ravel())
-        out[i] = (ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+        if ranked is None or not np.array_equal(m[i], m[ranked[0]]):
+            ranked = (i, rankdata(m[i].ravel()))
+        out[i] = (ranked[1][pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
     return out
 
 

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ggcam.geometry import STRIDE, grid_geometry
 from ggcam.study import NETWORK_LABELS
-from ggcam.viz.figures._common import _off, _show_map
+from ggcam.viz.figures.common import axis_off, show_map
 from ggcam.viz.style import MAP_CMAP, STYLE, figure
 
 
@@ -38,9 +38,9 @@ def psi_figure(image, xy, psi, psi_reference) -> Figure:
         axes[0].imshow(image, cmap="gray")
         axes[0].scatter(xy[:, 0], xy[:, 1], s=2, color="red", alpha=0.5)
         axes[0].set_title("gaze samples $E_{1:M}$")
-        _off(axes[0])
-        _show_map(axes[1], psi, "gaze_heatmap")
-        _show_map(axes[2], psi_reference, "reference_heatmap")
+        axis_off(axes[0])
+        show_map(axes[1], psi, "gaze_heatmap")
+        show_map(axes[2], psi_reference, "reference_heatmap")
         bar = fig.colorbar(mpl.cm.ScalarMappable(mpl.colors.Normalize(0, 1), MAP_CMAP),
                            ax=list(axes[1:]), shrink=0.8)
         bar.set_label("Ψ")
@@ -57,7 +57,7 @@ def blur_sweep(xy, image_shape, grid, kernel_sizes=(201, 401, 601, 801, 1001)):
         axes = fig.subplots(1, len(kernel_sizes))
         for ax, b in zip(axes, kernel_sizes):
             m = gaze_heatmap(xy, image_shape, grid, kernel_size=b)
-            _show_map(ax, m, f"B = {b}")
+            show_map(ax, m, f"B = {b}")
             rows.append({"B": b, "σ (px)": sigma_from_kernel_size(b),
                          "cells above 0.5": int((m > 0.5).sum()), "mean of Ψ": float(m.mean())})
     return fig, pd.DataFrame(rows)
@@ -106,7 +106,7 @@ def psi_sources(ds, i: int):
     with mpl.rc_context(STYLE):
         axes = fig.subplots(1, 3)
         for ax, (name, m) in zip(axes, maps.items()):
-            _show_map(ax, m, name)
+            show_map(ax, m, name)
     ref = maps["raw samples (default)"].ravel()
     table = pd.DataFrame([{"Ψ from": k, "CC with raw samples": float(np.corrcoef(m.ravel(), ref)[0, 1])}
                           for k, m in maps.items()])

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ggcam.study import CLASS_NAMES, PAPER_CLASS_NAMES
-from ggcam.viz.figures._common import _off
+from ggcam.viz.figures.common import axis_off
 from ggcam.viz.style import STYLE, figure
 
 
@@ -78,7 +78,7 @@ def cases_figure(ds, cases, truth: pd.DataFrame | None = None) -> Figure:
                     ax.add_patch(mpl.patches.Rectangle((b.x0, b.y0), b.x1 - b.x0, b.y1 - b.y0,
                                                        fill=False, ec="cyan", ls="--", lw=1.5))
             ax.set_title(f"{ds.metadata.class_name.iat[i]}: {len(pts)} fixations")
-            _off(ax)
+            axis_off(ax)
     return fig
 
 
@@ -93,7 +93,7 @@ def sampling_figure(fixations, raw, i: int) -> Figure:
             ax.imshow(image, cmap="gray")
             ax.scatter(pts.x, pts.y, s=3, color="red", alpha=0.5)
             ax.set_title(f"{what} ({len(pts)})")
-            _off(ax)
+            axis_off(ax)
     return fig
 
 

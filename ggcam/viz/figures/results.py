@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ggcam.study import FAMILY_OF, NETWORK_LABELS
-from ggcam.viz.figures._common import _note
+from ggcam.viz.figures.common import note
 
 # ---- page 04: the CAM layer and Figure 2 -------------------------------------------------------
 
@@ -51,7 +51,7 @@ def omega_figure(hist: pd.DataFrame):
     from ggcam.viz import paper_figures as plots
 
     if hist.empty:
-        return _note("No trained run in the store yet: Figure 2 appears after the first run.")
+        return note("No trained run in the store yet: Figure 2 appears after the first run.")
     return plots.omega_distribution(hist)
 
 
@@ -75,10 +75,10 @@ def stored_run_config(store, spec):
 
     record = store.record(spec.run_id)
     if record is None:
-        return _note(f"Run {spec.run_id} is not in the {store.profile} results.")
+        return note(f"Run {spec.run_id} is not in the {store.profile} results.")
     config, _ = run_config(get_profile(store.profile), spec)
     if config.hash() != record.config_hash:
-        return _note(f"Profile {store.profile} now gives another configuration than run "
+        return note(f"Profile {store.profile} now gives another configuration than run "
                      f"{spec.run_id} trained (config hash {record.config_hash}).")
     return config_table(config)
 
@@ -117,7 +117,7 @@ def training_figure(curves: pd.DataFrame, run_id: str):
 
     one = curves[curves["run_id"] == run_id] if "run_id" in curves else curves.iloc[:0]
     if one.empty:
-        return _note(f"No curves for run {run_id}.")
+        return note(f"No curves for run {run_id}.")
     return plots.training_curves(one.drop(columns=["network", "variant", "seed"], errors="ignore"))
 
 
@@ -126,7 +126,7 @@ def sigma_figure(curves: pd.DataFrame):
     from ggcam.viz import paper_figures as plots
 
     if curves.empty or "sigma_sm" not in curves or curves["sigma_sm"].notna().sum() == 0:
-        return _note("No GG-CAM run in the store yet.")
+        return note("No GG-CAM run in the store yet.")
     return plots.sigma_trajectories(curves)
 
 
@@ -154,7 +154,7 @@ def figure3(runs: pd.DataFrame, metrics, variants, paper: dict | None = None):
 
     present = [v for v in variants if len(runs) and v in set(runs["variant"])]
     if len(present) < 1 or runs[runs["variant"].isin(present)][list(metrics)].notna().sum().sum() == 0:
-        return _note(f"No runs of {', '.join(variants)} with these metrics yet.")
+        return note(f"No runs of {', '.join(variants)} with these metrics yet.")
     missing = [v for v in variants if v not in present]
     fig = plots.metric_boxplots(runs, list(metrics), variants=present, paper_medians=paper)
     if missing:
@@ -169,11 +169,11 @@ def table3_figure(examples: dict, networks=None, variants=None):
     from ggcam.viz import paper_figures as plots
 
     if not examples:
-        return _note("No Table 3 examples in the store yet.")
+        return note("No Table 3 examples in the store yet.")
     if "image" not in next(iter(examples.values())):
-        return _note("These results hold no images (credentialed data): Table 3 is not shown.")
+        return note("These results hold no images (credentialed data): Table 3 is not shown.")
     keys = [k for k in examples if (networks is None or k[0] in networks)
             and (variants is None or k[1] in variants)]
     if not keys:
-        return _note("No Table 3 examples of these arms yet.")
+        return note("No Table 3 examples of these arms yet.")
     return plots.table3({k: examples[k] for k in keys}, CLASS_NAMES)
