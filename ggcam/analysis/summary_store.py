@@ -117,7 +117,7 @@ def progress_facts(store: ResultsStore) -> dict:
 def provenance_markdown(store: ResultsStore) -> str:
     """The provenance line every results page starts with, or what is missing."""
     if len(runs_of(store)):
-        return store.provenance_markdown()
+        return _provenance_line(store.provenance())
     prof = PROFILES.get(store.profile)
     planned = ("**Real EGD-CXR data is planned for this profile.**" if prof and prof.data == "real"
                else "**Phantom data: these are not the paper's numbers.**")
@@ -178,8 +178,31 @@ def curves_of(store: ResultsStore) -> pd.DataFrame:
 
 
 def omega_histograms(store: ResultsStore, edges: np.ndarray) -> pd.DataFrame:
-    """``store.omega_histograms(edges)``, or an empty table before the first run."""
-    if runs_of(store).empty:
-        return pd.DataFrame(columns=["run_id", "network", "variant", "seed", "bin_left",
-                                     "bin_right", "count"])
-    return store.omega_histograms(edges)
+    """Counts of every run's test-set Ω values on ``edges`` (Figure 2), from its stored maps;
+    an empty table before the first run."""
+    columns = ["run_id", "network", "variant", "seed", "bin_left", "bin_right", "count"]
+    runs = runs_of(store)
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for r in runs.itertuples():
+        cams = store.maps(r.run_id)["cams"]
+        counts = np.histogram(np.clip(cams.ravel(), edges[0], edges[-1]), bins=edges)[0]
+        rows.append(pd.DataFrame({"run_id": r.run_id, "network": r.network, "variant": r.variant,
+                                  "seed": r.seed, "bin_left": edges[:-1], "bin_right": edges[1:],
+                                  "count": counts}))
+    return pd.concat(rows, ignore_index=True)[columns]
+
+
+def _provenance_line(info: dict) -> str:
+    """Profile, runs, commits, device, date and the phantom warning, in one Markdown line."""
+    commits = info["commit"].split(", ")
+    commit = f"commit {info['commit']}"
+    if len(commits) > 3:  # a sweep that ran across many commits: say so briefly
+        commit = (f"made at {len(commits)} commits (`ggcam rerun RUN_ID` retrains any run at the "
+                  "current commit and compares its test logits bit for bit)")
+    origin = info["origin"]
+    warning = ("**Phantom data: these are not the paper's numbers.**" if origin == "phantom"
+               else f"Data: {origin}.")
+    return (f"**Provenance.** Profile `{info['profile']}`, {info['runs']} runs, {commit}, device "
+            f"{info['device']} ({info['threads']} threads), date {info['date']}. {warning}")

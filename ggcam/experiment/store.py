@@ -1,7 +1,8 @@
 """The results store: the on-disk format of ``results/<profile>/``, written down once.
 
-Every reader and writer of results goes through this module. Files (all written atomically;
-``<run_id>`` is ``<network>__<variant>__s<seed>``):
+Every reader and writer of results goes through this module (its readers check what they read,
+``store_checks``). Files (all written atomically; ``<run_id>`` is
+``<network>__<variant>__s<seed>``, with ``__n<N>`` / ``__i<x>`` at a dose point):
 
 ``runs/<run_id>.json``
     One ``RunRecord`` (the fields below), the run's result. A run is done when its record
@@ -19,7 +20,15 @@ Every reader and writer of results goes through this module. Files (all written 
     float32 Ω; ``gaze`` (N, h, w) float32 Ψ; ``has_gaze`` (N,) bool; ``fixations``
     (N, h, w) bool, the cells holding a gaze point; ``mask_<name>`` (N, h, w) bool for each
     region (``heart``, ``lung``; ``finding`` = true findings where the data has ground truth);
-    ``centre_prior`` (h, w) float32, the mean training Ψ (the chance baseline's map).
+    ``centre_prior`` (h, w) float32, the mean training Ψ (the chance baseline's map);
+    ``dicom_id`` (N,) str, the images in order; with true findings, ``fixed_location`` (K, 2)
+    int64, per class the input pixel (row, col) fitted on the training images ((-1, -1) for a
+    class without findings): the best-fixed-location baseline.
+``predictions/<run_id>__last.csv``, ``maps/<run_id>__last.npz``
+    The same for the last epoch's weights (maps: ``cams`` and ``dicom_id`` only).
+``test_set.npz``
+    The test set shared by every run (independent replicates): ``dicom_id`` (N,), ``labels``
+    (N,) int64, ``findings`` (N, H, W) bool, the true findings in network-input pixels.
 ``curves/<run_id>.csv``
     One row per epoch: run_id, epoch, lr, train_loss, train_ce, train_sm, val_loss, val_ce, val_auc,
     val_saturated (share of Ω^Y cells with |αΩ^Y| > 10), val_sm_ratio (L_sm / mean Ψ²),
@@ -30,170 +39,28 @@ Every reader and writer of results goes through this module. Files (all written 
     test image per class and, for phantom data only, ``image`` (a thumbnail). Real images are
     never stored.
 
-Every metric of a record is a function of its ``predictions`` and ``maps`` files
-(``ggcam.experiment.metrics.run_metrics``), so it can be recomputed exactly from them.
+Every metric of a record is a function of its ``predictions`` and ``maps`` files and
+``test_set.npz`` (``ggcam.experiment.metrics.run_metrics``), so it can be recomputed exactly.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import math
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ggcam.experiment import store_checks as checks
+from ggcam.experiment.record import RunRecord, json_default
 from ggcam.runtime import atomic_write_bytes, atomic_write_text
-from ggcam.study import CLASS_NAMES, NETWORK_LABELS, VARIANT_LABELS
+from ggcam.study import CLASS_NAMES
 
 PREFERRED_PROFILES = ("paper", "gpu", "gpu-fast", "cpu-v1")  # best first (the book's default)
 LAST = "__last"  # suffix of a run's last-epoch predictions and maps
 TEST_SET = "test_set.npz"  # the shared test set's true findings (independent replicates)
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One run's result: exactly the columns of ``runs.csv``. None = not applicable."""
-
-    # what ran
-    profile: str  # the profile's name (ggcam.experiment.PROFILES)
-    network: str  # torchvision name, e.g. "resnet18"
-    variant: str  # the arm, one of ggcam.config.VARIANTS
-    seed: int  # fixes the split, the initialisation and the data order
-    run_id: str  # <network>__<variant>__s<seed>
-    config_hash: str  # TrainConfig.hash()
-    data_origin: str  # "phantom" | "real", decided from the data itself
-    data_id: str  # identity of the data files (ggcam.data.data_identity)
-    # how training went
-    status: str  # "ok" | "diverged"
-    message: str  # why a run diverged ("" when ok)
-    epochs: int | None  # epochs trained (None: diverged)
-    best_epoch: int | None  # the epoch whose weights were tested (checkpoint criterion)
-    stop_reason: str  # "max_epochs" | "early_stop" | "min_lr" | "non-finite"
-    flags: str  # ";"-joined flags with their epochs, e.g. "adam-overflow:loss_fn.log_sigma_sm@epoch1"
-    optimizer_overflow: bool  # some optimiser state became inf/NaN (that parameter froze)
-    sigma_frozen: bool  # the overflow hit log σ_sm: σ_sm never moves again
-    sigmoid_saturated: bool  # the gaze term gives no gradient (flag "sigmoid-saturated")
-    single_class: bool  # every test image predicted as one class
-    auc_ci_covers_chance: bool  # the 95% bootstrap interval of the test AUC contains 0.5
-    learned: bool  # neither of the two above: the run is used in conclusions
-    n_train: int  # images in the training / validation / test set
-    n_val: int
-    n_test: int
-    # classification (Table 2)
-    auc_ovo: float | None  # test AUC, one-vs-one macro (Hand & Till), unitless in [0, 1]
-    auc_ovr: float | None  # one-vs-rest macro
-    auc_ovo_low: float | None  # 95% percentile bootstrap, resampling within classes
-    auc_ovo_high: float | None
-    precision_normal: float | None  # per class, from the arg-max prediction (Table 2)
-    recall_normal: float | None
-    precision_chf: float | None
-    recall_chf: float | None
-    precision_pneumonia: float | None
-    recall_pneumonia: float | None
-    # localisation: eq. 12 (strict, and the released code's 3×3), with chance baselines
-    interp_chf: float | None  # eq. 12: share of CHF images whose Ω^Y peak is in the heart
-    interp_pneumonia: float | None  # ... pneumonia images whose peak is in a lung
-    interp3x3_chf: float | None  # the same with the released code's 3×3 tolerance
-    interp3x3_pneumonia: float | None
-    interp_chance_chf: float | None  # share of Ω cells inside the heart region (CHF images)
-    interp_chance_pneumonia: float | None  # share inside the lungs (pneumonia images)
-    pointing: float | None  # pointing game: arg-max of Ω^Y in a true-finding cell (strict)
-    pointing_chance: float | None  # share of Ω cells holding a true finding (random arg-max)
-    # agreement of Ω^Y with Ψ, and the same metrics of the centre prior (mean training Ψ)
-    cc: float | None  # Pearson CC, mean over test images with gaze
-    kl: float | None  # KL(Ψ ‖ Ω^Y) of the maps normalised to sum 1, nats
-    sim: float | None  # histogram intersection of the sum-1 maps, in [0, 1]
-    nss: float | None  # mean of the z-scored Ω^Y at the fixation cells
-    auc_judd: float | None  # Ω^Y ranking fixation cells above the others, in [0, 1]
-    cc_centre: float | None
-    kl_centre: float | None
-    sim_centre: float | None
-    nss_centre: float | None
-    auc_judd_centre: float | None
-    # loss parameters at the end
-    sigma_sm_final: float | None  # eq. 11's σ_sm, σ_ce, eq. 10's α and the weights
-    sigma_ce_final: float | None
-    alpha_final: float | None
-    w_sm_final: float | None  # 1/(2σ_sm²) and 1/σ_ce² (None for standard arms)
-    w_ce_final: float | None
-    # provenance
-    wall_s: float  # training wall time, seconds
-    device: str  # e.g. "cpu" or the GPU's name
-    threads: int  # torch.get_num_threads() during the run
-    commit: str  # git commit of the ggcam package that ran it
-    date: str  # ISO date the run finished
-    # study v2 (None in records of the first study, results/cpu-v1)
-    learned_reason: str | None = None  # why a run does or does not count as learned
-    informativeness: float | None = None  # the simulated reader's (phantom data)
-    data_key: str | None = None  # which data, from parameters: the sweep's "done" check
-    test_id: str | None = None  # content identity of the test set
-    criterion: str | None = None  # the checkpoint rule: "val_auc" | "val_loss"
-    auc_ovo_last: float | None = None  # test AUC of the last epoch's weights
-    # localisation in input pixels on the upsampled Ω^Y, per class (chf, pneumonia), beside
-    # three maps that know nothing of the image: the mean-gaze prior, the best fixed location
-    # (fitted on the training set) and a uniformly random peak
-    pointing_chf: float | None = None  # peak within the tolerance of a true finding
-    pointing_pneumonia: float | None = None
-    energy_chf: float | None = None  # share of the map's mass inside the findings
-    energy_pneumonia: float | None = None
-    inside_auroc_chf: float | None = None  # map values inside vs outside the findings
-    inside_auroc_pneumonia: float | None = None
-    prior_pointing_chf: float | None = None
-    prior_pointing_pneumonia: float | None = None
-    prior_energy_chf: float | None = None
-    prior_energy_pneumonia: float | None = None
-    prior_inside_auroc_chf: float | None = None
-    prior_inside_auroc_pneumonia: float | None = None
-    fixed_pointing_chf: float | None = None
-    fixed_pointing_pneumonia: float | None = None
-    fixed_energy_chf: float | None = None
-    fixed_energy_pneumonia: float | None = None
-    fixed_inside_auroc_chf: float | None = None
-    fixed_inside_auroc_pneumonia: float | None = None
-    random_pointing_chf: float | None = None
-    random_pointing_pneumonia: float | None = None
-    cc_partial: float | None = None  # partial CC(Ω^Y, Ψ) given the mean-gaze prior
-
-    @classmethod
-    def columns(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
-
-    @classmethod
-    def required(cls) -> list[str]:
-        """The columns every record has (those of the first study)."""
-        return [f.name for f in fields(cls) if f.default is MISSING]
-
-    @property
-    def model_label(self) -> str:
-        """What the book calls this run's model, e.g. "ResNet18 +GG-CAM, float64 and σ_sm₀ = 0.1".
-
-        A property, not a column: it follows from ``network`` and ``variant`` through
-        ``ggcam.config``'s labels, so a relabelled arm never leaves stale text in old records.
-        """
-        return (f"{NETWORK_LABELS.get(self.network, self.network)} "
-                f"{VARIANT_LABELS.get(self.variant, self.variant)}")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> RunRecord:
-        missing = set(cls.required()) - set(d)
-        if missing:
-            raise ValueError(f"run record lacks {sorted(missing)} (written by an older ggcam? "
-                             "rerun it with `ggcam sweep --fresh RUN_ID`)")
-        return cls(**{k: _none_if_nan(d[k]) for k in cls.columns() if k in d})
-
-
-def _none_if_nan(v):
-    return None if isinstance(v, float) and math.isnan(v) else v
-
-
-def json_default(o):
-    if isinstance(o, (np.floating, np.integer, np.bool_)):
-        return o.item()
-    raise TypeError(f"cannot write {type(o).__name__} to a run record")
 
 
 def _csv_bytes(df: pd.DataFrame) -> bytes:
@@ -288,9 +155,7 @@ class ResultsStore:
             raise ValueError(f"{path} lacks columns {sorted(missing)}: written by an older ggcam; "
                              f"rerun `ggcam sweep --profile {self.profile}`")
         checks.check_runs_table(df, path, self.profile)
-        df["flags"] = df["flags"].fillna("")
-        df["message"] = df["message"].fillna("")
-        return df
+        return df.fillna({"flags": "", "message": ""})
 
     def run_ids(self) -> list[str]:
         """Every run with a record, sorted."""
@@ -393,18 +258,6 @@ class ResultsStore:
         curves = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
         return curves.merge(runs, on="run_id", how="inner")
 
-    def omega_histograms(self, edges: np.ndarray) -> pd.DataFrame:
-        """Counts of all test-set Ω values on ``edges`` per run (Figure 2), from the maps."""
-        rows = []
-        for r in self.runs().itertuples():
-            cams = self.maps(r.run_id)["cams"]
-            counts = np.histogram(np.clip(cams.ravel(), edges[0], edges[-1]), bins=edges)[0]
-            rows.append(pd.DataFrame({"run_id": r.run_id, "network": r.network,
-                                      "variant": r.variant, "seed": r.seed,
-                                      "bin_left": edges[:-1], "bin_right": edges[1:],
-                                      "count": counts}))
-        return pd.concat(rows, ignore_index=True)
-
     def examples(self) -> dict[tuple[str, str], dict[str, np.ndarray]]:
         """{(network, variant): {"labels", "psi", "cam", "dicom_id", ["image"]}} for Table 3."""
         out = {}
@@ -421,23 +274,6 @@ class ResultsStore:
         return {"profile": self.profile, "runs": len(runs), "origin": join("data_origin"),
                 "commit": join("commit"), "device": join("device"), "date": join("date"),
                 "threads": join("threads")}
-
-    def provenance_markdown(self) -> str:
-        """The provenance line every results page starts with (Markdown)."""
-        info = self.provenance()
-        commits = info["commit"].split(", ")
-        if len(commits) > 3:  # a sweep that ran across many commits: say so briefly
-            dirty = sum(c.endswith("+dirty") for c in commits)
-            info["commit"] = (f"made at {len(commits)} commits"
-                              + (f", {dirty} of them with uncommitted changes" if dirty else "")
-                              + " (`ggcam rerun RUN_ID` retrains any run at the current commit "
-                                "and compares its test logits bit for bit)")
-        origin = info["origin"]
-        warning = ("**Phantom data: these are not the paper's numbers.**" if origin == "phantom"
-                   else f"Data: {origin}.")
-        return (f"**Provenance.** Profile `{info['profile']}`, {info['runs']} runs, "
-                f"{'commit ' if len(commits) <= 3 else ''}{info['commit']}, device {info['device']} ({info['threads']} threads), date "
-                f"{info['date']}. {warning}")
 
 
 def results_root(start: str | Path | None = None) -> Path:
