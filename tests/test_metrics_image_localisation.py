@@ -6,18 +6,20 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ggcam.metrics.image_localisation import (
+from ggcam.metrics.baselines import (
     best_fixed_location,
     dynamic_range,
-    energy_inside,
     fixed_location_maps,
-    inside_auroc,
-    localisation_table,
     mean_prior_maps,
     oracle_maps,
     passes_dynamic_range,
-    pointing_hits,
     random_peak_chance,
+)
+from ggcam.metrics.image_localisation import (
+    energy_inside,
+    inside_auroc,
+    localisation_table,
+    pointing_hits,
     tolerance_at,
     upsample_maps,
 )

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ggcam.metrics import baselines
 from ggcam.metrics import image_localisation as imloc
 
 SCALE = 0.0625  # the cpu profile's phantom scale
@@ -71,7 +72,7 @@ def dynamic_range_at(input_shape, n_images: int, work_root, seed: int = 0,
     tol = imloc.tolerance_at(input_shape)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # constant maps, documented
-        table = imloc.dynamic_range(masks[test], labels[test], masks[train], tuple(input_shape),
+        table = baselines.dynamic_range(masks[test], labels[test], masks[train], tuple(input_shape),
                                     data.grid_shape, tol, margin, labels_train=labels[train],
                                     train_maps=psi)
     return table.assign(input=f"{input_shape[0]}x{input_shape[1]}", tolerance_px=round(tol, 3),

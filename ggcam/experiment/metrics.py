@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ggcam.metrics import baselines
 from ggcam.metrics import classification as metrics
 from ggcam.metrics import image_localisation as imloc
 from ggcam.metrics.localisation import centre_prior_agreement, pointing_game
@@ -119,7 +120,7 @@ def fixed_locations(train_masks: np.ndarray, train_labels: np.ndarray, tolerance
     for c in FINDING_CLASSES:
         masks = train_masks[train_labels == c]
         if masks.any():
-            out[c] = imloc.best_fixed_location(masks, tolerance_px)
+            out[c] = baselines.best_fixed_location(masks, tolerance_px)
     return out
 
 
@@ -154,7 +155,7 @@ def image_localisation_metrics(labels: np.ndarray, maps: dict[str, np.ndarray],
         rows = labels == c
         loc = maps["fixed_location"][c]
         maps_c = {**{p: up[rows] for p, up in candidates.items()},
-                  **({"fixed_": imloc.fixed_location_maps(loc, int(rows.sum()), shape)}
+                  **({"fixed_": baselines.fixed_location_maps(loc, int(rows.sum()), shape)}
                      if loc[0] >= 0 and rows.any() else {})}
         for prefix in ("", "prior_", "fixed_"):
             up = maps_c.get(prefix)
@@ -165,7 +166,7 @@ def image_localisation_metrics(labels: np.ndarray, maps: dict[str, np.ndarray],
                     imloc.inside_auroc(up, masks[rows]))
             for name, v in zip(("pointing", "energy", "inside_auroc"), vals):
                 out[f"{prefix}{name}_{key}"] = None if v is None else _mean(v)
-        out[f"random_pointing_{key}"] = _mean(imloc.random_peak_chance(masks[rows], tol)) if rows.any() else None
+        out[f"random_pointing_{key}"] = _mean(baselines.random_peak_chance(masks[rows], tol)) if rows.any() else None
     keep = maps["has_gaze"].astype(bool)
     out["cc_partial"] = (_partial_cc(omega[keep], maps["gaze"][keep],
                                      np.repeat(maps["centre_prior"][None], int(keep.sum()), 0))
