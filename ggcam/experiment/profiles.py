@@ -11,64 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ggcam.config import CRITERIA, RunOptions, TrainConfig, table1_config
+from ggcam.experiment.design import (  # noqa: F401  (profiles name them too)
+    CONTROLS,
+    DOSE_FACTORS,
+    STUDY_FAMILIES,
+    Arm,
+    Dose,
+    Family,
+    Replicates,
+    study_design,
+)
 from ggcam.gaze import sigma_from_kernel_size
 from ggcam.geometry import STRIDE
 from ggcam.study import PRIMARY, VARIANTS, arm
-
-DOSE_FACTORS = ("n_train", "informativeness")
-CONTROLS = ("ggcam-shuffled", "ggcam-centre")  # the gaze-specificity controls (study.ARMS, tier 1)
-
-
-@dataclass(frozen=True)
-class Arm:
-    variant: str  # one of ggcam.study.VARIANTS
-    networks: tuple[str, ...]
-    seeds: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Replicates:
-    """Independent replicates: replicate (seed) s draws its own phantom for training and
-    validation (phantom seed s + 1); one large independent phantom (``test_seed``) is the test
-    set of every replicate and arm. Never overlapping re-splits of one pool, whose shared
-    images make intervals far too narrow."""
-
-    n_train: int  # the base training-set size of a replicate
-    n_val: int = 200  # validation images: the checkpoint rule's data
-    n_test: int = 600  # the shared test set
-    test_seed: int = 100_000  # far from every replicate's seed + 1
-
-
-@dataclass(frozen=True)
-class Dose:
-    """One point off the base design, one factor at a time (where gaze starts to help)."""
-
-    factor: str  # "n_train" (training images) or "informativeness" (the simulated reader's)
-    value: float
-    variants: tuple[str, ...]  # the arms run at this point (its pairs form within a replicate)
-    seeds: tuple[int, ...]
-    network: str = "resnet18"
-
-
-@dataclass(frozen=True)
-class Family:
-    """A Holm family: every (a, b) comparison on every metric, adjusted together. Fixed in the
-    profile before its sweep runs, and listed on the results pages."""
-
-    name: str
-    comparisons: tuple[tuple[str, str], ...]  # (reference arm, other arm): Δ = other − reference
-    metrics: tuple[str, ...]  # runs.csv columns
-
-
-_LOCALISATION = ("pointing_pneumonia", "energy_pneumonia", "inside_auroc_pneumonia")
-STUDY_FAMILIES = (
-    Family("primary", (PRIMARY,), ("auc_ovo",)),
-    Family("localisation", (PRIMARY,), (*_LOCALISATION, "cc", "cc_partial")),
-    Family("oracle", (("standard", "ggcam-oracle"),), ("auc_ovo", *_LOCALISATION)),
-    Family("controls", (("ggcam-warm", "ggcam-shuffled"), ("ggcam-warm", "ggcam-centre"),
-                        ("standard", "ggcam-shuffled"), ("standard", "ggcam-centre")),
-           ("auc_ovo", "cc")),
-)
 
 
 @dataclass(frozen=True)
@@ -168,38 +123,18 @@ def _all(networks, seeds, variants=VARIANTS) -> tuple[Arm, ...]:
 
 _PAPER_NETS = ("resnet50", "efficientnet_v2_s")
 _GPU = RunOptions(device="cuda", precision="bf16", channels_last=True, num_workers=6)
-_STUDY_ARMS = ("standard", "ggcam-warm", "ggcam-oracle", "ggcam-shuffled", "ggcam-centre")
-_OTHER_ARMS = ("ggcam", "ggcam-fp64", "ggcam-legacy")
 _PAPER_ARMS = ("standard", "ggcam", "ggcam-fp64", "ggcam-warm", "ggcam-legacy", "ggcam-shuffled",
                "ggcam-centre")
-
-
-def _study(network: str, base_seeds: int, other_seeds: int, dose_seeds: int, n_train: int,
-           informativeness=(0.3, 1.0), sizes=None,
-           oracle_doses: bool = True) -> tuple[tuple[Arm, ...], tuple[Dose, ...]]:
-    """The study v2 design (design.md, "The study"): the base arms, the other arms, and the
-    dose-response points one factor at a time: training-set size (the primary pair and,
-    with ``oracle_doses``, the oracle) and the reader's informativeness (the GG-CAM arm, paired
-    with the replicate's one ``standard`` run: the images do not change with the reader, and
-    the oracle does not read gaze)."""
-    arms = (*(Arm(v, (network,), tuple(range(base_seeds))) for v in _STUDY_ARMS),
-            *(Arm(v, (network,), tuple(range(other_seeds))) for v in _OTHER_ARMS if other_seeds))
-    seeds = tuple(range(dose_seeds))
-    size_arms = ("standard", "ggcam-warm", *(("ggcam-oracle",) if oracle_doses else ()))
-    doses = (*(Dose("n_train", n, size_arms, seeds, network)
-               for n in (sizes or (n_train // 2, 2 * n_train))),
-             *(Dose("informativeness", i, ("ggcam-warm",), seeds, network) for i in informativeness))
-    return arms, doses
 
 
 # The cpu study does not fit 10 h at 256×224 (the input the dynamic-range check chose):
 # following the agreed order it drops the other arms, then the oracle at the dose points, then
 # base replicates from 10 to 8 (estimate: ~16 h on 2 cores; README and page 06 say so).
-_CPU_ARMS, _CPU_DOSES = _study("resnet18", base_seeds=8, other_seeds=0, dose_seeds=6, n_train=400,
+_CPU_ARMS, _CPU_DOSES = study_design("resnet18", base_seeds=8, other_seeds=0, dose_seeds=6, n_train=400,
                                sizes=(200, 800), oracle_doses=False)
-_GPU_ARMS, _GPU_DOSES = _study("resnet50", base_seeds=8, other_seeds=0, dose_seeds=6, n_train=600,
+_GPU_ARMS, _GPU_DOSES = study_design("resnet50", base_seeds=8, other_seeds=0, dose_seeds=6, n_train=600,
                                sizes=(200, 1200), oracle_doses=False)
-_SMOKE_ARMS, _SMOKE_DOSES = _study("resnet18", base_seeds=1, other_seeds=1, dose_seeds=1, n_train=24,
+_SMOKE_ARMS, _SMOKE_DOSES = study_design("resnet18", base_seeds=1, other_seeds=1, dose_seeds=1, n_train=24,
                                    informativeness=(1.0,), sizes=(48,))
 
 PROFILES = {
