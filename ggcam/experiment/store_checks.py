@@ -9,7 +9,6 @@ except a label column of whole numbers read as floats (to int64).
 
 from __future__ import annotations
 
-import csv
 import re
 import zipfile
 import zlib
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ggcam.data.checks import require_unique_header as unique_header  # noqa: F401  (the store's name)
 
 RECORD_IDENTITY = ("profile", "network", "variant", "seed")  # what makes a record one run's
 FULL_MAPS = ("cams", "gaze", "has_gaze", "fixations", "centre_prior", "mask_heart", "mask_lung")
@@ -38,18 +39,6 @@ _KIND_WORDS = {"f4": "float32", "b": "bool", "U": "str", "i": "an integer dtype"
 def _plain(value):
     """A numpy scalar as the Python value it holds, for messages (no ``np.float64(...)``)."""
     return value.item() if isinstance(value, np.generic) else value
-
-
-def unique_header(path: Path) -> None:
-    """No column name twice in a CSV header (pandas would rename the second, silently)."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        header = next(csv.reader(f), [])
-    seen: dict[str, int] = {}
-    for k, name in enumerate(header, start=1):
-        if name in seen:
-            raise ValueError(f"{path}: column {name!r} appears twice in the header (columns "
-                             f"{seen[name]} and {k})")
-        seen[name] = k
 
 
 def same_profile(recorded: str, folder: str) -> bool:
