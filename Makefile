@@ -52,7 +52,7 @@ STUDY_COMMIT ?= 60a05f9
 STUDY_TREE := .cache/study-$(STUDY_COMMIT)
 study: $(STAMP)
 	@test "$(STUDY_COMMIT)" != pending || { echo "set STUDY_COMMIT (the commit the study runs at)"; exit 2; }
-	test -d $(STUDY_TREE) || git worktree add --detach $(STUDY_TREE) $(STUDY_COMMIT)
+	test -d $(STUDY_TREE) || { git worktree prune; git worktree add --detach $(STUDY_TREE) $(STUDY_COMMIT); }
 	cd $(STUDY_TREE) && PYTHONPATH=$(CURDIR)/$(STUDY_TREE) $(CURDIR)/$(PY) -m ggcam sweep --profile cpu \
 		--results $(CURDIR)/results --work $(CURDIR)/.cache/study-work
 
