@@ -48,7 +48,7 @@ reproduce: $(STAMP)
 # ggcam (PYTHONPATH), so work can go on on main while it trains; results land in this
 # checkout's results/cpu (commit them as they come). Hours; resumable: run it again to resume.
 # STUDY_COMMIT: the commit every run of results/cpu is trained at.
-STUDY_COMMIT ?= 60a05f9
+STUDY_COMMIT ?= 93ecd2d
 STUDY_TREE := .cache/study-$(STUDY_COMMIT)
 study: $(STAMP)
 	@test "$(STUDY_COMMIT)" != pending || { echo "set STUDY_COMMIT (the commit the study runs at)"; exit 2; }
