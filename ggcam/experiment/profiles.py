@@ -75,10 +75,6 @@ class Profile:
         return tuple(v for v in VARIANTS if v in used)
 
     @property
-    def base_informativeness(self) -> float | None:
-        return self.informativeness
-
-    @property
     def n_train_pool(self) -> int:
         """A replicate's training pool: the largest training set any of its runs uses."""
         sizes = [int(d.value) for d in self.doses if d.factor == "n_train"]
