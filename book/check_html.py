@@ -10,7 +10,16 @@ Used by ``book/build.py`` (``make book`` fails on a problem) and ``tests/test_bo
 * an ``<img>`` whose file is not in the build;
 * a Python traceback in an output;
 * a cell's stderr (a warning or a progress bar the page forgot to silence);
-* more than one search field (the theme pair's second one, in a header bar).
+* more than one search field (the theme pair's second one, in a header bar);
+* a table too wide for the text column (``table_problem``: more than ``MAX_COLUMNS`` columns,
+  or longest words adding up to more than ``MAX_WORD_CHARS`` characters: the table cannot
+  wrap into the column; ``book/measure_tables.py`` shows in Chromium that this rule and the
+  rendered widths agree on every table of the book);
+* a figure without a number and a caption, or without alt text that says what it shows (a
+  cell's plain image output: show figures with ``{glue:figure}``, ``:name:`` and ``:alt:``);
+* bookkeeping on show: the papermill ``parameters`` cell, or a cell whose code calls
+  ``glue(`` or ``rerun_admonition(`` (tag those ``remove-cell`` / ``remove-input``);
+* internal words in reader text: an issue number, ``+dirty``, "uncommitted".
 
     python book/check_html.py [_build/html]
 """
@@ -24,6 +33,10 @@ from pathlib import Path
 
 PIPE_RULE = re.compile(r"\|\s*:?-{3,}:?\s*\|")  # the rule line of a Markdown pipe table
 EXTERNAL = re.compile(r"^(https?:)?//", re.I)
+MAX_COLUMNS = 7  # a table's columns (pages aim at 6)
+MAX_WORD_CHARS = 72  # the longest word of each column, summed: ~780 px, the output column
+INTERNAL = re.compile(r"\b(issues? #?\d+|\+dirty|uncommitted)\b", re.I)
+BOOKKEEPING = re.compile(r"\b(glue|rerun_admonition)\(")
 LOADED_LINKS = {"stylesheet", "preload", "modulepreload", "prefetch", "icon", "manifest",
                 "apple-touch-icon", "mask-icon"}  # <link rel=...> that fetch their href
 
@@ -41,6 +54,14 @@ class _Page(HTMLParser):
         self.stderr_outputs: int = 0
         self.search_fields: int = 0
         self._skip = 0  # depth inside pre/code/script/style
+        self.tables: list[list[list[str]]] = []  # rows of cell texts, per table
+        self._cell: list[str] | None = None
+        self.figures: list[str] = []  # problems of images outside a numbered, captioned figure
+        self._figure: list[dict] = []  # open <figure>s: has a caption number?
+        self._loose_images: list[dict] = []  # content images with their alt, in order
+        self.parameters_cells = 0
+        self._inputs = 0  # depth inside a cell's input
+        self.input_code: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v or "") for k, v in attrs}
@@ -58,6 +79,22 @@ class _Page(HTMLParser):
             self.external.append(f"<{tag} src={a['src']}>")
         if tag == "img" and a.get("src"):
             self.images.append(a["src"])
+            if "math" not in a.get("class", "").split() and "logo" not in a.get("class", ""):
+                image = {"src": a["src"], "alt": a.get("alt", ""), "numbered": False}
+                (self._figure[-1].setdefault("images", []) if self._figure else
+                 self._loose_images).append(image)
+        if tag == "figure":
+            self._figure.append({})
+        if tag == "table":
+            self.tables.append([])
+        if tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        if tag in ("td", "th") and self.tables:
+            self._cell = []
+        if tag == "span" and "caption-number" in a.get("class", "") and self._figure:
+            self._figure[-1]["numbered"] = True
+        if tag == "figcaption" and self._figure:
+            self._figure[-1]["caption"] = True
         classes = a.get("class", "").split()
         if "traceback" in classes:
             self.traceback_outputs += 1
@@ -65,6 +102,10 @@ class _Page(HTMLParser):
             self.stderr_outputs += 1
         if "search-button-field" in classes:
             self.search_fields += 1
+        if "cell" in classes and "tag_parameters" in classes:
+            self.parameters_cells += 1
+        if tag == "div" and ("cell_input" in classes or self._inputs):
+            self._inputs += 1
 
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)
@@ -74,10 +115,49 @@ class _Page(HTMLParser):
     def handle_endtag(self, tag):
         if tag in ("pre", "code", "script", "style", "textarea") and self._skip:
             self._skip -= 1
+        if tag in ("td", "th") and self._cell is not None and self.tables and self.tables[-1]:
+            self.tables[-1][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        if tag == "figure" and self._figure:
+            fig = self._figure.pop()
+            for image in fig.get("images", []):
+                self._loose_images.append({**image, "numbered": bool(fig.get("numbered") and fig.get("caption"))})
+        if tag == "div" and self._inputs:
+            self._inputs -= 1
 
     def handle_data(self, data):
         if not self._skip:
             self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._inputs:
+            self.input_code.append(data)
+
+
+def table_problem(rows: list[list[str]]) -> str | None:
+    """Why a table (rows of cell texts) will not fit the text column, or None.
+
+    A browser wraps cell text at spaces, so a table is as narrow as the longest word of each
+    of its columns allows; measured in Chromium at 1400 px (``book/measure_tables.py``), every
+    table of at most ``MAX_COLUMNS`` columns whose longest words add up to at most
+    ``MAX_WORD_CHARS`` characters fits, and every wider one that overflowed broke one of them.
+    """
+    columns = max((len(r) for r in rows), default=0)
+    if columns > MAX_COLUMNS:
+        return f"{columns} columns (at most {MAX_COLUMNS} fit the text column)"
+    longest = [0] * columns
+    for row in rows:
+        for j, cell in enumerate(row):
+            longest[j] = max(longest[j], max((len(w) for w in cell.split()), default=0))
+    if sum(longest) > MAX_WORD_CHARS:
+        return (f"its longest words add up to {sum(longest)} characters (at most "
+                f"{MAX_WORD_CHARS} fit the text column: shorter headers or values)")
+    return None
+
+
+def _says_something(alt: str) -> bool:
+    """Alt text that describes a figure: words, not empty and not a file name or hash."""
+    return len(alt.split()) >= 3 and not re.fullmatch(r"[0-9a-f]{16,}(\.\w+)?", alt.strip())
 
 
 def check_page(page: Path, root: Path) -> list[str]:
@@ -105,6 +185,25 @@ def check_page(page: Path, root: Path) -> list[str]:
     if parsed.stderr_outputs:
         problems.append(f"{name}: {parsed.stderr_outputs} cell output(s) on stderr (a warning "
                         "or progress bar: silence it in the page)")
+    for i, rows in enumerate(parsed.tables):
+        why = table_problem(rows)
+        if why:
+            head = " | ".join(rows[0])[:60] if rows else ""
+            problems.append(f"{name}: table {i + 1} ({head!r}) is too wide: {why}")
+    for image in parsed._loose_images:
+        if not image["numbered"]:
+            problems.append(f"{name}: figure {image['src'][-40:]} has no number and caption "
+                            "(show it with {glue:figure} and :name:)")
+        elif not _says_something(image["alt"]):
+            problems.append(f"{name}: figure {image['src'][-40:]} has no alt text (:alt:)")
+    if parsed.parameters_cells:
+        problems.append(f"{name}: shows its papermill parameters cell (tag it remove-cell)")
+    code = "".join(parsed.input_code)
+    for call in sorted(set(BOOKKEEPING.findall(code))):
+        problems.append(f"{name}: shows code calling {call}( (put it in a remove-cell or "
+                        "remove-input cell)")
+    for word in sorted({m.group(0) for m in INTERNAL.finditer(text)}):
+        problems.append(f"{name}: internal word {word!r} in reader text")
     if parsed.search_fields > 1:
         problems.append(f"{name}: {parsed.search_fields} search fields (set the theme's "
                         "navbar_persistent: [])")

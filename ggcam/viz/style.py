@@ -26,11 +26,11 @@ STYLE = {  # fixed text settings, applied while a figure is built
     "ytick.labelsize": 10,
     "legend.fontsize": 10,
     "legend.title_fontsize": 10,
-    "figure.dpi": 100,
+    "figure.dpi": 150,  # figures as a paper has them: >= 150 dpi
     "svg.hashsalt": "ggcam",
 }
 MIN_FONT_PT = 10  # no text smaller than this (tests/test_plots.py checks every figure)
-MAX_WIDTH = 6.4  # inches: 640 px at 100 dpi, shown at ~0.55× in a 360 px column
+MAX_WIDTH = 6.4  # inches: 960 px at 150 dpi, scaled to the ~780 px text column
 QUALITATIVE = ("#0173b2", "#de8f05", "#029e73", "#cc78bc", "#d55e00", "#ca9161", "#949494",
                "#56b4e9", "#ece133", "#fbafe4")  # seaborn "colorblind", one per variant
 MAP_CMAP = "viridis"  # Ψ and Ω images: perceptually uniform, dark = low, yellow = high
