@@ -9,129 +9,126 @@
 # ---
 
 # %% [markdown]
-# # GG-CAM, reproduced: the answer so far
+# # GG-CAM, reproduced
 #
-# *Gaze-Guided Class Activation Mapping* {cite:p}`zhu2022ggcam` asks whether a chest X-ray
-# classifier learns better, and looks at the right places, when its class activation maps
-# {cite:p}`zhou2016cam` are taught where a radiologist looked. The paper reports that it does:
-# the median test AUC of five trainings rose from {glue:text}`paper_resnet` (ResNet50) and
-# from {glue:text}`paper_effnet` (EfficientNetV2-S) on the real EGD-CXR data
-# {cite:p}`karargyris2021egdcxr`. This book
-# reimplements the method, trains it on data whose truth is known, and compares each GG-CAM
-# network with the same network trained without gaze, **seed by seed**.
+# *Gaze-Guided Class Activation Mapping* {cite:p}`zhu2022ggcam` teaches a chest X-ray
+# classifier's class activation maps where a radiologist looked, and reports a higher median
+# test AUC on real data ({glue:text}`paper_resnet`, ResNet50). Retrained here on synthetic
+# radiographs whose truth is known, each GG-CAM network is compared with the same network
+# trained without gaze, replicate by replicate:
 #
-# ```{glue:md} answer_text
+# ```{glue:md} verdicts
 # :format: myst
 # ```
 #
-# **Where the networks look** (details on the [interpretability page](07_interpretability.ipynb)):
+# ```{glue:figure} fig_headline
+# :name: fig-headline
+# :alt: Dot-and-interval plot of each arm's mean paired difference against the standard network, in test AUC and in a localisation score, with the equivalence margin shaded and the paper's gain dashed.
 #
-# ```{glue:md} localisation_text
-# :format: myst
+# **Each arm against the same network trained without gaze.** Mean paired difference over
+# replicates with its 95% interval; grey band: the equivalence margin fixed before the
+# study; dashed line: the paper's gain in AUC. The arms are defined on the
+# [training page](05_training.ipynb).
 # ```
 #
-# ```{glue:md} scope_text
-# :format: myst
-# ```
-#
-# {glue:md}`progress_sentence` The tables below are recomputed from `results/` every time
-# the book is built.
+# {glue:md}`provenance_line` {glue:md}`running_line`
 
 # %% tags=["hide-input"]
 # %matplotlib inline
-import time
 import warnings
 
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam.analysis import summary
+from ggcam.analysis import effects, headline, summary
 from ggcam.analysis.paper_values import paper_auc_change
 from ggcam.config import WARM
+from ggcam.experiment import get_profile
 from ggcam.viz import figures, report
+from ggcam.viz.figures.study import effects_figure
 
 warnings.filterwarnings("ignore", category=UserWarning)  # notes go into the tables
-started = time.perf_counter()
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = ""  # results/<profile> to read; empty: the best profile with results
 results_dir = ""  # the results root; empty: the repository's results/
-n_boot = 1000  # bootstrap replicates of the paired ΔAUC interval (seeds, then test images)
-seed = 0  # seed of the bootstrap
-cache_dir = "../.cache/book"  # where the paired table is kept for the next page
+running_profile = "cpu"  # the study still training, whose progress the page reports
 
 # %% [markdown]
-# ## The answer
-#
-# The **primary comparison** was named before the sweep ran: the standard network against
-# GG-CAM with its loss in float64 and $\sigma_{sm}$ starting at
-# {glue:text}`warm_sigma` (`ggcam-warm`; the [training page](05_training.ipynb) says why not Table 1's tiny
-# $\sigma_{sm}$). Both arms share the learning rate, the split and the seed, so they differ in
-# the loss, and in Table 1's plateau patience P, which cannot act within the `cpu` profile's
-# 12-epoch cap (no run drops its learning rate; see the
-# [paper-versus-code page](08_paper_vs_code.ipynb)). The difference in test AUC {cite:p}`hand2001auc` is averaged over the
-# paired seeds, with a 95% interval that resamples the seeds and then the test images
-# {cite:p}`efron1993bootstrap` and an exact sign-flip p-value. Two controls ask whether the
-# *radiologist's* gaze matters or any map would do: Ψ of another image of the same class
-# (`ggcam-shuffled`), and the mean Ψ for every image (`ggcam-centre`); their p-values are
-# Holm-adjusted {cite:p}`holm1979` within their family (per network: the controls; the primary
-# pair's localisation metrics; the other arms), and each table gives the smallest p its test
-# could reach with the seeds in. The paper's medians stand beside ours, labelled.
+# The verdicts and {numref}`fig-headline` come from the paired differences below: per arm and
+# metric, the mean over replicates of (arm − standard), its 95% t interval, and Holm-adjusted
+# p-values {cite:p}`holm1979` within families of comparisons fixed before the sweep.
 
-# %%
+# %% tags=["hide-input"]
 store = summary.open_results(profile, results_dir or None)
 runs = summary.runs_of(store)
-display(Markdown(summary.provenance_markdown(store)))
-paired = summary.paired_table(store, n_boot=n_boot, seed=seed, cache_dir=cache_dir)
-report.styled(summary.answer_rows(store, paired),
-              caption="The answer per network: ours (phantom) beside the paper's (real data)")
+study = get_profile(store.profile)
+paired_effects = effects.arm_effects(runs, study)
+fig_headline = effects_figure(paired_effects, study.equivalence_margin, effects.paper_gain())
 
 # %% tags=["remove-cell"]
-glue("answer_text", Markdown(summary.answer_markdown(store, paired)), display=False)
-glue("localisation_text", Markdown(summary.localisation_markdown(store, paired)), display=False)
-glue("scope_text", Markdown(summary.scope_note(store)), display=False)
+glue("verdicts", Markdown(effects.verdict_markdown(effects.verdicts(paired_effects, margin=study.equivalence_margin))), display=False)
+glue("fig_headline", fig_headline, display=False)
+glue("provenance_line", Markdown(headline.short_provenance(store)), display=False)
+glue("running_line", Markdown(headline.running_study_line(running_profile, store, results_dir or None)), display=False)
 glue("paper_resnet", paper_auc_change("resnet50"), display=False)
-glue("paper_effnet", paper_auc_change("efficientnet_v2_s"), display=False)
-glue("warm_sigma", report.number(WARM["sigma_sm"]), display=False)
 
 # %% [markdown]
-# ## Did each arm learn?
+# ## The answer in detail
 #
-# A run *learned* if it does not predict one class for every test image and the 95%
-# bootstrap interval of its test AUC excludes 0.5 (chance). The paired comparisons keep every
-# seed, learned or not: dropping a seed where one arm failed would hide that arm's failures
-# (and make the seeds unpaired). What the check decides is the *arm*: an arm where fewer than
-# half of the runs learned is marked here, and every comparison involving it says so instead
-# of drawing a conclusion.
-
-# %%
-report.styled(summary.arm_status_display(runs), caption="Runs per arm, how many learned",
-              labels={"variant": "arm"})
-
-# %% [markdown]
-# Before the sweep the study set itself a **learning target** per network: the reference
-# arm's median test AUC at least {glue:text}`target_auc`, and at most one run in ten of either
-# primary arm predicting a single class. A network that misses it still gets its comparison,
-# but the sentences above call it exploratory: a gain or loss between undertrained models says
-# little about gaze.
-
-# %%
-glue("target_auc", summary.TARGET_AUC, display=False)
-report.styled(summary.learning_target_table(store), caption="The learning target per network")
-
-# %% [markdown]
-# ## How much of the study is done
+# :::{dropdown} The comparisons, the paper beside us, and what each interval means
+# The **primary comparison** was named before the sweep ran: the standard network against
+# GG-CAM with its loss in float64 and $\sigma_{sm}$ starting at {glue:text}`warm_sigma`
+# (the [training page](05_training.ipynb) says why not Table 1's tiny $\sigma_{sm}$). Both
+# arms share the learning rate, the data, the seed and the checkpoint rule, so they differ
+# only in the loss. Two controls ask whether the *radiologist's* gaze matters or any map
+# would do: Ψ of another image of the same class, and the mean Ψ for every image.
 #
-# The sweep runs the primary comparison first, seed by seed on both networks, then the two
-# controls, then the other arms. A page built while it runs
-# shows what exists. {glue:md}`progress_sentence`
+# {glue:md}`interval_text`
+#
+# ```{glue} effects_table
+# ```
+#
+# ```{glue:md} scope_text
+# :format: myst
+# ```
+# :::
+#
+# :::{dropdown} Did each arm learn?
+# A run *learned* if the 95% bootstrap interval of its test AUC excludes 0.5 and every class
+# is recalled at least now and then. The paired comparisons keep every seed, learned or not:
+# dropping a seed where one arm failed would hide that arm's failures. Before the sweep the
+# study also set a **learning target** per network (the reference arm's median test AUC at
+# least {glue:text}`target_auc`); a network that misses it gets its comparison called
+# exploratory.
+#
+# ```{glue} arm_status
+# ```
+#
+# ```{glue} learning_targets
+# ```
+# :::
+#
+# :::{dropdown} How much of the study is done
+# The sweep runs the primary comparison first, replicate by replicate, then the controls,
+# then the rest. A page built while it runs shows what exists. {glue:md}`progress_sentence`
+#
+# ```{glue} progress
+# ```
+# :::
 
-# %%
+# %% tags=["remove-cell"]
 facts = summary.progress_facts(store)
+glue("interval_text", Markdown(headline.interval_sentence(paired_effects, study)), display=False)
+glue("scope_text", Markdown(summary.scope_note(store)), display=False)
+glue("effects_table", report.styled(headline.effects_display(paired_effects), caption="Each comparison of the primary network, paired by replicate"), display=False)
+glue("arm_status", report.styled(summary.arm_status_display(runs), caption="Runs per arm, how many learned", labels={"variant": "arm"}), display=False)
+glue("learning_targets", report.styled(summary.learning_target_table(store), caption="The learning target per network"), display=False)
+glue("target_auc", summary.TARGET_AUC, display=False)
 glue("progress_sentence", Markdown(facts["sentence"]), display=False)
 glue("runs_done", facts["done"], display=False)
-report.styled(summary.progress_table(store), caption="Runs planned and done, in sweep order",
-              labels={"variant": "arm"})
+glue("progress", report.styled(summary.progress_table(store), caption="Runs planned and done, in sweep order", labels={"variant": "arm"}), display=False)
+glue("warm_sigma", report.number(WARM["sigma_sm"]), display=False)
 
 # %% [markdown]
 # ## GG-CAM in one figure
@@ -147,11 +144,22 @@ report.styled(summary.progress_table(store), caption="Runs planned and done, in 
 #   + \ln(\sigma_{sm} + 1) + \ln(\sigma_{ce} + 1) \tag{11}
 # $$
 #
-# After training the network needs no gaze. The paper's equation numbers are on every box;
-# the [CAM layer page](04_cam_layer.ipynb) states all twelve.
+# After training the network needs no gaze ({numref}`fig-method`). The paper's equation
+# numbers are on every box; the [CAM layer page](04_cam_layer.ipynb) states all twelve.
 
 # %% tags=["hide-input"]
-figures.method_figure()
+fig_method = figures.method_figure()
+
+# %% tags=["remove-cell"]
+glue("fig_method", fig_method, display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_method
+# :name: fig-method
+# :alt: Block diagram: an image goes through the backbone to the CAM layer, which gives logits and maps; the true class's map, squashed by a sigmoid, meets the gaze heat map in the selective MSE, the logits meet the label in the cross-entropy, and eq. 11 balances the two.
+#
+# **GG-CAM in one figure.** Training uses the gaze heat map Ψ; the trained network does not.
+# ```
 
 # %% [markdown]
 # ## What this book is
@@ -201,11 +209,10 @@ figures.method_figure()
 #
 # ## Summary
 #
-# - The answer table and sentences above are the study's result as far as the sweep has got;
-#   arms that did not learn are marked and not used for conclusions.
+# - The verdicts and {numref}`fig-headline` are the study's result as far as its sweep has
+#   got; arms that did not learn are marked and not used for conclusions.
 # - Every number comes from `results/`; the paper's numbers are labelled as the paper's.
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(report.rerun_admonition("01_answer", {
-    "profile": profile, "results_dir": results_dir, "n_boot": n_boot, "seed": seed,
-    "cache_dir": cache_dir}, time.perf_counter() - started)))
+    "profile": profile, "results_dir": results_dir, "running_profile": running_profile}, None)))

@@ -79,7 +79,7 @@ class _Page(HTMLParser):
             self.external.append(f"<{tag} src={a['src']}>")
         if tag == "img" and a.get("src"):
             self.images.append(a["src"])
-            if "math" not in a.get("class", "").split() and "logo" not in a.get("class", ""):
+            if not {"math", "math-display"} & set(a.get("class", "").split()) and "logo" not in a.get("class", ""):
                 image = {"src": a["src"], "alt": a.get("alt", ""), "numbered": False}
                 (self._figure[-1].setdefault("images", []) if self._figure else
                  self._loose_images).append(image)
@@ -191,6 +191,9 @@ def check_page(page: Path, root: Path) -> list[str]:
             head = " | ".join(rows[0])[:60] if rows else ""
             problems.append(f"{name}: table {i + 1} ({head!r}) is too wide: {why}")
     for image in parsed._loose_images:
+        src = image["src"].split("#")[0].split("?")[0]
+        if EXTERNAL.match(src) or (not src.startswith("data:") and not (page.parent / src).is_file()):
+            continue  # reported above
         if not image["numbered"]:
             problems.append(f"{name}: figure {image['src'][-40:]} has no number and caption "
                             "(show it with {glue:figure} and :name:)")

@@ -95,3 +95,29 @@ def test_the_headline_and_dose_response_figures_draw_every_arm_and_guide(tmp_pat
     dose = dose_response_figure(dose_response(runs, CPU), CPU.equivalence_margin, paper_gain())
     assert len(dose.axes) == 4
     dose.savefig(tmp_path / "dose.png")
+
+
+def test_a_resplit_pool_gets_nadeau_bengios_corrected_interval():
+    v1 = get_profile("cpu-v1")  # one pool of 800 re-split per seed: 50% train, 40% test
+    runs = _runs(delta=0.01, noise=0.03).assign(network="resnet18")
+    eff = arm_effects(runs[(runs["n_train"] == 400) & (runs["informativeness"] == 0.6)], v1)
+    row = eff[(eff["arm"] == "ggcam-warm") & (eff["metric"] == "auc_ovo")].iloc[0]
+    base = runs[(runs["n_train"] == 400) & (runs["informativeness"] == 0.6)]
+    d = (base[base["variant"] == "ggcam-warm"].set_index("seed")["auc_ovo"]
+         - base[base["variant"] == "standard"].set_index("seed")["auc_ovo"])
+    se = np.sqrt(1 / 8 + 0.4 / 0.5) * d.std(ddof=1)
+    half = sps.t.ppf(0.975, 7) * se
+    assert (row["low"], row["high"]) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert row["p"] == pytest.approx(2 * sps.t.sf(abs(d.mean()) / se, 7))
+    assert row["interval"].startswith("corrected")
+    plain = arm_effects(runs, CPU)
+    assert (plain["interval"] == "t").all()
+
+
+def test_verdicts_leave_out_a_metric_the_study_did_not_record():
+    runs = _runs().drop(columns=["pointing_pneumonia"])
+    runs["pointing_pneumonia"] = np.nan
+    v = verdicts(arm_effects(runs, CPU))
+    assert "localisation" not in v and "gaze" in v and v["controls"].startswith("Training on another")
+    from ggcam.analysis.effects import verdict_markdown
+    assert verdict_markdown(v).splitlines()[0].startswith("- **Classification.**")

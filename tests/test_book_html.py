@@ -24,6 +24,7 @@ def load(path: Path):
 
 
 check_html = load(ROOT / "book" / "check_html.py")
+measure_tables = load(ROOT / "book" / "measure_tables.py")
 mathtext_math = load(ROOT / "book" / "_ext" / "mathtext_math.py")
 
 
@@ -40,9 +41,11 @@ def page(tmp_path, body: str, head: str = "") -> Path:
 
 
 def test_a_clean_page_passes(tmp_path):
+    figure = ('<figure><img src="{}" alt="a plot of three things"/><figcaption><p>'
+              '<span class="caption-number">Fig. 1 </span>x</p></figcaption></figure>')
     root = page(tmp_path, '<table class="ggcam-table"><tr><td>1</td></tr></table>'
-                          '<img src="../_images/ok.png"/><pre>| --- |</pre>'
-                          '<p>a | b</p><img src="data:image/png;base64,AAAA"/>',
+                          + figure.format("../_images/ok.png") + '<pre>| --- |</pre>'
+                          '<p>a | b</p>' + figure.format("data:image/png;base64,AAAA"),
                 head='<script src="../_static/x.js"></script><link rel="stylesheet" href="x.css">'
                      '<link rel="canonical" href="https://example.org/p.html">')
     assert check_html.check(root) == []
@@ -64,10 +67,41 @@ def test_a_clean_page_passes(tmp_path):
     ('<div class="output traceback"><pre>ValueError</pre></div>', "", "Python traceback"),
     ("<pre>Traceback (most recent call last):\n  File</pre>", "", "Python traceback"),
     ('<button class="btn search-button-field"></button>' * 2, "", "2 search fields"),
+    ('<article><table class="ggcam-table"><tr>' + "<th>h</th>" * 8 + "</tr></table></article>", "",
+     "8 columns"),
+    ('<table class="ggcam-table"><tr><th>' + "a" * 40 + "</th><th>" + "b" * 40 + "</th></tr></table>",
+     "", "add up to 80 characters"),
+    ('<div class="cell_output"><img src="../_images/ok.png" alt="a plot"/></div>', "",
+     "has no number and caption"),
+    ('<figure><img src="../_images/ok.png" alt="3f2a9c0d1e4b5a6978"/><figcaption><p>'
+     '<span class="caption-number">Fig. 1 </span>x</p></figcaption></figure>', "", "no alt text"),
+    ('<div class="cell tag_parameters docutils container"></div>', "", "parameters cell"),
+    ('<div class="cell_input docutils container"><pre>glue("x", 1)</pre></div>', "", "calling glue("),
+    ('<div class="cell_input"><div><pre>display(report.rerun_admonition("01_answer"))</pre></div></div>',
+     "", "calling rerun_admonition("),
+    ("<p>fixed before issue 2</p>", "", "internal word 'issue 2'"),
+    ("<p>made at 1a2b3c+dirty</p>", "", "internal word"),
 ])
 def test_each_problem_is_reported(tmp_path, body, head, problem):
     (found,) = check_html.check(page(tmp_path, body, head))
     assert found.startswith("book/p.html: ") and problem in found
+
+
+def test_a_numbered_captioned_figure_and_maths_pass(tmp_path):
+    body = ('<figure id="fig-x"><img src="../_images/ok.png" alt="Two panels of paired differences"/>'
+            '<figcaption><p><span class="caption-number">Fig. 1 </span>Caption.</p></figcaption></figure>'
+            '<p><img class="math" src="../_images/ok.png" alt="x"/></p>'
+            '<p><img class="math-display" src="../_images/ok.png" alt="y"/></p>'
+            '<div class="cell tag_hide-input"><div class="cell_input"><pre>import ggcam</pre></div></div>')
+    assert check_html.check(page(tmp_path, body)) == []
+
+
+def test_the_table_rule_counts_columns_and_the_longest_word_of_each():
+    assert check_html.table_problem([["a"] * 7]) is None
+    assert "8 columns" in check_html.table_problem([["a"] * 8])
+    wide = [["AUC", "x" * 36], ["y" * 37, "short words only"]]
+    assert "73 characters" in check_html.table_problem(wide)
+    assert check_html.table_problem([["a b c " * 40, "d"]]) is None  # long text wraps
 
 
 def test_check_needs_a_built_book(tmp_path):
@@ -92,6 +126,18 @@ def needs_book(test):
 def test_built_book_has_nothing_a_reader_must_not_see():
     problems = check_html.check(HTML)
     assert not problems, "\n".join(problems)
+
+
+@needs_book
+@pytest.mark.skipif(measure_tables.chromium() is None, reason="no Chromium (apt-get install chromium)")
+def test_the_table_rule_agrees_with_the_browser():
+    """Every table the rule passes fits the text column in Chromium at 1400 px, so the rule can
+    stand in for a browser in CI (book/measure_tables.py)."""
+    rows = measure_tables.measure(HTML, 1400)
+    assert rows
+    too_wide = [f"{r['page']} table {r['index'] + 1}: {r['table_px']} > {r['column_px']} px"
+                for r in rows if r["overflows"]]
+    assert not too_wide, "\n".join(too_wide)
 
 
 @needs_book

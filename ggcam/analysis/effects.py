@@ -11,6 +11,12 @@ replicates, equivalence, the dose-response, and the sentences a results page ope
   margin and whether the paper's gain is excluded.
 * ``dose_response``: the same Δ at every dose point.
 * ``verdicts``: one plain sentence per question.
+
+A profile that re-splits one pool per seed (``replicates`` None: the first study, ``cpu-v1``)
+does not have independent replicates: its seeds share training and test images, so the
+plain t interval is too narrow. There the interval and p use Nadeau & Bengio's corrected
+resampled t (variance (1/J + n_test/n_train)·s² instead of s²/J; Machine Learning 52, 2003),
+and the ``interval`` column says so.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from ggcam.stats.equivalence import exclusion_sentence, tost
 from ggcam.stats.paired import holm, sign_flip_test
 
 EFFECT_COLUMNS = ["family", "reference", "arm", "metric", "n", "estimate", "low", "high", "p",
-                  "p_holm", "tost_p", "equivalent", "excludes_paper"]
+                  "p_holm", "tost_p", "equivalent", "excludes_paper", "interval"]
 DOSE_COLUMNS = ["factor", "value", "arm", "metric", "n", "estimate", "low", "high"]
 REFERENCE = "standard"
 
@@ -39,11 +45,22 @@ def paper_gain(network: str = "resnet50") -> float:
 
 def _at_base(runs: pd.DataFrame, profile: Profile) -> pd.Series:
     rep = profile.replicates
-    n_ok = runs["n_train"] == rep.n_train if rep else True
+    ok = pd.Series(True, index=runs.index)
+    if rep:
+        ok &= runs["n_train"] == rep.n_train
     reader = runs.get("informativeness")
-    r_ok = True if reader is None or profile.informativeness is None else np.isclose(
-        reader.astype(float), profile.informativeness)
-    return n_ok & r_ok
+    if reader is not None and profile.informativeness is not None:
+        ok &= np.isclose(reader.astype(float), profile.informativeness)
+    return ok
+
+
+def test_train_ratio(profile: Profile) -> float | None:
+    """n_test / n_train of a profile that re-splits one pool per seed (Nadeau & Bengio's
+    correction); None for independent replicates, which need none."""
+    if profile.replicates is not None or not profile.split_fractions:
+        return None
+    train, val = profile.split_fractions
+    return (1 - train - val) / train
 
 
 def base_runs(runs: pd.DataFrame, profile: Profile) -> pd.DataFrame:
@@ -51,11 +68,27 @@ def base_runs(runs: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     return runs[_at_base(runs, profile)]
 
 
-def _interval(d: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+def _se(d: np.ndarray, ratio: float | None) -> float:
+    """Standard error of mean(Δ): s/√J, or Nadeau & Bengio's corrected √((1/J + ratio)·s²)."""
+    factor = 1 / len(d) + (ratio or 0.0)
+    return float(np.sqrt(factor) * d.std(ddof=1))
+
+
+def _interval(d: np.ndarray, level: float = 0.95, ratio: float | None = None) -> tuple[float, float]:
     if len(d) < 2:
         return (np.nan, np.nan)
-    half = sps.t.ppf((1 + level) / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    half = sps.t.ppf((1 + level) / 2, len(d) - 1) * _se(d, ratio)
     return float(d.mean() - half), float(d.mean() + half)
+
+
+def _p(d: np.ndarray, ratio: float | None) -> float:
+    """Exact sign-flip p for independent replicates; the corrected t's two-sided p otherwise."""
+    if len(d) < 2:
+        return np.nan
+    if ratio is None:
+        return sign_flip_test(d)
+    se = _se(d, ratio)
+    return 1.0 if se == 0 else float(2 * sps.t.sf(abs(d.mean()) / se, len(d) - 1))
 
 
 def _pairs(ref: pd.DataFrame, arm: pd.DataFrame, metric: str) -> np.ndarray:
@@ -65,34 +98,47 @@ def _pairs(ref: pd.DataFrame, arm: pd.DataFrame, metric: str) -> np.ndarray:
     return (both["b"] - both["a"]).to_numpy()
 
 
-def _row(family, arm, metric, d, margin, gain) -> dict:
-    low, high = _interval(d)
+def _row(family, arm, metric, d, margin, gain, ratio=None) -> dict:
+    low, high = _interval(d, ratio=ratio)
     row = {"family": family, "reference": REFERENCE, "arm": arm, "metric": metric, "n": len(d),
            "estimate": float(d.mean()) if len(d) else np.nan, "low": low, "high": high,
-           "p": sign_flip_test(d) if len(d) >= 2 else np.nan, "tost_p": np.nan,
-           "equivalent": None, "excludes_paper": None}
+           "p": _p(d, ratio), "tost_p": np.nan, "equivalent": None, "excludes_paper": None,
+           "interval": "t" if ratio is None else "corrected t (re-split pool)"}
     if metric == "auc_ovo" and len(d) >= 2 and d.std() > 0:
-        eq = tost(d, margin)
-        row.update(tost_p=eq.p, equivalent=eq.equivalent, excludes_paper=bool(high < gain))
+        if ratio is None:
+            eq = tost(d, margin)
+            row.update(tost_p=eq.p, equivalent=eq.equivalent)
+        else:  # interval-inclusion TOST on the corrected 90% interval
+            lo90, hi90 = _interval(d, 0.90, ratio)
+            row.update(equivalent=bool(-margin < lo90 and hi90 < margin))
+        row["excludes_paper"] = bool(high < gain)
     return row
 
 
-def arm_effects(runs: pd.DataFrame, profile: Profile, gain: float | None = None) -> pd.DataFrame:
+def arm_effects(runs: pd.DataFrame, profile: Profile, gain: float | None = None,
+                network: str | None = None, families=None) -> pd.DataFrame:
     """Every comparison of the profile's Holm families at the base point (``EFFECT_COLUMNS``).
 
     Δ is (second arm − first arm) of each family comparison, per replicate; ``p_holm`` adjusts
     within each family. Comparisons with fewer than 2 paired replicates keep NaN statistics.
+    ``network``: the one network compared (default: the profile's first); ``families``: the
+    Holm families (default: the profile's; a profile without any gets the study's).
     """
+    from ggcam.experiment.design import STUDY_FAMILIES
+
     gain = paper_gain() if gain is None else gain
+    network = network or profile.networks[0]
+    runs = runs[runs["network"] == network] if "network" in runs.columns else runs
     base = base_runs(runs, profile)
+    ratio = test_train_ratio(profile)
     rows = []
-    for fam in profile.families:
+    for fam in families or profile.families or STUDY_FAMILIES:
         for a, b in fam.comparisons:
             for metric in fam.metrics:
                 if metric not in base.columns:
                     continue
                 d = _pairs(base[base["variant"] == a], base[base["variant"] == b], metric)
-                rows.append({**_row(fam.name, b, metric, d, profile.equivalence_margin, gain),
+                rows.append({**_row(fam.name, b, metric, d, profile.equivalence_margin, gain, ratio),
                              "reference": a})
     table = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
     table["p_holm"] = np.nan
@@ -136,44 +182,66 @@ def dose_response(runs: pd.DataFrame, profile: Profile, metrics=("auc_ovo", "poi
     return pd.DataFrame(rows, columns=DOSE_COLUMNS)
 
 
-def _get(effects: pd.DataFrame, arm: str, metric: str) -> pd.Series | None:
+def _get(effects: pd.DataFrame, arm: str, metric: str, reference: str = REFERENCE) -> pd.Series | None:
     rows = effects[(effects["arm"] == arm) & (effects["metric"] == metric)
-                   & (effects["reference"] == REFERENCE)]
+                   & (effects["reference"] == reference)]
     return None if rows.empty or rows.iloc[0]["n"] < 2 else rows.iloc[0]
 
 
+def _measured(effects: pd.DataFrame, arm: str, metric: str) -> bool:
+    """False when the study has replicates of ``arm`` but no value of ``metric`` (a metric the
+    study did not record), True otherwise (then "not yet" is the right word)."""
+    auc = _get(effects, arm, "auc_ovo")
+    rows = effects[(effects["arm"] == arm) & (effects["metric"] == metric)]
+    return auc is None or (not rows.empty and rows["n"].max() > 0)
+
+
+_QUESTIONS = {  # key: (metric, arm, the question, the sentence, (word if Δ > 0, word otherwise))
+    "localisation": ("pointing_pneumonia", None, "whether gaze supervision moves the maps onto the findings",
+                     "Gaze supervision {} the pneumonia maps' peaks onto the true findings (pointing game",
+                     ("moved", "did not clearly move")),
+    "gaze": ("cc_partial", None, "whether the maps follow the reader's gaze beyond where readers look on average",
+             "Its maps {} this reader's gaze beyond the mean-gaze prior (partial CC",
+             ("follow", "do not clearly follow")),
+}
+
+
+def _auc_sentence(row: pd.Series, subject: str, network_label: str, margin: float, gain: float) -> str:
+    change = "did not change" if row["low"] <= 0 <= row["high"] else (
+        "raised" if row["low"] > 0 else "lowered")
+    equiv = f"; it is equivalent to no change within ±{margin:g}" if row["equivalent"] else ""
+    unit = ("independent replicates" if row.get("interval", "t") == "t"
+            else "seeds of one re-split pool, corrected for their overlap")
+    return (f"{subject} {change} {network_label}'s test AUC (Δ {row['estimate']:+.3f}, 95% interval "
+            f"{row['low']:+.3f} to {row['high']:+.3f}, {int(row['n'])} {unit}){equiv}")
+
+
 def verdicts(effects: pd.DataFrame, primary: str = "ggcam-warm", gain: float | None = None,
-             margin: float = 0.03) -> dict[str, str]:
-    """One plain sentence per question (classification; localisation toward the findings;
-    attention toward gaze), from ``arm_effects``; "not yet" sentences while runs are missing."""
+             margin: float = 0.03, network_label: str = "ResNet18") -> dict[str, str]:
+    """One plain sentence per question, from ``arm_effects``: classification, localisation
+    toward the findings, attention toward this reader's gaze, and the wrong-gaze control;
+    "not yet" while replicates are missing; no sentence for a metric the study lacks."""
     gain = paper_gain() if gain is None else gain
     out = {}
     auc = _get(effects, primary, "auc_ovo")
     if auc is None:
         out["classification"] = "Not enough paired replicates yet to say whether gaze supervision changes the test AUC."
     else:
-        change = "did not change" if auc["low"] <= 0 <= auc["high"] else (
-            "raised" if auc["low"] > 0 else "lowered")
-        equiv = (f"; it is equivalent to no change within ±{margin:g}" if auc["equivalent"] else "")
-        out["classification"] = (
-            f"Gaze supervision {change} ResNet18's test AUC (Δ {auc['estimate']:+.3f}, 95% interval "
-            f"{auc['low']:+.3f} to {auc['high']:+.3f}, {int(auc['n'])} replicates){equiv}: "
-            f"{exclusion_sentence(auc['low'], auc['high'], gain)}.")
-    sentences = {
-        "localisation": ("pointing_pneumonia", "whether gaze supervision moves the maps onto the findings",
-                         "Gaze supervision {} the pneumonia maps' peaks onto the true findings "
-                         "(pointing game", ("moved", "did not clearly move")),
-        "gaze": ("cc_partial", "whether the maps follow the reader's gaze beyond where readers look on average",
-                 "Its maps {} this reader's gaze beyond the mean-gaze prior (partial CC",
-                 ("follow", "do not clearly follow")),
-    }
-    for key, (metric, question, template, words) in sentences.items():
-        row = _get(effects, primary, metric)
+        out["classification"] = (_auc_sentence(auc, "Gaze supervision", network_label, margin, gain)
+                                 + f": {exclusion_sentence(auc['low'], auc['high'], gain)}.")
+    for key, (metric, arm, question, template, words) in _QUESTIONS.items():
+        row = _get(effects, arm or primary, metric)
         if row is None:
-            out[key] = f"Not enough paired replicates yet to say {question}."
+            if _measured(effects, arm or primary, metric):  # else: the study lacks the metric
+                out[key] = f"Not enough paired replicates yet to say {question}."
             continue
         out[key] = (template.format(words[0] if row["low"] > 0 else words[1])
                     + f" Δ {row['estimate']:+.2f}, 95% interval {row['low']:+.2f} to {row['high']:+.2f}).")
+    shuffled = _get(effects, "ggcam-shuffled", "auc_ovo")
+    out["controls"] = ("Not enough paired replicates yet to say what another image's gaze does."
+                       if shuffled is None else
+                       _auc_sentence(shuffled, "Training on another image's gaze (same class)",
+                                     network_label, margin, gain) + ".")
     return out
 
 
@@ -188,3 +256,12 @@ def best_epoch_share(runs: pd.DataFrame, profile: Profile) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return float(early.mean())
+
+
+VERDICT_HEADS = {"classification": "Classification.", "localisation": "Where the maps peak.",
+                 "gaze": "Following the reader.", "controls": "Wrong gaze."}
+
+
+def verdict_markdown(sentences: dict[str, str]) -> str:
+    """``verdicts`` as a Markdown list, one question per line, for a page's first screen."""
+    return "\n".join(f"- **{VERDICT_HEADS.get(k, k)}** {v}" for k, v in sentences.items())

@@ -12,7 +12,8 @@ from ggcam.study import ARM
 from ggcam.viz.style import figure, variant_colour
 
 HEADLINE_ARMS = ("ggcam-warm", "ggcam-oracle", "ggcam-shuffled", "ggcam-centre")
-PANELS = {"auc_ovo": "Δ test AUC", "pointing_pneumonia": "Δ pointing game, pneumonia"}
+PANELS = {"auc_ovo": "Δ test AUC", "pointing_pneumonia": "Δ pointing game, pneumonia",
+          "cc": "Δ CC with the reader's Ψ"}
 FACTORS = {"n_train": "training images per replicate", "informativeness": "reader informativeness"}
 
 
@@ -25,10 +26,25 @@ def _guides(ax, metric: str, margin: float, gain: float, vertical: bool) -> None
         line(gain, color="#D55E00", ls="--", lw=1.2, label=f"the paper's gain (+{gain:.3f})")
 
 
+def headline_metrics(effects: pd.DataFrame) -> tuple[str, ...]:
+    """Test AUC and the localisation metric the study recorded: the pointing game on pneumonia,
+    or (the first study, whose grid could not score it) the CC with Ψ."""
+    have = set(effects.loc[effects["estimate"].notna(), "metric"])
+    return ("auc_ovo", next((m for m in ("pointing_pneumonia", "cc") if m in have), "pointing_pneumonia"))
+
+
+def _arms_with_data(effects: pd.DataFrame, arms) -> tuple[str, ...]:
+    done = effects[(effects["reference"] == "standard") & effects["estimate"].notna()]
+    return tuple(a for a in arms if a in set(done["arm"])) or tuple(arms)
+
+
 def effects_figure(effects: pd.DataFrame, margin: float, gain: float,
-                   arms=HEADLINE_ARMS, metrics=tuple(PANELS)) -> Figure:
-    """Each arm's mean paired Δ against ``standard`` with its 95% interval, one panel per metric."""
-    fig = figure(6.4, 0.55 * len(arms) + 1.6)
+                   arms=HEADLINE_ARMS, metrics=None) -> Figure:
+    """Each arm's mean paired Δ against ``standard`` with its 95% interval, one panel per
+    metric (default ``headline_metrics``); arms without a paired replicate yet are left out."""
+    metrics = tuple(metrics or headline_metrics(effects))
+    arms = _arms_with_data(effects, arms)
+    fig = figure(6.4, 0.42 * len(arms) + 1.5)
     axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
     for ax, metric in zip(axes, metrics):
         rows = effects[(effects["metric"] == metric) & (effects["reference"] == "standard")]
@@ -41,15 +57,17 @@ def effects_figure(effects: pd.DataFrame, margin: float, gain: float,
                         if np.isfinite(r["low"]) else None, fmt="o", color=variant_colour(arm), capsize=3)
         _guides(ax, metric, margin, gain, vertical=True)
         ax.set_xlabel(PANELS.get(metric, metric))
-        ax.set_yticks(range(len(arms)), [ARM[a].short for a in arms])
-        ax.invert_yaxis()
+        ax.margins(x=0.12)
+    axes[0].set_yticks(range(len(arms)), [ARM[a].short for a in arms])
+    axes[0].set_ylim(len(arms) - 0.5, -0.5)  # the first arm on top (shared: set once)
     if "auc_ovo" in metrics:
-        axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, ncol=1)
+        fig.legend(*axes[list(metrics).index("auc_ovo")].get_legend_handles_labels(),
+                   loc="outside upper center", ncol=2, frameon=False)
     return fig
 
 
 def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
-                         metrics=tuple(PANELS)) -> Figure:
+                         metrics=("auc_ovo", "pointing_pneumonia")) -> Figure:
     """Paired Δ (arm − standard) at every dose point, one row per metric, one column per factor."""
     fig = figure(6.4, 2.4 * len(metrics))
     axes = fig.subplots(len(metrics), len(FACTORS), squeeze=False)
