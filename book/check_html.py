@@ -19,7 +19,8 @@ Used by ``book/build.py`` (``make book`` fails on a problem) and ``tests/test_bo
   cell's plain image output: show figures with ``{glue:figure}``, ``:name:`` and ``:alt:``);
 * bookkeeping on show: the papermill ``parameters`` cell, or a cell whose code calls
   ``glue(`` or ``rerun_admonition(`` (tag those ``remove-cell`` / ``remove-input``);
-* internal words in reader text: an issue number, ``+dirty``, "uncommitted".
+* internal words in reader text: an issue number, ``+dirty``, "uncommitted";
+* a references list labelled by number while the pages cite author-year.
 
     python book/check_html.py [_build/html]
 """
@@ -62,6 +63,9 @@ class _Page(HTMLParser):
         self.parameters_cells = 0
         self._inputs = 0  # depth inside a cell's input
         self.input_code: list[str] = []
+        self.numbered_references = 0
+        self._citation_label: list[str] | None = None
+        self._label_depth = 0
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v or "") for k, v in attrs}
@@ -85,6 +89,10 @@ class _Page(HTMLParser):
                  self._loose_images).append(image)
         if tag == "figure":
             self._figure.append({})
+        if tag == "span" and self._citation_label is not None:
+            self._label_depth += 1
+        if tag == "span" and "label" in a.get("class", "").split() and self._citation_label is None:
+            self._citation_label, self._label_depth = [], 0
         if tag == "table":
             self.tables.append([])
         if tag == "tr" and self.tables:
@@ -124,6 +132,13 @@ class _Page(HTMLParser):
                 self._loose_images.append({**image, "numbered": bool(fig.get("numbered") and fig.get("caption"))})
         if tag == "div" and self._inputs:
             self._inputs -= 1
+        if tag == "span" and self._citation_label is not None and self._label_depth:
+            self._label_depth -= 1
+        elif tag == "span" and self._citation_label is not None:
+            label = "".join(self._citation_label).strip("[] ")
+            if label and label.isdigit():
+                self.numbered_references += 1
+            self._citation_label = None
 
     def handle_data(self, data):
         if not self._skip:
@@ -132,6 +147,8 @@ class _Page(HTMLParser):
             self._cell.append(data)
         if self._inputs:
             self.input_code.append(data)
+        if self._citation_label is not None:
+            self._citation_label.append(data)
 
 
 def table_problem(rows: list[list[str]]) -> str | None:
@@ -207,6 +224,9 @@ def check_page(page: Path, root: Path) -> list[str]:
                         "remove-input cell)")
     for word in sorted({m.group(0) for m in INTERNAL.finditer(text)}):
         problems.append(f"{name}: internal word {word!r} in reader text")
+    if parsed.numbered_references:
+        problems.append(f"{name}: {parsed.numbered_references} references labelled by number "
+                        "(the pages cite author-year: bibtex_default_style author_year)")
     if parsed.search_fields > 1:
         problems.append(f"{name}: {parsed.search_fields} search fields (set the theme's "
                         "navbar_persistent: [])")
