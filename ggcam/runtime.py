@@ -130,3 +130,25 @@ def probe_writable(folder: Path) -> None:
     fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)
     os.close(fd)
     os.unlink(probe)
+
+
+def usable_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask; ``os.cpu_count()`` elsewhere)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def capped(asked: int, what: str, items: int | None = None) -> int:
+    """``asked`` processes or threads, at most the usable cores (and ``items``, when that many
+    jobs exist): more would only compete for the same cores. Warns when it caps."""
+    import warnings
+
+    limit = usable_cpus() if items is None else max(1, min(usable_cpus(), int(items)))
+    if asked > limit:
+        warnings.warn(f"{what}: {asked} asked for, {limit} used (this machine has "
+                      f"{usable_cpus()} usable cores{'' if items is None else f', {items} jobs'})",
+                      stacklevel=3)
+        return limit
+    return asked

@@ -27,7 +27,7 @@ from ggcam.checkpoint import data_mismatch, load_checkpoint, save_checkpoint
 from ggcam.config import RunOptions, TrainConfig
 from ggcam.evaluate import Evaluation, autocast_for, batch_inputs, evaluate
 from ggcam.losses import GGCAMLoss, StandardLoss
-from ggcam.runtime import distributed_context
+from ggcam.runtime import capped, distributed_context
 
 # A run is flagged "sigmoid-saturated" when almost every supervised cell is saturated
 # (|αΩ^Y| > 10): the sigmoid of eq. 10 is flat there, so the gaze term gives no gradient,
@@ -170,8 +170,8 @@ def _place(model, loss_fn, options: RunOptions):
     if dist.world_size > 1 and device.type == "cuda":
         device = torch.device("cuda", dist.local_rank)  # one GPU per torchrun process
         torch.cuda.set_device(device)
-    if options.threads:
-        torch.set_num_threads(options.threads)
+    if options.threads:  # more threads than cores only slows every one of them down
+        torch.set_num_threads(capped(options.threads, "threads"))
     torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
     model.to(device)
     loss_fn.to(device)

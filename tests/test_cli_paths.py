@@ -102,3 +102,20 @@ def test_a_full_disk_names_where_the_command_was_writing(tmp_path, capsys, monke
     assert rc == 2
     assert err.strip() == (f"ggcam phantom: error: while writing under --out {tmp_path / 'p'}: "
                            f"{os.strerror(errno.ENOSPC)}"), err
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--profile", "smoke", "--network", "resnet18", "--variant", "standard", "--work", "LOOP"],
+    ["sweep", "--profile", "smoke", "--results", "LOOP"],
+    ["prepare", "--egd-root", "e", "--mimic-root", "m", "--cache", "LOOP"],
+    ["tune", "--profile", "smoke", "--network", "resnet18", "--variant", "standard", "--work", "LOOP"],
+])
+def test_a_symlink_loop_is_named_not_a_traceback(argv, tmp_path, capsys):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    loop = str(tmp_path / "a")
+    with pytest.raises(SystemExit) as stop:  # argparse's usage error
+        main([loop if a == "LOOP" else a for a in argv])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{loop}: a loop of symbolic links" in err and "Traceback" not in err

@@ -205,3 +205,40 @@ def test_prepare_reports_a_broken_mask_by_name(phantom_copy, tmp_path):
             prepare(phantom_copy["egd_root"], phantom_copy["mimic_root"], tmp_path / "c",
                     input_shape=(192, 160), sigma=SIGMA, workers=2, progress=False)
     assert not (tmp_path / "c").exists() and not list(tmp_path.glob(".c.tmp-*"))
+
+
+def _claim_size(path, width: int, height: int) -> None:
+    """Rewrite a PNG's header (IHDR) to claim another size, keeping its CRC valid."""
+    import struct
+    import zlib
+
+    data = bytearray(path.read_bytes())
+    assert data[12:16] == b"IHDR"
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF)
+    path.write_bytes(bytes(data))
+
+
+def test_a_mask_whose_header_claims_20000_squared_is_refused_before_decoding(phantom_copy):
+    path = _case(phantom_copy, 2) / "left_lung.png"
+    _claim_size(path, 20000, 20000)
+    ds = _open(phantom_copy)
+    with pytest.raises(ValueError, match=r"left_lung\.png.*(decompression bomb|has shape \(20000, 20000\))"):
+        ds.masks(2)
+
+
+def test_a_decompression_bomb_is_named(tmp_path):
+    from ggcam.data.masks import read_mask
+
+    path = tmp_path / "bomb.png"
+    Image.new("1", (8, 8)).save(path)
+    _claim_size(path, 20000, 20000)  # 4e8 pixels: beyond PIL's bomb limit
+    with pytest.raises(ValueError, match=r"unreadable mask .*bomb\.png"):
+        read_mask(path)
+
+
+def test_a_mask_larger_than_its_image_is_refused_by_its_header(phantom_copy):
+    path = _case(phantom_copy, 2) / "left_lung.png"
+    _claim_size(path, 9000, 9000)  # under PIL's limit; decoding would fail or take 81 MB
+    with pytest.raises(ValueError, match=r"left_lung\.png has shape \(9000, 9000\), the image has"):
+        _open(phantom_copy).masks(2)

@@ -6,7 +6,24 @@ Each raises ``ValueError`` with one line naming the option and the value, before
 
 from __future__ import annotations
 
+import argparse
+import errno
 import re
+from pathlib import Path
+
+
+def path_argument(text: str) -> Path:
+    """A path on the command line; a symbolic-link loop is named here, not deep in a traceback."""
+    path = Path(text).expanduser()
+    try:
+        path.resolve()
+    except RuntimeError:  # Python < 3.13 reports a loop so
+        raise argparse.ArgumentTypeError(f"{text}: a loop of symbolic links") from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise argparse.ArgumentTypeError(f"{text}: a loop of symbolic links") from None
+        raise argparse.ArgumentTypeError(f"{text}: {err.strerror}") from None
+    return path
 
 
 def flag(name: str) -> str:

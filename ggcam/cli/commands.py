@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     ph = sub.add_parser("phantom", help="write a synthetic EGD-CXR + MIMIC-CXR dataset in the real layout")
-    ph.add_argument("--out", type=Path, required=True, help="folder to create (gets egd-cxr/ and mimic-cxr/)")
+    ph.add_argument("--out", type=checks.path_argument, required=True, help="folder to create (gets egd-cxr/ and mimic-cxr/)")
     ph.add_argument("--n", type=_positive, default=1083, help="number of images (default: 1083, as the real release)")
     ph.add_argument("--scale", type=_positive_float, default=1.0, help="image scale; 1.0 is full size, 3056×2544 (default: 1.0)")
     ph.add_argument("--seed", type=_seed, default=0, help="the same seed writes the same bytes (default: 0)")
@@ -109,9 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     ph.add_argument("--workers", type=_positive, default=1, help="processes for generation (default: 1)")
 
     pr = sub.add_parser("prepare", help="turn EGD-CXR (real or phantom) into a network-ready cache")
-    pr.add_argument("--egd-root", type=Path, required=True, help="the folder holding master_sheet.csv")
-    pr.add_argument("--mimic-root", type=Path, required=True, help="the MIMIC-CXR folder holding files/")
-    pr.add_argument("--cache", type=Path, required=True, help="cache folder to create or reuse")
+    pr.add_argument("--egd-root", type=checks.path_argument, required=True, help="the folder holding master_sheet.csv")
+    pr.add_argument("--mimic-root", type=checks.path_argument, required=True, help="the MIMIC-CXR folder holding files/")
+    pr.add_argument("--cache", type=checks.path_argument, required=True, help="cache folder to create or reuse")
     pr.add_argument("--input-shape", type=_shape, default=(1536, 1280), help="network input HxW (default: 1536x1280, Ω 48x40)")
     blur = pr.add_mutually_exclusive_group()
     blur.add_argument("--kernel-size", type=_positive, default=None, help="blur B, OpenCV's kernel size rule (default: 500)")
@@ -124,11 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     def run_options(a: argparse.ArgumentParser) -> None:
         a.add_argument("--profile", choices=sorted(PROFILES), default="smoke",
                        help="sizes, seeds and epoch caps (default: smoke); 'paper' needs --data-root")
-        a.add_argument("--data-root", type=Path, default=None,
+        a.add_argument("--data-root", type=checks.path_argument, default=None,
                        help="real EGD-CXR download (holding egd-cxr/1.0.0), or a phantom folder")
-        a.add_argument("--mimic-root", type=Path, default=None, help="MIMIC-CXR folder if not beside EGD-CXR")
-        a.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results)")
-        a.add_argument("--work", type=Path, default=Path(".cache"),
+        a.add_argument("--mimic-root", type=checks.path_argument, default=None, help="MIMIC-CXR folder if not beside EGD-CXR")
+        a.add_argument("--results", type=checks.path_argument, default=Path("results"), help="results root (default: results)")
+        a.add_argument("--work", type=checks.path_argument, default=Path(".cache"),
                        help="phantoms, caches and checkpoints (default: .cache)")
         a.add_argument("--device", default=None, help="override the profile's device, e.g. cpu or cuda:0")
         a.add_argument("--threads", type=_positive, default=None,
@@ -160,15 +160,15 @@ def _parser() -> argparse.ArgumentParser:
                     help="forget these runs (or 'all' of this shard) and train them again")
     rs = sub.add_parser("rescore", help="recompute every run's metrics from its stored predictions and maps")
     rs.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="(default: cpu)")
-    rs.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results)")
+    rs.add_argument("--results", type=checks.path_argument, default=Path("results"), help="results root (default: results)")
     rr = sub.add_parser("rerun", help="retrain one stored run at this commit and compare its test logits exactly")
     rr.add_argument("run_id", help="e.g. resnet18__ggcam-warm__s0")
     rr.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="(default: cpu)")
-    rr.add_argument("--results", type=Path, default=Path("results"), help="results root (default: results)")
-    rr.add_argument("--work", type=Path, default=Path(".cache"),
+    rr.add_argument("--results", type=checks.path_argument, default=Path("results"), help="results root (default: results)")
+    rr.add_argument("--work", type=checks.path_argument, default=Path(".cache"),
                     help="phantoms, caches; the rerun goes to WORK/reruns (default: .cache)")
-    rr.add_argument("--data-root", type=Path, default=None, help="the data the run read, if not a phantom")
-    rr.add_argument("--mimic-root", type=Path, default=None, help="MIMIC-CXR folder if not beside EGD-CXR")
+    rr.add_argument("--data-root", type=checks.path_argument, default=None, help="the data the run read, if not a phantom")
+    rr.add_argument("--mimic-root", type=checks.path_argument, default=None, help="MIMIC-CXR folder if not beside EGD-CXR")
     rr.add_argument("--quiet", action="store_true", help="no progress bars")
     tune.add_parser(sub)
     return p

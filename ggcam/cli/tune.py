@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ggcam.cli import checks
+
 
 def _int_at_least(low: int):
     def parse(text: str) -> int:
@@ -53,12 +55,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--sampler-seed", type=_int_at_least(0), default=None,
                    help="seed of Optuna's sampler, for a reproducible serial search (default: "
                         "fresh entropy, as parallel workers on one study need)")
-    t.add_argument("--data-root", type=Path, default=None,
+    t.add_argument("--data-root", type=checks.path_argument, default=None,
                    help="real EGD-CXR download (holding egd-cxr/1.0.0), or a phantom folder")
-    t.add_argument("--mimic-root", type=Path, default=None, help="MIMIC-CXR folder if not beside EGD-CXR")
-    t.add_argument("--results", type=Path, default=Path("results"),
+    t.add_argument("--mimic-root", type=checks.path_argument, default=None, help="MIMIC-CXR folder if not beside EGD-CXR")
+    t.add_argument("--results", type=checks.path_argument, default=Path("results"),
                    help="results root; files go to <results>/<profile>/tuning/ (default: results)")
-    t.add_argument("--work", type=Path, default=Path(".cache"),
+    t.add_argument("--work", type=checks.path_argument, default=Path(".cache"),
                    help="phantoms, caches and trial checkpoints (default: .cache)")
     t.add_argument("--device", default=None, help="override the profile's device, e.g. cpu or cuda:0")
     t.add_argument("--threads", type=_int_at_least(1), default=None,

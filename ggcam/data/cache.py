@@ -62,7 +62,7 @@ from ggcam.data.phantom.truth import boxes_by_image, finding_mask, read_phantom_
 from ggcam.data.resample import points_to_input, to_input
 from ggcam.data.roots import data_identity, is_phantom
 from ggcam.geometry import STRIDE, block_mean, grid_geometry
-from ggcam.runtime import probe_writable
+from ggcam.runtime import capped, probe_writable
 
 CACHE_VERSION = 3  # 2: findings.npy, data_identity, has_truth; 3: findings_area, findings_input
 GRID_ARRAYS = ("gaze", "heart", "lung", "findings", "findings_area")
@@ -269,9 +269,10 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
         for name, (shape, dtype) in specs.items():
             np.lib.format.open_memmap(tmp / f"{name}.npy", mode="w+", dtype=dtype, shape=shape).flush()
         with tqdm(total=n, desc="prepare", disable=not progress, unit="image") as bar:
-            if workers > 1 and n > 1:
+            workers = capped(workers, "prepare workers", items=n)
+            if workers > 1:
                 pool = multiprocessing.get_context().Pool(
-                    min(workers, n), initializer=_init_worker, initargs=(ds, tmp, stride, findings))
+                    workers, initializer=_init_worker, initargs=(ds, tmp, stride, findings))
                 try:
                     for _ in pool.imap_unordered(_prepare_one, range(n)):
                         bar.update()

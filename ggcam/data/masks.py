@@ -50,10 +50,15 @@ def read_mask(path, shape=None) -> np.ndarray:
     path = Path(path)
     try:
         with Image.open(path) as img:
+            # the header's size first: a mask that cannot match is refused before it is decoded
+            # (a header claiming 20000x20000 would otherwise take gigabytes)
+            if shape is not None and (img.height, img.width) != tuple(shape):
+                raise ValueError(f"mask {path} has shape {(img.height, img.width)}, the image has "
+                                 f"{tuple(shape)}")
             if img.mode == "P":
                 img = img.convert("RGB")
             arr = np.asarray(img)
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValueError(f"unreadable mask {path}: {exc}") from exc
     if arr.ndim == 3:
         arr = arr[..., :3].max(axis=2) if arr.shape[2] >= 3 else arr[..., 0]

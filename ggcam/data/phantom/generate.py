@@ -43,6 +43,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ggcam.data import layout as L
+from ggcam.runtime import capped
 from ggcam.data.phantom import anatomy as pa
 from ggcam.data.phantom import draw as phantom_draw
 from ggcam.data.phantom import reader as phantom_reader
@@ -313,6 +314,7 @@ def make_phantom(root, n_images: int = 1083, scale: float = 1.0, seed: int = 0, 
     try:
         bar = tqdm(total=len(specs), desc="phantom", disable=not progress, unit="image")
         tasks = [(s, egd, mimic, informativeness) for s in specs]
+        workers = capped(workers, "phantom workers", items=len(specs))
         pool = multiprocessing.get_context().Pool(workers) if workers > 1 else None
         try:
             results = []
