@@ -28,7 +28,6 @@
 
 # %% tags=["hide-input"]
 # %matplotlib inline
-import time
 import warnings
 
 import pandas as pd
@@ -41,9 +40,8 @@ from ggcam.data.phantom.reader import INFORMATIVENESS
 from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", message=".*kept .* rows")  # shown below as a table instead
-started = time.perf_counter()
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 work_dir = "../.cache/book"  # where the page's phantoms are generated (once) and reused
 n_images = 12  # images of the full-size phantom shown here (the release has 1,083)
 seed = 0  # phantom seed; the same seed writes the same bytes
@@ -67,10 +65,12 @@ print(figures.tree(roots.egd_root, depth=1, limit=6, indent="    "))
 
 # %%
 sheet = pd.read_csv(roots.egd_root / "master_sheet.csv")
-glue("n_columns", sheet.shape[1], display=False)
 report.styled(sheet[["dicom_id", "patient_id", "Normal", "CHF", "pneumonia"]].head(3),
               formats={"patient_id": "{}"},
               caption="master_sheet.csv, first rows (a few of its columns)")
+
+# %% tags=["remove-cell"]
+glue("n_columns", sheet.shape[1], display=False)
 
 # %% [markdown]
 # `master_sheet.csv` has {glue:text}`n_columns` columns. The exam indication is free text with
@@ -87,9 +87,11 @@ fixations = EGDCXR(roots.egd_root, roots.mimic_root, gaze="fixations", progress=
 raw = EGDCXR(roots.egd_root, roots.mimic_root, gaze="eye_gaze", progress=False)
 drops = pd.DataFrame({"fixations.csv": fixations.gaze_report,
                       "eye_gaze.csv": raw.gaze_report}).drop("file").reset_index(names="count")
+report.styled(drops, caption="What the reader kept and dropped, per gaze table")
+
+# %% tags=["remove-cell"]
 glue("calibration_rows", int(fixations.gaze_report["calibration_rows"]), display=False)
 glue("calibration_rows_raw", int(raw.gaze_report["calibration_rows"]), display=False)
-report.styled(drops, caption="What the reader kept and dropped, per gaze table")
 
 # %%
 report.styled(figures.class_counts(raw.metadata), caption="Images per class", labels={"class_name": "class"})
@@ -115,13 +117,24 @@ report.styled(figures.truth_table(truth), caption="Findings per class in phantom
 #
 # Each phantom image has two lungs, a mediastinum and heart, ribs and soft tissue. CHF
 # enlarges the cardiac silhouette (sometimes with edema or effusion); pneumonia adds focal
-# consolidations. Outlined: the lung masks (blue) and the mediastinum (orange), the regions of
-# eq. 12; dashed cyan: the true findings. The simulated reader's fixations are drawn as a
-# scanpath (area by duration).
+# consolidations. {numref}`fig-data-cases` shows the first image of each class.
 
 # %% tags=["hide-input"]
 cases = figures.first_case_per_class(raw.labels)
-figures.cases_figure(fixations, cases, truth)
+cases_fig = figures.cases_figure(fixations, cases, truth)
+
+# %% tags=["remove-cell"]
+glue("fig_data_cases", cases_fig, display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_data_cases
+# :name: fig-data-cases
+# :alt: Three synthetic chest radiographs, Normal, CHF and pneumonia, with lung and mediastinum outlines, dashed finding boxes and the reader's fixations.
+#
+# **One phantom case per class.** Outlined: the lung masks (blue) and the mediastinum
+# (orange), the regions of eq. {eq}`eq-12`; dashed cyan: the true findings. The simulated reader's
+# fixations are drawn as a scanpath, hollow circles with area by duration.
+# ```
 
 # %% [markdown]
 # ## Which gaze points make Ψ
@@ -132,20 +145,29 @@ figures.cases_figure(fixations, cases, truth)
 # from the raw samples by default** (the default of `TrainConfig.gaze_points` is
 # {glue:text}`default_points`); fixations, unweighted or weighted by their duration, are the options
 # ({glue:text}`points_options`). Raw samples weight every fixation by how long it lasted
-# (more samples), which the duration weighting reproduces for fixations; the
-# [Algorithm 1 page](03_algorithm1.ipynb) compares the three maps.
+# (more samples), which the duration weighting reproduces for fixations
+# ({numref}`fig-data-sampling`); the [Algorithm 1 page](03_algorithm1.ipynb) compares the
+# three maps.
 
 # %% tags=["hide-input"]
-figures.sampling_figure(fixations, raw, cases[2])
+sampling_fig = figures.sampling_figure(fixations, raw, cases[2])
 
-# %%
+# %% tags=["remove-cell"]
 glue("default_points", TrainConfig().gaze_points, display=False)
 glue("points_options", ", ".join(GAZE_POINTS), display=False)
 glue("n_raw", len(raw.gaze_points(cases[2])), display=False)
 glue("n_fix", len(fixations.gaze_points(cases[2])), display=False)
+glue("fig_data_sampling", sampling_fig, display=False)
 
 # %% [markdown]
-# This pneumonia case has {glue:text}`n_fix` fixations and {glue:text}`n_raw` raw samples.
+# ```{glue:figure} fig_data_sampling
+# :name: fig-data-sampling
+# :alt: The same pneumonia radiograph twice, with the reader's fixations on the left and its raw eye-tracker samples on the right.
+#
+# **Fixations against raw samples.** The pneumonia case of {numref}`fig-data-cases`: its
+# {glue:text}`n_fix` fixations (left) and {glue:text}`n_raw` raw samples (right), which
+# cluster where the fixations were long.
+# ```
 #
 # ## The simulated reader's `informativeness`
 #
@@ -158,8 +180,10 @@ glue("n_fix", len(fixations.gaze_points(cases[2])), display=False)
 # images that fall in a finding's box, beside the share of the image the boxes cover (where
 # samples spread blindly would land).
 
-# %%
+# %% tags=["remove-cell"]
 glue("default_informativeness", INFORMATIVENESS, display=False)
+
+# %%
 report.styled(figures.informativeness_effect(f"{work_dir}/informativeness",
                                              n_images=informativeness_images,
                                              scale=informativeness_scale, seed=seed),
@@ -176,8 +200,10 @@ report.styled(figures.informativeness_effect(f"{work_dir}/informativeness",
 # ({glue:text}`n_split_images` images) the shares are rounded per class, so the table below
 # is far from 70/10/20; the `cpu` profile's 800 images split 50/10/40 as set.
 
-# %%
+# %% tags=["remove-cell"]
 glue("n_split_images", len(raw.metadata), display=False)
+
+# %%
 report.styled(figures.split_table(raw.metadata, seed=seed), caption="Images per side and class")
 
 # %% [markdown]
@@ -189,7 +215,7 @@ report.styled(figures.split_table(raw.metadata, seed=seed), caption="Images per 
 # off-image samples coded as small negative X/Y_ORIGINAL, the mask file spelled
 # `mediastanum.png`, free text with embedded newlines, landscape and odd-sized DICOMs,
 # BitsStored other than 12, multi-valued window and rescale tags. The real release has no
-# truth file: there, localisation is scored against the organ masks (eq. 12) and the gaze.
+# truth file: there, localisation is scored against the organ masks (eq. {eq}`eq-12`) and the gaze.
 #
 # ## Summary
 #
@@ -198,8 +224,8 @@ report.styled(figures.split_table(raw.metadata, seed=seed), caption="Images per 
 # - Ψ is made from Algorithm 1's raw gaze samples by default; fixations are an option.
 # - The reader's `informativeness` sets how much its gaze points at the findings.
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(report.rerun_admonition("02_data", {
     "work_dir": work_dir, "n_images": n_images, "seed": seed,
     "informativeness_images": informativeness_images,
-    "informativeness_scale": informativeness_scale}, time.perf_counter() - started)))
+    "informativeness_scale": informativeness_scale}, None)))

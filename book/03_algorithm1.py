@@ -52,9 +52,8 @@ from ggcam.experiment import get_profile
 from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", message=".*kept .* rows")
-started = time.perf_counter()
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 work_dir = "../.cache/book"  # where the page's phantom is generated (once) and reused
 n_images = 12  # images of the full-size phantom
 seed = 0  # phantom seed
@@ -94,26 +93,37 @@ t_fast = time.perf_counter() - t0
 
 sigma = ggcam.sigma_from_kernel_size(kernel_size)
 geom = ggcam.grid_geometry((H0, W0), (grid_h, grid_w))
-glue("sigma_px", report.number(sigma), display=False)
-glue("max_diff", report.number(float(np.abs(psi - psi_reference).max()), 2), display=False)
 report.styled(pd.DataFrame([{"image (H0×W0)": f"{H0}×{W0}", "class": ds.metadata.class_name.iat[case],
                              "gaze samples M": len(xy), "B": kernel_size, "σ (px)": sigma,
                              "grid (h×w)": f"{grid_h}×{grid_w}", "cell c (px)": geom.cell}]),
               caption="The case")
 
 # %% tags=["hide-input"]
-figures.psi_figure(image, xy, psi, psi_reference)
+psi_fig = figures.psi_figure(image, xy, psi, psi_reference)
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["remove-cell"]
+glue("sigma_px", report.number(sigma), display=False)
+glue("max_diff", report.number(float(np.abs(psi - psi_reference).max()), 2), display=False)
+glue("fig_psi", psi_fig, display=False)
+
+# %% tags=["remove-cell", "nbval-ignore-output"]
 # Timings differ from run to run: the regression tests do not compare this cell's output.
 glue("speedup", report.number(t_reference / t_fast), display=False)
 
 # %% [markdown]
-# Colours: viridis, yellow high, dark purple low. The two maps agree to
-# {glue:text}`max_diff` (largest absolute difference), and the fast path was
-# {glue:text}`speedup`× faster in this run. The fast path integrates the continuous Gaussian
-# over each cell; the literal one blurs with a sampled kernel: they differ by a discretisation
-# error that shrinks as σ grows.
+# ```{glue:figure} fig_psi
+# :name: fig-psi
+# :alt: A phantom radiograph with the gaze samples in red, and the two heat maps Ψ computed from them, side by side on the Ω grid.
+#
+# **Ψ of one case, two ways.** The raw gaze samples on the image (left), Ψ by the fast
+# `gaze_heatmap` (middle) and by the literal `reference_heatmap` (right). Colours: viridis,
+# yellow high, dark purple low.
+# ```
+#
+# The two maps of {numref}`fig-psi` agree to {glue:text}`max_diff` (largest absolute
+# difference), and the fast path was {glue:text}`speedup`× faster in this run. The fast path
+# integrates the continuous Gaussian over each cell; the literal one blurs with a sampled
+# kernel: they differ by a discretisation error that shrinks as σ grows.
 #
 # B is a *kernel size* in the released code: OpenCV's `GaussianBlur(ksize=B)` derives
 # $\sigma = 0.3((B-1)/2 - 1) + 0.8$ for an odd B; OpenCV needs an odd kernel, and an even B
@@ -123,12 +133,24 @@ glue("speedup", report.number(t_reference / t_fast), display=False)
 #
 # ## The blur parameter B
 #
-# The paper reports the networks to be insensitive to B in [200, 1000]. What B does to Ψ:
+# The paper reports the networks to be insensitive to B in [200, 1000]. What B does to Ψ
+# ({numref}`fig-blur`):
 
-# %%
-glue("kernel_size", kernel_size, display=False)
+# %% tags=["hide-input"]
 blur_fig, blur_table = figures.blur_sweep(xy, (H0, W0), (grid_h, grid_w))
-blur_fig
+
+# %% tags=["remove-cell"]
+glue("kernel_size", kernel_size, display=False)
+glue("fig_blur", blur_fig, display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_blur
+# :name: fig-blur
+# :alt: Five heat maps Ψ of the same case on the Ω grid, for blur kernel sizes B from 201 to 1001, spreading wider as B grows.
+#
+# **Ψ for five values of B.** The same gaze samples as {numref}`fig-psi`; a larger kernel
+# spreads each sample over more cells.
+# ```
 
 # %%
 report.styled(blur_table, caption="Ψ of this case for five values of B")
@@ -151,6 +173,15 @@ report.styled(blur_table, caption="Ψ of this case for five values of B")
 paper_geom = ggcam.grid_geometry((3056, 2544), (grid_h, grid_w))
 small = get_profile(small_profile)
 small_sizes = figures.phantom_sizes(small.phantom_images, small.scale, seed=0)
+report.styled(pd.concat([figures.geometry_table([(3056, 2544)], [(grid_h, grid_w)]),
+                         figures.geometry_table(figures.phantom_sizes(n_images, 1.0, seed),
+                                                [(grid_h, grid_w)]),
+                         figures.geometry_table(small_sizes[:3], [small.grid_shape])],
+                        ignore_index=True),
+              caption="The grid rule for the paper's image size, this phantom's sizes, and the "
+                      "cpu profile's most frequent sizes")
+
+# %% tags=["remove-cell"]
 glue("paper_image", "3056×2544", display=False)
 glue("paper_grid", f"{grid_h}×{grid_w}", display=False)
 glue("paper_input", "×".join(map(str, get_profile("paper").input_shape)), display=False)
@@ -161,13 +192,6 @@ glue("case_cell", geom.cell, display=False)
 glue("case_padding", f"{geom.top} and {geom.left}", display=False)
 glue("small_grid", "×".join(map(str, small.grid_shape)), display=False)
 glue("small_cell", ggcam.grid_geometry(small_sizes[0], small.grid_shape).cell, display=False)
-report.styled(pd.concat([figures.geometry_table([(3056, 2544)], [(grid_h, grid_w)]),
-                         figures.geometry_table(figures.phantom_sizes(n_images, 1.0, seed),
-                                                [(grid_h, grid_w)]),
-                         figures.geometry_table(small_sizes[:3], [small.grid_shape])],
-                        ignore_index=True),
-              caption="The grid rule for the paper's image size, this phantom's sizes, and the "
-                      "cpu profile's most frequent sizes")
 
 # %% [markdown]
 # ### Which pixels does a cell cover? Measured
@@ -181,9 +205,13 @@ report.styled(pd.concat([figures.geometry_table([(3056, 2544)], [(grid_h, grid_w
 
 # %%
 centres = figures.receptive_field_centres(input_shape=(rf_input_h, rf_input_w), seed=seed)
+report.styled(centres, caption="Receptive-field centres (input pixels, row and column)",
+              labels={"distance to receptive-field rule": "distance to receptive-field rule (px)",
+                      "distance to block rule": "distance to block rule (px)"})
+
+# %% tags=["remove-cell"]
 glue("rf_worst", report.number(centres["distance to receptive-field rule"].max()), display=False)
 glue("block_best", report.number(centres["distance to block rule"].min()), display=False)
-report.styled(centres, caption="Receptive-field centres (input pixels, row and column)")
 
 # %% [markdown]
 # The measured centres lie within {glue:text}`rf_worst` px of the receptive-field rule and at
@@ -197,18 +225,22 @@ report.styled(centres, caption="Receptive-field centres (input pixels, row and c
 # ### What the half-cell shift changes
 #
 # On this phantom's CHF and pneumonia images, for the paper's grid and the `cpu` profile's: the
-# share of cells in the eq. 12 region (heart for CHF, lungs for pneumonia) under each rule and
-# how many cells change side; eq. 12 applied to the radiologist's own Ψ (is its peak in the
+# share of cells in the eq. {eq}`eq-12` region (heart for CHF, lungs for pneumonia) under each rule and
+# how many cells change side; eq. {eq}`eq-12` applied to the radiologist's own Ψ (is its peak in the
 # region?) with Ψ and mask on the same rule, and on different rules; and the correlation of Ψ
 # computed on the two rules.
 
 # %%
 shift = figures.alignment_effect(ds, grids=((grid_h, grid_w), small.grid_shape),
                                  kernel_size=kernel_size)
+# One column per grid: the measures are the rows.
+report.styled(shift.set_index("grid (h×w)").T.infer_objects().reset_index(names="on the grid"),
+              caption="The two alignments compared (means over images)")
+
+# %% tags=["remove-cell"]
 glue("shift_cc_small", report.number(shift["CC(Ψ receptive-field, Ψ block)"].iloc[-1]), display=False)
 glue("shift_change_small", report.number(shift["cells that change side"].iloc[-1]), display=False)
 glue("shift_cc_paper", report.number(shift["CC(Ψ receptive-field, Ψ block)"].iloc[0]), display=False)
-report.styled(shift, caption="The two alignments compared (means over images)")
 
 # %% [markdown]
 # On the paper's fine grid the two Ψ correlate at {glue:text}`shift_cc_paper`; on the
@@ -233,11 +265,22 @@ report.styled(figures.area_vs_stride(ds, (grid_h, grid_w)),
 #
 # ## Raw samples, fixations, and duration weighting
 #
-# The three point sets `TrainConfig.gaze_points` offers, on this case:
+# The three point sets `TrainConfig.gaze_points` offers, on this case ({numref}`fig-psi-sources`):
 
-# %%
+# %% tags=["hide-input"]
 sources_fig, sources_table = figures.psi_sources(ds, case)
-sources_fig
+
+# %% tags=["remove-cell"]
+glue("fig_psi_sources", sources_fig, display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_psi_sources
+# :name: fig-psi-sources
+# :alt: Three heat maps Ψ of the same case on the Ω grid, made from the raw samples, from the fixations, and from the fixations weighted by duration.
+#
+# **Ψ from each point set.** Raw samples (the default), fixations, and fixations weighted by
+# their duration, for the case of {numref}`fig-psi`.
+# ```
 
 # %%
 report.styled(sources_table, caption="Ψ from each point set, against the default")
@@ -251,9 +294,9 @@ report.styled(sources_table, caption="Ψ from each point set, against the defaul
 # - Ω cells are centred on their receptive fields (measured); Ψ, the masks and the network
 #   input share that one placement.
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(report.rerun_admonition("03_algorithm1", {
     "threads": threads, "work_dir": work_dir, "n_images": n_images, "seed": seed, "case": case,
     "kernel_size": kernel_size, "grid_h": grid_h, "grid_w": grid_w,
     "small_profile": small_profile, "rf_input_h": rf_input_h, "rf_input_w": rf_input_w},
-    time.perf_counter() - started)))
+    None)))

@@ -107,7 +107,6 @@
 
 # %% tags=["hide-input"]
 # %matplotlib inline
-import time
 import warnings
 
 import torch
@@ -118,9 +117,8 @@ from ggcam.analysis import summary
 from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", category=UserWarning)
-started = time.perf_counter()
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = ""  # results/<profile> to read; empty: the best profile with results
 results_dir = ""  # the results root; empty: the repository's results/
 input_side = 64  # side of the random test images of the equivalence check (pixels)
@@ -139,9 +137,11 @@ torch.set_num_threads(threads)  # the page's torch work runs on this many thread
 
 # %%
 equivalence = figures.cam_equivalence(("resnet50", "efficientnet_v2_s"), input_side, seed)
-glue("max_logit_diff", report.number(equivalence["max |Δ logit|"].max(), 2), display=False)
 report.styled(equivalence, formats={"max |Δ logit|": "{:.1e}"},
               caption="torchvision's head against the CAM layer (float64)")
+
+# %% tags=["remove-cell"]
+glue("max_logit_diff", report.number(equivalence["max |Δ logit|"].max(), 2), display=False)
 
 # %% [markdown]
 # The largest difference is {glue:text}`max_logit_diff`, float64 rounding, and the parameter
@@ -149,26 +149,42 @@ report.styled(equivalence, formats={"max |Δ logit|": "{:.1e}"},
 #
 # ## Figure 2: the distribution of Ω in trained networks
 #
-# Every element of Ω of every test image, per network and arm, summed over the seeds, on
-# fixed bins (logarithmic beyond ±10⁻³); the density is on a log scale, as in the paper. The
-# paper's Figure 2 (ResNet50 and EffNetV2-S on the real data) is heavy-tailed "with median,
-# mode and mean values around 0".
+# {numref}`fig-omega` counts every element of Ω of every test image, per network and arm,
+# summed over the seeds. The paper's Figure 2 (ResNet50 and EffNetV2-S on the real data) is
+# heavy-tailed "with median, mode and mean values around 0".
 
 # %%
 store = summary.open_results(profile, results_dir or None)
 display(Markdown(summary.provenance_markdown(store)))
 display(Markdown(summary.scope_note(store)))
 hist = summary.omega_histograms(store, figures.omega_edges())
-figures.omega_figure(hist)
+
+# %% tags=["hide-input"]
+omega_fig = figures.omega_figure(hist)
+
+# %% tags=["remove-cell"]
+glue("fig_omega", omega_fig, display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_omega
+# :name: fig-omega
+# :alt: Density of the elements of the class activation maps Ω on a log scale, one panel per network, one line per arm, over a symmetric-log axis of values.
+#
+# **The paper's Figure 2, reproduced: the distribution of Ω in the trained networks.** Every element of Ω
+# of every test image, on fixed bins (logarithmic beyond ±10⁻³), density on a log scale as in
+# the paper; one colour per arm.
+# ```
 
 # %%
 quantiles = summary.omega_quantiles(hist)
+report.styled(quantiles, caption="Quantiles of Ω per network and arm (left edge of the bin "
+              "where the cumulative share is reached)", labels={"q1": "1%", "q50": "median", "q99": "99%"})
+
+# %% tags=["remove-cell"]
 glue("q50_low", report.number(quantiles["q50"].min() if len(quantiles) else None), display=False)
 glue("q50_high", report.number(quantiles["q50"].max() if len(quantiles) else None), display=False)
 glue("q01_low", report.number(quantiles["q1"].min() if len(quantiles) else None), display=False)
 glue("q99_high", report.number(quantiles["q99"].max() if len(quantiles) else None), display=False)
-report.styled(quantiles, caption="Quantiles of Ω per network and arm (left edge of the bin "
-              "where the cumulative share is reached)", labels={"q1": "1%", "q50": "median", "q99": "99%"})
 
 # %% [markdown]
 # In our runs the median of Ω lies between {glue:text}`q50_low` and {glue:text}`q50_high`
@@ -180,11 +196,11 @@ report.styled(quantiles, caption="Quantiles of Ω per network and arm (left edge
 # ## Summary
 #
 # - The CAM layer is a reordering of GAP + Linear: same parameters, same logits, plus Ω.
-# - The distribution of Ω in the trained networks is shown above, per arm; where its median
-#   and tails lie is read from the table, not assumed.
+# - The distribution of Ω in the trained networks is shown in {numref}`fig-omega`, per arm;
+#   where its median and tails lie is read from the table, not assumed.
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(report.rerun_admonition("04_cam_layer", {
     "profile": profile, "results_dir": results_dir, "input_side": input_side, "seed": seed,
     "threads": threads},
-    time.perf_counter() - started)))
+    None)))

@@ -75,7 +75,6 @@
 
 # %% tags=["hide-input"]
 import inspect
-import time
 
 import pandas as pd
 from IPython.display import Markdown, display
@@ -85,9 +84,7 @@ from ggcam.data import prepare
 from ggcam.experiment import get_profile, run_specs
 from ggcam.viz import report
 
-started = time.perf_counter()
-
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 n_images = 1083  # images in EGD-CXR
 epochs_per_run = 250  # the paper: GG-CAM networks converge in 200-300 epochs
 train_share = 0.7  # the paper's training share of the images
@@ -99,17 +96,19 @@ h, w = paper.input_shape
 itemsize = pd.api.types.pandas_dtype(IMAGE_DTYPE).itemsize
 cache_gb = n_images * h * w * itemsize / 1e9
 steps = epochs_per_run * round(train_share * n_images) / paper.batch_size
+report.styled(pd.DataFrame([
+    {"item": "EGD-CXR download", "size": "≈ 0.5 GB"},
+    {"item": "the MIMIC-CXR DICOMs it uses", "size": "≈ 8 GB (about 7–8 MB each, uncompressed 16-bit)"},
+    {"item": f"prepared cache, {h}×{w} {IMAGE_DTYPE}", "size": f"{report.number(cache_gb)} GB"},
+]), caption="Disk")
+
+# %% tags=["remove-cell"]
 glue("n_release", f"{paper.n_images:,}", display=False)
 glue("cache_gb", report.number(cache_gb), display=False)
 glue("steps_per_run", report.number(steps), display=False)
 glue("paper_runs", len(run_specs(paper)), display=False)
 glue("epochs_per_run", epochs_per_run, display=False)
 glue("paper_batch", paper.batch_size, display=False)
-report.styled(pd.DataFrame([
-    {"item": "EGD-CXR download", "size": "≈ 0.5 GB"},
-    {"item": "the MIMIC-CXR DICOMs it uses", "size": "≈ 8 GB (about 7–8 MB each, uncompressed 16-bit)"},
-    {"item": f"prepared cache, {h}×{w} {IMAGE_DTYPE}", "size": f"{report.number(cache_gb)} GB"},
-]), caption="Disk")
 
 # %% [markdown]
 # The cache of network-ready images takes {glue:text}`cache_gb` GB. The `paper` profile has
@@ -124,7 +123,7 @@ report.styled(pd.DataFrame([
 #   phantom and the real data.
 # - Results from credentialed data stay on your machine.
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(report.rerun_admonition("09_real_data", {
     "n_images": n_images, "epochs_per_run": epochs_per_run, "train_share": train_share},
-    time.perf_counter() - started)))
+    None)))

@@ -27,9 +27,7 @@
 # | training step | bf16 autocast, channels_last (GPU) | the released code's float32, NCHW |
 # | CPU options | channels_last, deterministic algorithms | plain float32 NCHW on the CPU |
 
-# %%
-import time
-
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 from myst_nb import glue
 
@@ -37,9 +35,7 @@ from ggcam.analysis import bench as bench_results
 from ggcam.analysis import summary
 from ggcam.viz import report
 
-started = time.perf_counter()
-
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 results_file = "../benchmarks/results.json"  # the recorded figures (benchmarks/run_all.py)
 
 # %% [markdown]
@@ -56,6 +52,8 @@ report.styled(bench_results.machines_frame(data), caption="Machines the figures 
 # %%
 bench_results.show(data, "heatmap")
 heat = bench_results.frame(bench_results.entries(data, "heatmap")[0]).set_index("resample")
+
+# %% tags=["remove-cell"]
 glue("heatmap_speedup", report.number(heat.loc["area", "speed-up (×)"]), display=False)
 
 # %% [markdown]
@@ -65,6 +63,8 @@ glue("heatmap_speedup", report.number(heat.loc["area", "speed-up (×)"]), displa
 bench_results.show(data, "cam_head")
 cam = bench_results.frame(bench_results.entries(data, "cam_head")[0])
 cam = cam[cam["device"] == "cpu"].set_index("variant")
+
+# %% tags=["remove-cell"]
 glue("cam_vs_broadcast", report.number(cam.loc["ggcam.CAMHead", "broadcast peak / this"]),
      display=False)
 
@@ -113,6 +113,6 @@ bench_results.show_others(data, {"heatmap", "cam_head", "data", "train_step", "c
 # - GPU figures appear here once `make bench` has run on a machine with a GPU: each machine's
 #   tables are kept beside the others'.
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(report.rerun_admonition("10_performance", {"results_file": results_file},
-                                         time.perf_counter() - started)))
+                                         None)))

@@ -205,10 +205,26 @@ def test_recorded_benchmark_figures_follow_the_format():
     assert heat.loc["area", "speed-up (×)"] >= 100  # the benchmark's target
     entry = bench_results.entries(data, "heatmap")[0]
     assert bench_results.provenance(data, entry) == (
-        f"AMD EPYC, 2 cores, no GPU; {entry['date']}, commit {entry['commit']}")
+        f"AMD EPYC, 2 cores, no GPU; {entry['date']}, "
+        f"commit {bench_results.reader_text(entry['commit'])}")
     machines = bench_results.machines_frame(data)
     assert list(machines.columns) == ["machine", "cpu", "cores", "gpu", "torch", "note"]
     assert entry["machine"] in set(machines["machine"])
+
+
+def test_bench_tables_fit_the_page_and_read_without_tracker_numbers():
+    import pandas as pd
+
+    from ggcam.analysis import bench as br
+
+    wide = pd.DataFrame({"network": ["a"], "batch": [8], **{f"m{k} (s)": [1.5] for k in range(8)}})
+    parts = br.split_wide(wide)
+    assert [list(p.columns) for p in parts] == [
+        ["network", "batch", "m0 (s)", "m1 (s)", "m2 (s)", "m3 (s)"],
+        ["network", "batch", "m4 (s)", "m5 (s)", "m6 (s)", "m7 (s)"]]
+    assert br.split_wide(wide.iloc[:, :7])[0].equals(wide.iloc[:, :7])  # fits: one part
+    assert br.reader_text("c51fbc4+dirty") == "c51fbc4 (with local changes)"
+    assert br.reader_text("plain text (no change)") == "plain text (no change)"
 
 
 def test_bench_results_check_and_merge():

@@ -30,6 +30,7 @@ import pandas as pd
 FORMAT = "ggcam-benchmarks/1"
 ENTRY_KEYS = ("benchmark", "table", "title", "machine", "date", "commit", "setup", "columns", "rows")
 MACHINE_KEYS = ("cpu", "cores", "gpu", "torch")
+MAX_COLUMNS = 7  # a table's columns on a page (book/check_html.py)
 
 
 def machine_id(cpu: str, cores: int, gpu: str) -> str:
@@ -129,12 +130,36 @@ def entries(data: dict, benchmark: str) -> list[dict]:
     return found
 
 
+def reader_text(text: str) -> str:
+    """A recorded commit as a reader sees it: "abc1234+dirty" reads "abc1234 (with local changes)"."""
+    return text.replace("+dirty", " (with local changes)")
+
+
 def provenance(data: dict, entry: dict) -> str:
     """"AMD EPYC, 2 cores, no GPU; 2026-11-27, commit c51fbc4" (the machine's torch and note
     are in ``machines_frame``)."""
     m = data["machines"][entry["machine"]]
     gpu = "no GPU" if m["gpu"] in ("", "none", None) else m["gpu"]
-    return f"{m['cpu']}, {m['cores']} cores, {gpu}; {entry['date']}, commit {entry['commit']}"
+    return (f"{m['cpu']}, {m['cores']} cores, {gpu}; {entry['date']}, "
+            f"commit {reader_text(entry['commit'])}")
+
+
+def split_wide(table: pd.DataFrame, max_columns: int = MAX_COLUMNS) -> list[pd.DataFrame]:
+    """A table as parts of at most ``max_columns`` columns that fit the book's text column:
+    the leading columns that name a row (text or integers, e.g. network, input, batch) repeat
+    in every part, the measured columns are shared out evenly in their order."""
+    keys = []
+    for name in table.columns:
+        if pd.api.types.is_float_dtype(table[name]):
+            break
+        keys.append(name)
+    measures = [c for c in table.columns if c not in keys]
+    room = max_columns - len(keys)
+    if len(table.columns) <= max_columns or room < 1 or not measures:
+        return [table]
+    parts = -(-len(measures) // room)
+    per = -(-len(measures) // parts)
+    return [table[keys + measures[k:k + per]] for k in range(0, len(measures), per)]
 
 
 def machines_frame(data: dict) -> pd.DataFrame:
@@ -145,16 +170,20 @@ def machines_frame(data: dict) -> pd.DataFrame:
 
 
 def show(data: dict, benchmark: str) -> None:
-    """Display every table of one benchmark in a notebook: its setup, the table, its summary."""
+    """Display every table of one benchmark in a notebook: its setup, the table (in parts, when
+    it is too wide for the page: ``split_wide``), its summary."""
     from IPython.display import Markdown, display
 
     from ggcam.viz.report import styled
 
     for entry in entries(data, benchmark):
-        display(Markdown(f"{entry['setup']} *Measured on:* {provenance(data, entry)}."))
-        display(styled(frame(entry), caption=entry["title"]))
+        display(Markdown(f"{reader_text(entry['setup'])} *Measured on:* {provenance(data, entry)}."))
+        parts = split_wide(frame(entry))
+        for k, part in enumerate(parts, 1):
+            title = entry["title"] if len(parts) == 1 else f"{entry['title']} ({k} of {len(parts)})"
+            display(styled(part, caption=title))
         if entry["summary"]:
-            display(Markdown(entry["summary"]))
+            display(Markdown(reader_text(entry["summary"])))
 
 
 def show_others(data: dict, shown: set[str]) -> None:

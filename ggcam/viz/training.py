@@ -6,6 +6,7 @@ Imports only ``ggcam.viz.style`` (``ggcam.viz.paper_figures`` re-exports these f
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import matplotlib as mpl
@@ -36,10 +37,18 @@ CURVE_LABELS = {  # eq. 11's parameters and the effective weights of L_sm and L_
 
 
 def legend_below(fig: Figure, handles, labels) -> None:
-    """The legend below the panels, outside the data: two columns, one when a label is long."""
-    ncol = 1 if max(map(len, labels), default=0) > 28 else 2
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(ncol, len(labels)),
-               frameon=False)
+    """The legend below the panels, outside the data: two columns, one when a label is long.
+
+    The figure grows by the legend's height, so a long legend (seven arms in one column) adds
+    to the figure instead of squeezing the panels above it.
+    """
+    ncol = min(1 if max(map(len, labels), default=0) > 28 else 2, max(len(labels), 1))
+    legend = fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False)
+    size = legend.prop.get_size_in_points()
+    rows = math.ceil(len(labels) / ncol)
+    height_pt = size * (rows * (1 + legend.labelspacing) + 2 * legend.borderpad)  # rows and padding
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width, height + height_pt / 72)
 
 
 def training_curves(curves: pd.DataFrame) -> Figure:

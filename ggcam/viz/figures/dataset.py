@@ -58,7 +58,8 @@ def first_case_per_class(labels) -> list[int]:
 
 def cases_figure(ds, cases, truth: pd.DataFrame | None = None) -> Figure:
     """One image per class: lung (blue) and mediastinum (orange) outlines, the true-finding
-    boxes (cyan, dashed) and the simulated reader's fixations as a scanpath."""
+    boxes (cyan, dashed) and the simulated reader's fixations as a light scanpath (hollow
+    circles, area by duration) that leaves the anatomy visible."""
     fig = figure(6.4, 3.2)
     with mpl.rc_context(STYLE):
         axes = fig.subplots(1, len(cases))
@@ -68,9 +69,10 @@ def cases_figure(ds, cases, truth: pd.DataFrame | None = None) -> Figure:
             ax.imshow(ds.read_image(i), cmap="gray")
             ax.contour(full["lung"], levels=[0.5], colors="tab:blue", linewidths=1)
             ax.contour(full["heart"], levels=[0.5], colors="tab:orange", linewidths=1)
-            ax.plot(pts.x, pts.y, "-", color="yellow", lw=0.6, alpha=0.7)
-            ax.scatter(pts.x, pts.y, s=30 * pts.duration / pts.duration.mean(), color="red",
-                       alpha=0.6)
+            # Thin, light path and hollow circles, so the drawn chest shows through.
+            ax.plot(pts.x, pts.y, "-", color="yellow", lw=0.35, alpha=0.45)
+            ax.scatter(pts.x, pts.y, s=14 * pts.duration / pts.duration.mean(), facecolors="none",
+                       edgecolors="red", linewidths=0.6, alpha=0.8)
             if truth is not None:
                 boxes = truth[(truth["dicom_id"] == ds.metadata["dicom_id"].iat[i])
                               & (truth["finding"] != "none")]
@@ -88,10 +90,11 @@ def sampling_figure(fixations, raw, i: int) -> Figure:
     image = fixations.read_image(i)
     with mpl.rc_context(STYLE):
         axes = fig.subplots(1, 2)
-        for ax, ds, what in ((axes[0], fixations, "fixations"), (axes[1], raw, "raw samples")):
+        for ax, ds, what, size in ((axes[0], fixations, "fixations", 10),
+                                   (axes[1], raw, "raw samples", 2)):
             pts = ds.gaze_points(i)
             ax.imshow(image, cmap="gray")
-            ax.scatter(pts.x, pts.y, s=3, color="red", alpha=0.5)
+            ax.scatter(pts.x, pts.y, s=size, color="red", alpha=0.6, linewidths=0)
             ax.set_title(f"{what} ({len(pts)})")
             axis_off(ax)
     return fig
