@@ -120,16 +120,18 @@ def test_a_box_column_twice_is_refused(phantom_copy):
         _open(phantom_copy, heart="cardiac_bbox")
 
 
-def test_a_negative_fpogd_is_named_when_durations_weigh_the_points(phantom_copy):
+@pytest.mark.parametrize("value, shown", [("-0.25", r"-0\.25"), ("", "nan"), ("inf", "inf")])
+def test_a_bad_fpogd_is_named_when_durations_weigh_the_points(phantom_copy, value, shown):
+    """A blank duration is an error, not a weight of 0 that would drop the point silently."""
     path = phantom_copy["egd_root"] / "fixations.csv"
     fix = pd.read_csv(path, dtype=str, keep_default_na=False)
     sheet = _sheet(phantom_copy)
     row = fix.index[(fix["DICOM_ID"] == sheet["dicom_id"][2])
                     & (fix["X_ORIGINAL"].astype(float) > 0)][0]
-    fix.loc[row, "FPOGD"] = "-0.25"
+    fix.loc[row, "FPOGD"] = value
     fix.to_csv(path, index=False)
     _open(phantom_copy)  # unweighted: FPOGD is not read into Ψ
-    with pytest.raises(ValueError, match=rf"fixations\.csv: column FPOGD = -0\.25 on a row of "
+    with pytest.raises(ValueError, match=rf"fixations\.csv: column FPOGD = {shown} on a row of "
                                          rf"dicom_id '{sheet['dicom_id'][2]}'"):
         _open(phantom_copy, weighting="duration")
 

@@ -299,7 +299,7 @@ def prepare(egd_root: str | Path, mimic_root: str | Path, cache_dir: str | Path,
             seconds = pts["duration"].to_numpy(dtype=float)
             with np.errstate(over="ignore"):
                 d = seconds.astype(np.float32)
-            if (np.isinf(d) & ~np.isnan(seconds)).any():
+            if (np.isinf(d) & np.isfinite(seconds)).any():  # blank/inf: refused when weighed
                 raise ValueError(f"{ds.egd_root / GAZE_FILES[gaze]}: FPOGD of image "
                                  f"{ds.metadata['dicom_id'].iat[i]} "
                                  "exceeds float32 (durations are seconds)")

@@ -219,7 +219,9 @@ def read_gaze_table(path, ids: pd.Index, *, chunksize: int = 250_000,
               "calibration_ids": len(calib_ids), "off_image_rows": off,
               "invalid_rows": invalid, "kept_rows": len(index),
               "images_without_gaze": int((np.diff(offsets) == 0).sum())}
-    return GazeTable(offsets, xy[order], np.nan_to_num(dur[order]), report)
+    # durations as read: a blank or infinite FPOGD stays NaN/inf, so that duration weighting
+    # refuses it by name (EGDCXR) instead of weighing the point 0 or 1.8e308
+    return GazeTable(offsets, xy[order], dur[order], report)
 
 
 def fit_to_images(table: GazeTable, shapes: np.ndarray) -> GazeTable:

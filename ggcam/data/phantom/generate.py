@@ -43,7 +43,6 @@ import numpy as np
 from tqdm import tqdm
 
 from ggcam.data import layout as L
-from ggcam.runtime import capped
 from ggcam.data.phantom import anatomy as pa
 from ggcam.data.phantom import draw as phantom_draw
 from ggcam.data.phantom import reader as phantom_reader
@@ -60,6 +59,7 @@ from ggcam.data.phantom.marker import (
     remove_stale_temps,
 )
 from ggcam.data.phantom.truth import TRUTH_COLUMNS, TRUTH_FILE, truth_rows
+from ggcam.runtime import capped
 
 FULL_SIZES = ((3056, 2544), (2544, 3056))  # portrait (58 %), landscape (25 %); the rest vary
 PHANTOM_VERSION = 1  # bump when the same parameters would write different bytes
