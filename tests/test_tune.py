@@ -197,3 +197,40 @@ def test_the_search_space_is_section_4_2s():
     wider = (*SEARCH_SPACE[:1], Param("lr", "float", 1e-6, 1.0, log=True), *SEARCH_SPACE[2:])
     assert space_hash(wider) != space_hash()
     assert space_hash(tuple(Param(**{**p.__dict__, "source": "x"}) for p in SEARCH_SPACE)) == space_hash()
+
+
+def test_a_killed_workers_running_trial_is_failed_at_once_a_live_ones_is_not(tmp_path):
+    """Optuna's heartbeat would wait out its grace period (or never act, on a journal file)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    import optuna
+    from optuna.trial import TrialState
+
+    from ggcam.tune.workers import WorkerLock, fail_orphaned_trials
+
+    url = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage=url, study_name="s")
+    live = WorkerLock(tmp_path / "workers")
+    kept = study.ask()
+    live.tag(kept)
+    script = textwrap.dedent(f"""
+        import os, signal, optuna
+        from pathlib import Path
+        from ggcam.tune.workers import WorkerLock
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.load_study(storage={url!r}, study_name="s")
+        trial = study.ask()
+        WorkerLock(Path({str(tmp_path / "workers")!r})).tag(trial)
+        os.kill(os.getpid(), signal.SIGKILL)  # dies holding its lock, the trial RUNNING
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == -9, done.stderr
+    study = optuna.load_study(storage=url, study_name="s")
+    assert [t.state for t in study.trials] == [TrialState.RUNNING, TrialState.RUNNING]
+    assert fail_orphaned_trials(study) == [1]
+    assert [t.state for t in study.trials] == [TrialState.RUNNING, TrialState.FAIL]
+    live.release()
+    assert fail_orphaned_trials(study) == []  # released: its file is gone, nothing to judge

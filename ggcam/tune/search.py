@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from ggcam.runtime import atomic_write_text
 from ggcam.study import FAMILY_OF, VARIANTS
 from ggcam.tune.space import OBJECTIVES, space_dict, space_hash, suggest, trial_config
 from ggcam.tune.storage import check_study, default_storage, describe, open_storage, study_files
+from ggcam.tune.workers import WorkerLock, fail_orphaned_trials
 
 # Optuna's default of 5 finished trials before any pruning; none before epoch 3, as the first
 # epochs' validation numbers say little about where a run ends.
@@ -58,6 +60,7 @@ class _Trial:
         self.profile, self.spec, self.base, self.options = profile, spec, base, options
         self.data, self.objective, self.epochs, self.ckpt_root = data, objective, epochs, ckpt_root
         self.started = 0  # trials this process ran (other workers may add to the study too)
+        self.worker = None  # this process's WorkerLock: tags each trial with its owner
 
     def __call__(self, trial) -> float:
         import optuna
@@ -66,6 +69,8 @@ class _Trial:
         from ggcam.train import NonFiniteLoss, fit, make_loss, make_model
 
         self.started += 1
+        if self.worker is not None:
+            self.worker.tag(trial)
         config = trial_config(self.profile, self.base, suggest(trial, self.spec.variant), self.epochs)
         sets = self.data.sets(self.spec, config)  # the run's training and validation sets
         train, val = sets.train_fit, sets.val_fit
@@ -168,10 +173,17 @@ def tune(profile: Profile | str, network: str, variant: str, *, trials: int,
     elif "data_origin" not in st.user_attrs:  # a study begun before the origin was recorded
         st.set_user_attr("data_origin", data.origin)
     ckpt_root = Path(work_root) / "tuning" / profile.name / name
+    worker = WorkerLock(ckpt_root / "workers")
+    orphans = fail_orphaned_trials(st)
+    if orphans:
+        warnings.warn(f"study {name}: trial(s) {orphans} were left RUNNING by a process that "
+                      "died; marked FAIL", stacklevel=2)
     objective_fn = _Trial(profile, spec, base, options, data, objective, epochs, ckpt_root)
+    objective_fn.worker = worker
     try:
         st.optimize(objective_fn, n_trials=trials, gc_after_trial=True)
     finally:
+        worker.release()
         best_json = _export(st, files, profile, base)
     done = st.trials
     states = {}
