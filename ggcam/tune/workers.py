@@ -35,6 +35,10 @@ class WorkerLock:
         if not self._file.closed:
             self._file.close()  # drops the lock
         self.path.unlink(missing_ok=True)
+        try:
+            self.path.parent.rmdir()  # the last worker leaves no folder behind
+        except OSError:
+            pass
 
 
 def _owner_is_dead(path: Path) -> bool:
