@@ -195,6 +195,51 @@ def test_a_record_of_another_profile_is_an_error(store):
         store.records()
     with pytest.raises(ValueError, match=r"profile 'cpu' in the store of profile 'smoke'"):
         store.record_dict_of(RUNS[0])
+    before = (store.path / "runs.csv").read_bytes()
+    with pytest.raises(ValueError, match=r"profile 'cpu' in the store of profile 'smoke'"):
+        store.collect()  # runs.csv is not rebuilt with a foreign record in it
+    assert (store.path / "runs.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_maps_are_named(store, value):
+    preds, maps = _files(0)
+    cams = maps["cams"].copy()
+    cams[4, 1, 0, 1] = value
+    _edit_maps(store, cams=cams)
+    with pytest.raises(ValueError, match=r"array 'cams' holds a non-finite value .* at index \(4, 1, 0, 1\)"):
+        store.maps(RUNS[0])
+
+
+@pytest.mark.parametrize("content, needle", [
+    ("epoch,loss\n1,0.5\n", r"needs column\(s\) \['run_id'\]"),
+    ("epoch,run_id\none,resnet18__standard__s0\n", r"column epoch holds (object|str) values"),
+    ("epoch,run_id\n1,resnet18__standard__s1\n", r"names \['resnet18__standard__s1'\], not the run"),
+    ('epoch,run_id\n1,"unclosed\n', r"cannot read curves file"),
+])
+def test_a_broken_curves_file_is_named(store, content, needle):
+    folder = store.path / "curves"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{RUNS[0]}.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=needle) as err:
+        store.curves()
+    assert str(path) in str(err.value)
+
+
+def test_a_truncated_or_misnamed_example_is_named(store):
+    folder = store.path / "examples"
+    folder.mkdir(exist_ok=True)
+    store.write_example("resnet18", "standard", {"cam": np.ones((2, 3, 2))})
+    assert set(store.examples()) == {("resnet18", "standard")}
+    path = folder / "resnet18__standard.npz"
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(ValueError, match=r"cannot read examples archive .*resnet18__standard\.npz"):
+        store.examples()
+    path.unlink()
+    (folder / "resnet18.npz").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"resnet18\.npz: an example file is named"):
+        store.examples()
 
 
 def test_an_archived_store_holds_its_profiles_records(store, tmp_path):

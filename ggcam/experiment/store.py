@@ -109,7 +109,7 @@ class ResultsStore:
 
     def collect(self) -> pd.DataFrame:
         """Rebuild ``runs.csv`` from the records and return it."""
-        records = [self.record_dict(p) for p in sorted((self.path / "runs").glob("*.json"))]
+        records = [self.record_dict(p, self.profile) for p in sorted((self.path / "runs").glob("*.json"))]
         df = pd.DataFrame(records, columns=RunRecord.columns())
         if len(df):
             df = df.sort_values(["network", "variant", "seed"]).reset_index(drop=True)
@@ -255,16 +255,17 @@ class ResultsStore:
         files = sorted((self.path / "curves").glob("*.csv"))
         if not files:
             raise FileNotFoundError(f"no curves in {self.path / 'curves'}")
-        curves = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+        curves = pd.concat([checks.read_curves(f) for f in files], ignore_index=True)
         return curves.merge(runs, on="run_id", how="inner")
 
     def examples(self) -> dict[tuple[str, str], dict[str, np.ndarray]]:
         """{(network, variant): {"labels", "psi", "cam", "dicom_id", ["image"]}} for Table 3."""
         out = {}
         for f in sorted((self.path / "examples").glob("*.npz")):
-            network, variant = f.stem.split("__")
-            with np.load(f) as z:
-                out[(network, variant)] = {k: z[k] for k in z.files}
+            parts = f.stem.split("__")
+            if len(parts) != 2:
+                raise ValueError(f"{f}: an example file is named <network>__<variant>.npz")
+            out[tuple(parts)] = checks.load_arrays(f, "examples archive")
         return out
 
     def provenance(self) -> dict:

@@ -156,6 +156,26 @@ def check_predictions(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     return df
 
 
+CURVE_COLUMNS = ("run_id", "epoch")  # what every curves file has, whatever else it records
+
+
+def read_curves(path: Path) -> pd.DataFrame:
+    """One run's per-epoch curves (``curves/<run_id>.csv``); errors name the file."""
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise ValueError(f"cannot read curves file {path}: {err}") from None
+    missing = [c for c in CURVE_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: a curves file needs column(s) {missing}; it has {list(df.columns)}")
+    if len(df) and (df["run_id"].astype(str) != path.stem).any():
+        raise ValueError(f"{path}: its run_id column names {sorted(set(df['run_id'].astype(str)) - {path.stem})}, "
+                         f"not the run the file is named after ({path.stem!r})")
+    if not pd.api.types.is_integer_dtype(df["epoch"]):
+        raise ValueError(f"{path}: column epoch holds {df['epoch'].dtype} values, expected integers")
+    return df
+
+
 def load_arrays(path: Path, what: str) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` archive, without pickles; errors name the file and array."""
     try:
@@ -222,6 +242,11 @@ def check_maps(maps: dict[str, np.ndarray], path: Path, predictions: pd.DataFram
             if n != want:
                 raise ValueError(f"{path}: array {key!r} has shape {array.shape}: {n} along axis "
                                  f"{axis} ({name}), but {_size_source(name, want, predictions_path)}")
+    for key in ("cams", "gaze"):
+        if key in maps and np.issubdtype(maps[key].dtype, np.floating) and not np.isfinite(maps[key]).all():
+            bad = np.argwhere(~np.isfinite(maps[key]))[0]
+            raise ValueError(f"{path}: array {key!r} holds a non-finite value ({_plain(maps[key][tuple(bad)])}) "
+                             f"at index {tuple(int(b) for b in bad)}: the maps cannot be scored")
     if "dicom_id" in maps:
         ids = predictions["dicom_id"].to_numpy(dtype=str)
         differ = np.flatnonzero(maps["dicom_id"] != ids)
