@@ -54,6 +54,18 @@ def test_swapped_paths_are_refused(phantom_copy):
         _open(phantom_copy)
 
 
+@pytest.mark.parametrize("column, prefix", [("patient_id", "p"), ("study_id", "s")])
+def test_a_row_filed_under_another_patient_or_study_is_refused(phantom_copy, column, prefix):
+    """The splits group by patient_id: an image under another patient's folder would leak."""
+    sheet = _sheet(phantom_copy)
+    own = str(sheet.loc[4, column])
+    sheet.loc[4, column] = str(int(own) + 1)
+    _save(phantom_copy, sheet)
+    with pytest.raises(ValueError, match=rf"dicom_id '{sheet['dicom_id'][4]}', column path = .* lies "
+                                         rf"in folder {prefix}{own}, but its {column} is '{int(own) + 1}'"):
+        _open(phantom_copy)
+
+
 def test_two_rows_with_one_path_are_refused(phantom_copy):
     sheet = _sheet(phantom_copy)
     sheet.loc[3, "path"] = sheet.loc[2, "path"]
@@ -146,4 +158,18 @@ def test_a_box_coordinate_that_is_no_number_is_named(phantom_copy, value):
     with pytest.raises(ValueError, match=rf"bounding_boxes\.csv: the 'cardiac silhouette' box of "
                                          rf"dicom_id '{boxes['dicom_id'][row]}', column x2: .* is "
                                          "not a finite number"):
+        _open(phantom_copy, heart="cardiac_bbox")
+
+
+def test_two_different_cardiac_boxes_for_one_image_are_refused(phantom_copy):
+    path = phantom_copy["egd_root"] / "bounding_boxes.csv"
+    boxes = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = boxes.index[boxes["bbox_name"] == "cardiac silhouette"][2]
+    again = boxes.loc[[row]].copy()
+    pd.concat([boxes, again]).to_csv(path, index=False)  # an exact repeat: harmless
+    _open(phantom_copy, heart="cardiac_bbox")
+    again["x2"] = str(float(again["x2"].iloc[0]) + 40)
+    pd.concat([boxes, again]).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=rf"dicom_id '{boxes['dicom_id'][row]}' has 2 different "
+                                         r"'cardiac silhouette' boxes"):
         _open(phantom_copy, heart="cardiac_bbox")

@@ -119,6 +119,23 @@ def check_dicom_names(sheet: pd.DataFrame, path) -> None:
             raise ValueError(f"{path}: dicom_id {dicom_id!r}, column path = {rel!r} names file "
                              f"{name!r}, not this row's {dicom_id}.dcm (MIMIC-CXR names every "
                              "DICOM <dicom_id>.dcm): the row would read another image")
+    _check_path_folders(sheet, path)
+
+
+def _check_path_folders(sheet: pd.DataFrame, path) -> None:
+    """The patient and study folders of ``path`` (``files/pXX/p<patient_id>/s<study_id>/``)
+    are the row's own: the splits group images by ``patient_id``, so a row whose image lies
+    under another patient's folder would let one patient into two sets."""
+    for column, prefix in (("patient_id", "p"), ("study_id", "s")):
+        if column not in sheet.columns:
+            continue
+        for dicom_id, rel, value in zip(sheet["dicom_id"], sheet["path"], sheet[column]):
+            folders = [part[1:] for part in PurePosixPath(rel).parts[:-1]
+                       if part[:1] == prefix and part[1:].isdigit() and len(part) > 3]
+            if folders and str(value).strip() and folders[-1] != str(value).strip():
+                raise ValueError(f"{path}: dicom_id {dicom_id!r}, column path = {rel!r} lies in "
+                                 f"folder {prefix}{folders[-1]}, but its {column} is {value!r} "
+                                 f"(MIMIC-CXR files each image under p<patient_id>/s<study_id>)")
 
 
 def one_hot_labels(sheet: pd.DataFrame, path) -> np.ndarray:
@@ -263,7 +280,15 @@ def read_cardiac_boxes(path, ids: pd.Index) -> np.ndarray:
     require_unique_header(path)
     require_columns(path, boxes.columns, BBOX_COLUMNS)
     strip_ids(boxes, ("dicom_id", "bbox_name"), path)
-    heart = boxes[boxes["bbox_name"] == "cardiac silhouette"].drop_duplicates("dicom_id")
+    heart = boxes[boxes["bbox_name"] == "cardiac silhouette"]
+    twice = heart.drop_duplicates().duplicated("dicom_id", keep=False)  # exact repeats are harmless
+    if twice.any():
+        rows = heart.drop_duplicates()[twice]
+        first = rows["dicom_id"].iloc[0]
+        boxes_of = rows.loc[rows["dicom_id"] == first, list(BBOX_COLUMNS[2:])].to_numpy().tolist()
+        raise ValueError(f"{path}: dicom_id {first!r} has {len(boxes_of)} different 'cardiac "
+                         f"silhouette' boxes {boxes_of} (x1, x2, y1, y2); one image has one")
+    heart = heart.drop_duplicates("dicom_id")
     heart = heart.set_index("dicom_id").reindex(ids)
     missing = heart.index[heart["bbox_name"].isna()]
     if len(missing):
