@@ -34,20 +34,17 @@
 
 # %% tags=["hide-input"]
 # %matplotlib inline
-import time
 import warnings
 
 from IPython.display import Markdown, display
 from myst_nb import glue
 
 from ggcam.analysis import summary
-from ggcam.config import table1_frame
 from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", category=UserWarning)  # notes go into the tables
-started = time.perf_counter()
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = ""  # results/<profile> to read; empty: the best profile with results
 results_dir = ""  # the results root; empty: the repository's results/
 n_boot = 1000  # bootstrap replicates of the paired ΔAUC interval (seeds, then test images)
@@ -58,27 +55,38 @@ cache_dir = "../.cache/book"  # the paired table, shared with the front page
 store = summary.open_results(profile, results_dir or None)
 runs = summary.runs_of(store)
 paired = summary.paired_table(store, n_boot=n_boot, seed=seed, cache_dir=cache_dir)
-glue("answer_text", Markdown(summary.answer_markdown(store, paired)), display=False)
-glue("scope_text", Markdown(summary.scope_note(store)), display=False)
+
+# %% tags=["remove-input"]
 Markdown(summary.provenance_markdown(store) + " " + summary.progress_facts(store)["sentence"])
 
+# %% tags=["remove-cell"]
+glue("answer_text", Markdown(summary.answer_markdown(store, paired)), display=False)
+glue("scope_text", Markdown(summary.scope_note(store)), display=False)
+glue("configs_shared", Markdown(summary.configs_shared(store)), display=False)
+glue("target_auc", summary.TARGET_AUC, display=False)
+glue("n_runs", len(runs), display=False)
+
 # %% [markdown]
-# ## Table 1 and what was trained
+# ## What was trained
 #
-# The paper's Table 1, as published (Adam for every network; B is the blur's kernel size):
+# The paper's values are its [Table 1](05_training.ipynb) (on the training page). Each arm
+# here takes Table 1's values (the released code's for `ggcam-legacy`) with one named change,
+# and the profile sets sizes, learning rate and epoch cap:
+#
+# ```{glue:md} configs_shared
+# :format: myst
+# ```
+#
+# The settings where the arms differ, first the training and the loss (P: the plateau
+# patience; σ_sm₀ and σ_ce₀: the initial σ of eq. {eq}`eq-11`), then how Ω and Ψ are made:
 
 # %%
-report.styled(table1_frame(), formats={"learning rate": "{:.1e}", "σ_sm": "{:.1e}"},
-              caption="Table 1 (the paper's)")
-
-# %% [markdown]
-# and the configuration of every arm this store holds (Table 1's values, the released code's
-# for `ggcam-legacy`, one named change for each other arm; sizes, learning rate and epoch cap
-# from the profile):
+report.styled(summary.configs_loss(store),
+              caption="Training and loss settings per arm")
 
 # %%
-report.styled(summary.configs_table(store), formats={"lr": "{:.1e}", "σ_sm₀": "{:.2g}"},
-              caption="The configurations trained")
+report.styled(summary.configs_maps(store),
+              caption="How Ω and Ψ are made, per arm")
 
 # %% [markdown]
 # ## Did each arm learn?
@@ -86,87 +94,108 @@ report.styled(summary.configs_table(store), formats={"lr": "{:.1e}", "σ_sm₀":
 # A run *learned* if it does not predict one class for every test image and the 95% interval
 # of its test AUC excludes 0.5. The paired comparisons keep every seed (dropping the seeds
 # where one arm failed would hide that arm's failures); an arm where fewer than half of the
-# runs learned is marked, shown, and left out of conclusions.
+# runs learned is marked ✗ under "arm counts", shown, and left out of conclusions. "CI width"
+# is the median width of a run's 95% bootstrap interval of its test AUC.
 
 # %%
-report.styled(summary.arm_status_display(runs), caption="Runs per arm, how many learned",
-              labels={"variant": "arm"})
+report.styled(summary.run_summary(runs),
+              caption="Runs per arm: how many learned, their test AUC")
 
 # %% [markdown]
-# Before the sweep the study set itself a **learning target** per network: the reference
-# arm's median test AUC at least {glue:text}`target_auc`, and at most one run in ten of either
-# primary arm predicting a single class. A network that misses it still gets its comparison,
-# but the sentences above call it exploratory: a gain or loss between undertrained models says
-# little about gaze.
+# Before the sweep the study set itself a **learning target** per network (on the
+# [front page](01_answer.ipynb)): the reference arm's median test AUC at least
+# {glue:text}`target_auc`, and at most one run in ten of either primary arm predicting a
+# single class. A network that misses it still gets its comparison, but the sentences above
+# call it exploratory: a gain or loss between undertrained models says little about gaze.
 # Probes of why EfficientNet-B0 misses it on the `cpu` profile (head initialisation,
 # regularisation, learning rate, longer training, a 1,200-image phantom) are in
 # `results/cpu-probes/README.md`: more training images help most, but even a phantom of 1,200
 # images (720 for training instead of 400) leaves the median below the target, and more would
 # not fit the study's budget.
-
-# %%
-glue("target_auc", summary.TARGET_AUC, display=False)
-report.styled(summary.learning_target_table(store), caption="The learning target per network")
-
-# %% [markdown]
+#
 # ## Figure 3a–b: test AUC, standard against GG-CAM
 #
 # Each dot is one run (one seed); the title carries the paper's one-way ANOVA p-value, as in
 # the paper. Red diamonds: the paper's medians for ResNet50 and EffNetV2-S on the real data
-# (standard, and GG-CAM beside each of our GG-CAM arms). First the primary comparison:
+# (standard, and GG-CAM beside each of our GG-CAM arms). {numref}`fig-auc-primary` shows the
+# primary comparison, {numref}`fig-auc-arms` the paper's GG-CAM as published (Table 1,
+# float32), the same in float64 and the released code's, and {numref}`fig-auc-controls` the
+# two gaze controls beside the primary GG-CAM arm (same settings, only Ψ differs).
 
-# %%
-figures.figure3(runs, ["auc_ovo"], ("standard", "ggcam-warm"), figures.paper_medians(runs))
+# %% tags=["hide-input"]
+paper = figures.paper_medians(runs)
+fig_primary = figures.figure3(runs, ["auc_ovo"], ("standard", "ggcam-warm"), paper)
+fig_arms = figures.figure3(runs, ["auc_ovo"],
+                           ("standard", "ggcam", "ggcam-fp64", "ggcam-legacy"), paper)
+fig_controls = figures.figure3(runs, ["auc_ovo"],
+                               ("ggcam-warm", "ggcam-shuffled", "ggcam-centre"), None)
+
+# %% tags=["remove-cell"]
+glue("fig_auc_primary", fig_primary, display=False)
+glue("fig_auc_arms", fig_arms, display=False)
+glue("fig_auc_controls", fig_controls, display=False)
 
 # %% [markdown]
-# then the paper's GG-CAM as published (Table 1, float32), the same in float64, and the
-# released code's:
-
-# %%
-figures.figure3(runs, ["auc_ovo"], ("standard", "ggcam", "ggcam-fp64", "ggcam-legacy"),
-                figures.paper_medians(runs))
-
-# %% [markdown]
-# and the two gaze controls beside the primary GG-CAM arm (same settings, only Ψ differs):
-
-# %%
-figures.figure3(runs, ["auc_ovo"], ("ggcam-warm", "ggcam-shuffled", "ggcam-centre"), None)
-
-# %% [markdown]
+# ```{glue:figure} fig_auc_primary
+# :name: fig-auc-primary
+# :alt: Dot plots of the test AUC of every run, standard against ggcam-warm, one panel per network, with the paper's medians as red diamonds.
+#
+# **The paper's Figure 3a–b: the primary comparison.** Test AUC of each run of the standard network and
+# of `ggcam-warm`, one panel per network; red diamonds: the paper's medians on real data.
+# ```
+#
+# ```{glue:figure} fig_auc_arms
+# :name: fig-auc-arms
+# :alt: Dot plots of the test AUC of every run of the standard network and of the paper's, float64 and released-code GG-CAM arms, one panel per network.
+#
+# **The paper's GG-CAM as published, in float64, and the released code's.** Test AUC of
+# each run beside the standard network's.
+# ```
+#
+# ```{glue:figure} fig_auc_controls
+# :name: fig-auc-controls
+# :alt: Dot plots of the test AUC of every run of ggcam-warm and of its two gaze controls, shuffled and centre, one panel per network.
+#
+# **The gaze controls.** `ggcam-warm` beside the same arm trained with Ψ of another image
+# (`ggcam-shuffled`) and with the mean Ψ for every image (`ggcam-centre`).
+# ```
+#
 # ## The paired comparisons
 #
 # Per network: Δ = AUC(second arm) − AUC(first arm), averaged over the seeds both arms have.
 # The primary comparison's interval resamples seeds and then test images; the others resample
-# seeds (with few seeds such an interval is narrow: read it with its p-value). "p raw" is the
-# exact sign-flip p-value; "p Holm-adjusted" adjusts it within its family, per network (the
-# gaze controls against the GG-CAM arm; the other arms against standard; the primary pair's
-# localisation metrics on the next page); the primary p is not adjusted. "smallest
-# attainable p" is the best p the family's test could give with these seeds (2 / 2ⁿ for n
-# seeds, times the family's size under Holm): where it exceeds 0.05, no difference could be
-# called, whatever its size. A comparison needs two paired seeds before it is tested.
+# seeds (with few seeds such an interval is narrow: read it with its p-value). "p" is the
+# exact sign-flip p-value, Holm-adjusted within its family, per network (the gaze controls
+# against the GG-CAM arm; the other arms against standard; the primary pair's localisation
+# metrics on the next page); the primary comparison's p is not adjusted. "smallest p
+# possible" is the best p the family's test could give with these seeds (2 / 2ⁿ for n seeds,
+# times the family's size under Holm): where it exceeds 0.05, no difference could be called,
+# whatever its size. A comparison needs two paired seeds before it is tested.
 
 # %%
-report.styled(summary.paired_display(paired, ["auc_ovo"]),
-              formats={"p raw (sign-flip)": "{:.3g}", "p Holm-adjusted": "{:.3g}",
-                       "smallest attainable p": "{:.3g}"},
+report.styled(summary.paired_brief(paired, "auc_ovo"),
+              formats={"p": "{:.3g}", "smallest p possible": "{:.3g}"},
               caption="Paired differences in test AUC")
 
 # %% [markdown]
 # The paper's test, one-way ANOVA of the runs' AUCs between two arms (it ignores the
 # pairing), with Welch's ANOVA and Kruskal–Wallis, which assume neither equal variances nor
-# normal AUCs:
+# normal AUCs; "runs" counts the runs of standard and of the other arm, "median" their median
+# test AUCs:
 
 # %%
-report.styled(summary.anova_table(runs, "auc_ovo"), caption="The paper's ANOVA, per network and arm")
+report.styled(summary.anova_display(summary.anova_table(runs, "auc_ovo")),
+              caption="The paper's ANOVA, per network and arm")
 
 # %% [markdown]
 # ## How certain is one run's AUC?
 #
-# Each run's test AUC with a 95% bootstrap interval (test images resampled within classes),
-# its epochs and its flags:
+# Each of the {glue:text}`n_runs` runs' test AUC with its 95% bootstrap interval (test images
+# resampled within classes), its epochs (the best one in brackets) and its flags; per arm,
+# the table under "Did each arm learn?" sums them up. Click to show the table:
 
-# %%
-report.styled(summary.run_table(store), caption="Every run")
+# %% tags=["hide-output"]
+report.styled(summary.run_display(store), caption="Every run")
 
 # %% [markdown]
 # ## Table 2: precision and recall per class
@@ -190,7 +219,7 @@ report.styled(summary.table2_paper(), caption="Table 2, the paper's (real data)"
 # - The gaze controls say whether the radiologist's gaze itself matters, or any map would do.
 # - The paper's ANOVA, medians and Table 2 are shown beside ours, labelled as the paper's.
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(report.rerun_admonition("06_classification", {
     "profile": profile, "results_dir": results_dir, "n_boot": n_boot, "seed": seed,
-    "cache_dir": cache_dir}, time.perf_counter() - started)))
+    "cache_dir": cache_dir}, None)))

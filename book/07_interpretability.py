@@ -38,7 +38,6 @@
 
 # %% tags=["hide-input"]
 # %matplotlib inline
-import time
 import warnings
 
 import torch
@@ -49,9 +48,8 @@ from ggcam.analysis import summary
 from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", category=UserWarning)  # notes go into the tables
-started = time.perf_counter()
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = ""  # results/<profile> to read; empty: the best profile with results
 results_dir = ""  # the results root; empty: the repository's results/
 n_boot = 1000  # bootstrap replicates of the paired ΔAUC interval (shared with page 06)
@@ -64,37 +62,47 @@ explain_images = 300  # phantom images it is trained (50%), validated (10%) and 
 explain_epochs = 6  # its epochs (after 4, two classes are never predicted; 6 learn clearly)
 threads = 2  # torch threads (both cores; book/build.py lets idle threads sleep, not spin)
 
-# %%
+# %% tags=["remove-cell"]
 torch.set_num_threads(threads)
 
 # %%
 store = summary.open_results(profile, results_dir or None)
 runs = summary.runs_of(store)
 paired = summary.paired_table(store, n_boot=n_boot, seed=seed, cache_dir=cache_dir)
+
+# %% tags=["remove-input"]
+Markdown(summary.provenance_markdown(store) + " " + summary.progress_facts(store)["sentence"])
+
+# %% tags=["remove-cell"]
 glue("localisation_text", Markdown(summary.localisation_markdown(store, paired)), display=False)
 glue("scope_text", Markdown(summary.scope_note(store)), display=False)
-Markdown(summary.provenance_markdown(store) + " " + summary.progress_facts(store)["sentence"])
 
 # %% [markdown]
 # ## Eq. 12 and the pointing game, with their chance baselines
 #
-# Medians over seeds per network and arm. **Eq. 12** as the paper states it (the peak cell in
-# the region) and with the released code's tolerance (any cell of the peak's 3×3
-# neighbourhood in the region), beside its chance: the share of grid cells inside the region,
-# the rate of a peak placed at random. The **pointing game** scores the peak against the true
-# findings of the phantom (`phantom-truth.csv`), strictly: the peak cell must overlap a
-# finding's box (the usual 15-pixel tolerance is far below one Ω cell here, and a one-cell
+# Medians over seeds per network and arm. **Eq. {eq}`eq-12`** as the paper states it (the
+# peak cell in the region) and with the released code's tolerance (any cell of the peak's
+# 3×3 neighbourhood in the region), beside its chance: the share of grid cells inside the
+# region, the rate of a peak placed at random. The **pointing game** scores the peak against
+# the true findings of the phantom (`phantom-truth.csv`), strictly: the peak cell must overlap
+# a finding's box (the usual 15-pixel tolerance is far below one Ω cell here, and a one-cell
 # tolerance on a 6×5 grid would make a random hit likely), beside its chance: the share of
 # cells that overlap a finding.
 
 # %%
-report.styled(summary.eq12_table(runs),
-              caption="Eq. 12 (medians over seeds) and the rate of a random peak")
+report.styled(summary.eq12_by_class(runs, "chf"),
+              caption="Eq. 12 for CHF, the heart (medians over seeds) and the rate "
+                      "of a random peak")
+
+# %%
+report.styled(summary.eq12_by_class(runs, "pneumonia"),
+              caption="Eq. 12 for pneumonia, the lungs (medians over seeds) and the "
+                      "rate of a random peak")
 
 # %%
 report.styled(summary.pointing_table(runs),
-              caption="Pointing game against the true findings (medians over seeds) and the "
-                      "rate of a random peak")
+              caption="Pointing game against the true findings (medians over seeds) "
+                      "and the rate of a random peak")
 
 # %% [markdown]
 # On a coarse grid the 3×3 tolerance covers a large part of the image, so it inflates eq. 12;
@@ -106,33 +114,49 @@ report.styled(summary.pointing_table(runs),
 #
 # ## Figure 3c–f: eq. 12 per run
 #
-# Each dot is one run; the title carries the paper's ANOVA p-value. The primary comparison:
+# Each dot is one run; the title carries the paper's ANOVA p-value. {numref}`fig-interp-primary`
+# shows the primary comparison, {numref}`fig-interp-arms` every arm.
 
-# %%
-figures.figure3(runs, ["interp_chf", "interp_pneumonia"], ("standard", "ggcam-warm"))
+# %% tags=["hide-input"]
+eq12 = ["interp_chf", "interp_pneumonia"]
+fig_primary = figures.figure3(runs, eq12, ("standard", "ggcam-warm"))
+fig_arms = figures.figure3(runs, eq12, ("standard", "ggcam", "ggcam-fp64", "ggcam-warm",
+                                        "ggcam-legacy", "ggcam-shuffled", "ggcam-centre"))
+
+# %% tags=["remove-cell"]
+glue("fig_interp_primary", fig_primary, display=False)
+glue("fig_interp_arms", fig_arms, display=False)
 
 # %% [markdown]
-# and every arm (colours in the legend):
-
-# %%
-figures.figure3(runs, ["interp_chf", "interp_pneumonia"],
-                ("standard", "ggcam", "ggcam-fp64", "ggcam-warm", "ggcam-legacy",
-                 "ggcam-shuffled", "ggcam-centre"))
-
-# %% [markdown]
+# ```{glue:figure} fig_interp_primary
+# :name: fig-interp-primary
+# :alt: Dot plots of the eq. 12 rate of every run for CHF and for pneumonia, standard against ggcam-warm, one panel per network and class.
+#
+# **The paper's Figure 3c–f: the primary comparison.** The share of test images whose map peaks in the
+# organ of the true class (eq. 12), per run of the standard network and of `ggcam-warm`.
+# ```
+#
+# ```{glue:figure} fig_interp_arms
+# :name: fig-interp-arms
+# :alt: Dot plots of the eq. 12 rate of every run of every arm, for CHF and for pneumonia, one panel per network and class, arms coloured as in the legend.
+#
+# **The paper's Figure 3c–f: every arm.** The same rate for each arm, coloured as in the legend.
+# ```
+#
 # ## Paired: does GG-CAM move the peak, or the map towards Ψ?
 #
 # The pointing game, CC$(\Omega^Y, \Psi)$ and eq. 12 per class, paired by seed as on the
-# [classification page](06_classification.ipynb). Every row is a secondary comparison,
-# Holm-adjusted within its family (per network: the primary pair's four localisation
-# metrics; the gaze controls; the other arms); "smallest attainable p" says how small a p
-# the family's test could give with these seeds.
+# [classification page](06_classification.ipynb): each cell is the mean difference (second
+# arm − first) with its 95% interval over seeds, and its p-value. Every row is a secondary
+# comparison, Holm-adjusted within its family (per network: the primary pair's four
+# localisation metrics; the gaze controls; the other arms); the classification page says how
+# small a p each family's test could give with these seeds.
 
 # %%
-report.styled(summary.paired_display(paired, ["pointing", "cc", "interp_chf", "interp_pneumonia"]),
-              formats={"p raw (sign-flip)": "{:.3g}", "p Holm-adjusted": "{:.3g}",
-                       "smallest attainable p": "{:.3g}"},
-              caption="Paired differences in localisation and agreement")
+localisation = ["pointing", "cc", "interp_chf", "interp_pneumonia"]
+report.styled(summary.paired_by_metric(paired, localisation),
+              caption="Paired differences in localisation and agreement: "
+                      "Δ [95% CI], Holm-adjusted p")
 
 # %% [markdown]
 # ## Agreement between $\Omega^Y$ and Ψ, against the centre prior
@@ -140,60 +164,78 @@ report.styled(summary.paired_display(paired, ["pointing", "cc", "interp_chf", "i
 # Per run, the mean over test images with gaze of Pearson's CC (1: the same pattern), the KL
 # divergence of $\Omega^Y$ from Ψ (0: the same distribution), histogram intersection SIM (1:
 # the same), NSS of $\Omega^Y$ at the cells the radiologist's gaze fell in (0: chance) and
-# AUC-Judd (0.5: chance); $\Omega^Y$ min-max scaled first. The `_centre` columns score the
-# centre prior the same way: the bar a network must clear to claim that it attends like *this*
-# radiologist on *this* image, rather than where radiologists look on average.
+# AUC-Judd (0.5: chance); $\Omega^Y$ min-max scaled first; medians over seeds. The **centre
+# prior** row after each network's arms scores the mean training Ψ, the same map for every
+# image, the same way (median over every run of the network): the bar a network must clear to
+# claim that it attends like *this* radiologist on *this* image, rather than where
+# radiologists look on average.
 
 # %%
-agreement = summary.agreement_table(runs)
-report.styled(agreement[["network", "variant", "cc", "cc_centre", "kl", "kl_centre", "sim",
-                         "sim_centre"]], labels={"variant": "arm"},
-              caption="Agreement with Ψ (medians over seeds); _centre: the centre prior")
-
-# %%
-report.styled(agreement[["network", "variant", "nss", "nss_centre", "auc_judd", "auc_judd_centre"]],
-              labels={"variant": "arm"},
-              caption="Agreement at the fixated cells (medians over seeds); _centre: the centre prior")
+report.styled(summary.agreement_display(runs),
+              caption="Agreement of Ωʸ with Ψ (medians over seeds), and of the "
+                      "centre prior")
 
 # %% [markdown]
 # ## Table 3: where the radiologist and the networks look
 #
-# One test image per class (the same images for every arm: seed 0 shares one split), Ψ in
-# the first row and each arm's $\Omega^Y$ below, each map scaled to [0, 1] on its own
-# (viridis: yellow high, dark purple low).
+# {numref}`fig-table3` shows one test image per class (the same images for every arm: seed 0
+# shares one split), Ψ in the first row and each arm's $\Omega^Y$ below.
 
-# %%
-figures.table3_figure(store.examples(), variants=("standard", "ggcam", "ggcam-warm", "ggcam-legacy"))
+# %% tags=["hide-input"]
+fig_table3 = figures.table3_figure(
+    store.examples(), variants=("standard", "ggcam", "ggcam-warm", "ggcam-legacy"))
+
+# %% tags=["remove-cell"]
+glue("fig_table3", fig_table3, display=False)
 
 # %% [markdown]
+# ```{glue:figure} fig_table3
+# :name: fig-table3
+# :alt: A grid of heat maps over three phantom radiographs, one per class: the radiologist's gaze map in the first row, each arm's class activation map below.
+#
+# **Table 3, ours.** Ψ (first row) and $\Omega^Y$ of the standard network, the paper's GG-CAM,
+# `ggcam-warm` and the released code's, over the same test images; each map scaled to [0, 1]
+# on its own (viridis: yellow high, dark purple low).
+# ```
+#
 # ## CAM methods side by side
 #
 # The sweep keeps no weights (and none are committed), so this section trains a
 # **demonstration network** of its own, in under a minute on two CPU cores, through the
-# study's one train-one-run path (`ggcam.experiment.run.run_one`): {glue:text}`explain_model`. It is far smaller and
-# shorter-trained than the sweep's runs, and it is here to show the methods on a network that
-# has learned something (its test AUC is printed below the cell), not to rank them. Its test
-# images are explained four ways, all on the Ω
-# grid: the native $\Omega^Y$ of the CAM layer, Grad-CAM, HiResCAM and AblationCAM
-# (pytorch-grad-cam). For a CAM layer $\partial y_c / \partial A_{kij} = \Lambda_{ck}/(hw)$, so
-# Grad-CAM and HiResCAM are the ReLU of $\Omega^c$ up to scale: they show the part of the native
-# map above zero (the native row is the raw map, negative values included, each map min-max
-# scaled on its own; viridis, yellow high). AblationCAM, which removes feature maps and
-# watches the logit, is the independent view.
+# study's one train-one-run path (`ggcam.experiment.run.run_one`): {glue:text}`explain_model`.
+# It is far smaller and shorter-trained than the sweep's runs, and it is here to show the
+# methods on a network that has learned something, not to rank them. Its test images are
+# explained four ways, all on the Ω grid ({numref}`fig-cam-methods`): the native $\Omega^Y$
+# of the CAM layer, Grad-CAM, HiResCAM and AblationCAM (pytorch-grad-cam). For a CAM layer
+# $\partial y_c / \partial A_{kij} = \Lambda_{ck}/(hw)$, so Grad-CAM and HiResCAM are the ReLU
+# of $\Omega^c$ up to scale: they show the part of the native map above zero. AblationCAM,
+# which removes feature maps and watches the logit, is the independent view.
 
 # %%
-model, test, info = figures.explain_model(explain_work_dir, explain_network, explain_variant,
-                                          seed=seed, n_images=explain_images,
-                                          epochs=explain_epochs, threads=threads)
-glue("explain_model", f"{info['network']} `{info['arm']}` at {info['input']}, "
+model, test, info = figures.explain_model(
+    explain_work_dir, explain_network, explain_variant, seed=seed,
+    n_images=explain_images, epochs=explain_epochs, threads=threads)
+explained = figures.cam_methods(model, test)
+fig_methods = figures.cam_methods_figure(explained)
+
+# %% tags=["remove-cell"]
+glue("explain_model", f"{info['network']} {info['arm']} at {info['input']}, "
      f"{info['train images']} training images, {info['epochs']} epochs, test AUC "
      f"{report.number(info['test AUC'])} (95% CI {report.number(info['AUC low'])}–"
      f"{report.number(info['AUC high'])}) on {info['test images']} test images",
      display=False)
-explained = figures.cam_methods(model, test)
-figures.cam_methods_figure(explained)
+glue("fig_cam_methods", fig_methods, display=False)
 
 # %% [markdown]
+# ```{glue:figure} fig_cam_methods
+# :name: fig-cam-methods
+# :alt: A grid of heat maps over three test radiographs, one per class: the gaze map, then the native class activation map, Grad-CAM, HiResCAM and AblationCAM of the demonstration network.
+#
+# **Four explanations of the demonstration network.** Ψ in the first row, then the native
+# $\Omega^Y$ (the raw map, negative values included), Grad-CAM, HiResCAM and AblationCAM for
+# the true class; each map min-max scaled on its own (viridis: yellow high).
+# ```
+#
 # **Faithfulness (ROAD).** Remove the pixels a map ranks most relevant (or least relevant),
 # fill them in by noisy interpolation, and watch the true class's probability: ROAD is the mean
 # over thresholds of (drop when the least relevant go − drop when the most relevant go) / 2.
@@ -203,7 +245,8 @@ figures.cam_methods_figure(explained)
 # pixels, so Grad-CAM and HiResCAM, equal to the native map's ReLU, share its score.)
 
 # %%
-report.styled(figures.road_table(model, explained), caption="ROAD per image and method")
+report.styled(figures.road_table(model, explained),
+              caption="ROAD per image and method")
 
 # %% [markdown]
 # **Sanity check.** Re-initialise the CAM head, then also the last block, and compare
@@ -225,10 +268,9 @@ report.styled(figures.randomisation_table(model, explained),
 #   randomisation check say whether a map follows the network (shown here on a demonstration
 #   network trained on the page, not on the sweep's runs).
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(report.rerun_admonition("07_interpretability", {
     "threads": threads, "profile": profile, "results_dir": results_dir, "n_boot": n_boot, "seed": seed,
     "cache_dir": cache_dir, "explain_work_dir": explain_work_dir,
     "explain_network": explain_network, "explain_variant": explain_variant,
-    "explain_images": explain_images, "explain_epochs": explain_epochs},
-    time.perf_counter() - started)))
+    "explain_images": explain_images, "explain_epochs": explain_epochs}, None)))

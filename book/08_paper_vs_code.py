@@ -24,7 +24,6 @@
 
 # %% tags=["hide-input"]
 # %matplotlib inline
-import time
 import warnings
 
 from IPython.display import Markdown, display
@@ -35,9 +34,8 @@ from ggcam.data import EGDCXR, ensure_dataset
 from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", category=UserWarning)  # notes go into the tables
-started = time.perf_counter()
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = ""  # results/<profile> to read; empty: the best profile with results
 results_dir = ""  # the results root; empty: the repository's results/
 n_boot = 1000  # bootstrap replicates of the paired intervals (over seeds)
@@ -48,10 +46,13 @@ kernel_size = 500  # B of the resampling comparison (the released code's, both n
 
 # %% [markdown]
 # ## The differences, item by item
+#
+# Each item of the paper beside the released code's, and the option of this package that
+# selects one or the other:
 
 # %%
-report.styled(figures.paper_vs_code(), caption="The paper, the released code, and the option "
-              "that selects each here")
+report.styled(figures.paper_vs_code(),
+              caption="The paper, the released code, and the option that selects each here")
 
 # %% [markdown]
 # ## What the legacy arm reproduces
@@ -62,21 +63,28 @@ report.styled(figures.paper_vs_code(), caption="The paper, the released code, an
 # arms stay comparable) or a leftover that would train on almost nothing.
 
 # %%
-report.styled(figures.released_behaviours(), caption="The released code's behaviours and the legacy arm")
+report.styled(figures.released_behaviours(),
+              caption="The released code's behaviours and the legacy arm")
 
 # %% [markdown]
 # ## The legacy arm, measured
 #
-# From the sweep's runs:
+# From the sweep's runs. The settings where the paper's GG-CAM and the released code's arm
+# differ, as trained (every other setting they share; the
+# [classification page](06_classification.ipynb) lists every arm's):
 
 # %%
 store = summary.open_results(profile, results_dir or None)
 runs = summary.runs_of(store)
+
+# %% tags=["remove-input"]
 display(Markdown(summary.provenance_markdown(store)))
 display(Markdown(summary.scope_note(store)))
-report.styled(summary.configs_table(store).query("arm in ['ggcam', 'ggcam-legacy']"),
-              formats={"lr": "{:.1e}", "σ_sm₀": "{:.2g}"},
-              caption="The paper's GG-CAM and the released code's, as trained")
+
+# %%
+report.styled(summary.configs_compared(store, ("ggcam", "ggcam-legacy")),
+              caption="The paper's GG-CAM and the released code's, where they "
+                      "differ")
 
 # %% [markdown]
 # **Mean Ω.** The released code divides eq. {eq}`eq-4` by the number of channels $F$, so Ω
@@ -87,7 +95,8 @@ report.styled(summary.configs_table(store).query("arm in ['ggcam', 'ggcam-legacy
 hist = summary.omega_histograms(store, figures.omega_edges())
 quantiles = summary.omega_quantiles(hist)
 report.styled(quantiles[quantiles["arm"].isin(["standard", "ggcam", "ggcam-legacy"])],
-              caption="Quantiles of Ω", labels={"q1": "1%", "q50": "median", "q99": "99%"})
+              labels={"q1": "1%", "q50": "median", "q99": "99%"},
+              caption="Quantiles of Ω")
 
 # %% [markdown]
 # **The class-0 map.** `int(sigmoid(label·α))` is 0 for every label, so the released code
@@ -98,33 +107,33 @@ report.styled(quantiles[quantiles["arm"].isin(["standard", "ggcam", "ggcam-legac
 report.styled(summary.class_map_agreement(store), labels={"variant": "arm"},
               caption="CC of the Normal map and of the true class's map with Ψ")
 
-# %% [markdown]
-# **α frozen, and the code's σ.** The legacy loss gives $\alpha$ no gradient, and its
-# $\sigma_{ce}$ starts at the code's value (first table). The loss parameters at the end of training (medians over
-# seeds) and the flags of the runs:
-
 # %%
 final = summary.final_parameters(runs)
-report.styled(final[final["variant"].isin(["ggcam", "ggcam-legacy"])],
-              formats={"w_sm_final": "{:.3g}", "w_ce_final": "{:.3g}"},
-              labels={"variant": "arm", "sigma_sm_final": "σ_sm", "sigma_ce_final": "σ_ce",
-                      "alpha_final": "α", "w_sm_final": "1/(2σ_sm²)", "w_ce_final": "1/σ_ce²"},
-              caption="Loss parameters at the end")
+legacy_alpha = final.loc[final["variant"] == "ggcam-legacy", "alpha_final"]
 
-# %%
-flags = summary.flags_table(runs)
-report.styled(flags[flags["variant"].isin(["ggcam", "ggcam-legacy"])], labels={"variant": "arm"},
-              caption="Flags of the runs (counts)")
+# %% tags=["remove-cell"]
+glue("legacy_alpha", report.number(legacy_alpha.min()), display=False)
+glue("legacy_alpha_max", report.number(legacy_alpha.max()), display=False)
 
 # %% [markdown]
+# **α frozen, and the code's σ.** The legacy loss gives $\alpha$ no gradient: at the end of
+# training the legacy runs' median α lies between {glue:text}`legacy_alpha` and
+# {glue:text}`legacy_alpha_max` over the networks. Its $\sigma_{ce}$ starts at the code's
+# value (first table). Every arm's loss parameters at the end of training and the flags of
+# the runs are on the [training page](05_training.ipynb).
+#
 # **Best weights reloaded at each learning-rate drop.** The legacy arm reloads the best
 # checkpoint whenever the plateau scheduler lowers the learning rate. It can only matter if
 # the learning rate drops within a run's epochs:
 
 # %%
 drops = summary.lr_drops(summary.curves_of(store))
+report.styled(drops, labels={"variant": "arm", "lr drops": "learning-rate drops",
+                             "max epochs": "epochs (at most)"},
+              caption="Learning-rate drops in the sweep's runs")
+
+# %% tags=["remove-cell"]
 glue("legacy_drops", int(drops.loc[drops["variant"] == "ggcam-legacy", "lr drops"].sum()), display=False)
-report.styled(drops, labels={"variant": "arm"}, caption="Learning-rate drops in the sweep's runs")
 
 # %% [markdown]
 # The legacy runs of this store had {glue:text}`legacy_drops` learning-rate drops in all; with
@@ -132,18 +141,33 @@ report.styled(drops, labels={"variant": "arm"}, caption="Learning-rate drops in 
 # by this profile's budget.
 #
 # **AUC, eq. 12 and CC, paired by seed**: the legacy arm against the paper's GG-CAM and
-# against standard (intervals over seeds, Holm-adjusted over this table):
+# against standard. Each cell is the mean difference (second arm − first) with its 95%
+# interval over seeds and its p-value, Holm-adjusted over this table;
+# {numref}`fig-legacy` shows the runs.
 
 # %%
-report.styled(summary.legacy_table(store, n_boot=n_boot, seed=seed),
-              formats={"p raw (sign-flip)": "{:.3g}", "p Holm-adjusted": "{:.3g}"},
-              caption="The released code's arm, paired")
+legacy = summary.legacy_paired(store, n_boot=n_boot, seed=seed)
+report.styled(summary.paired_by_metric(legacy,
+                                       ["auc_ovo", "interp_chf", "interp_pneumonia", "cc"]),
+              caption="The released code's arm, paired: Δ [95% CI], Holm-adjusted p")
 
-# %%
-figures.figure3(runs, ["auc_ovo", "cc"], ("standard", "ggcam", "ggcam-legacy"),
-                figures.paper_medians(runs, arms=("ggcam",)))
+# %% tags=["hide-input"]
+fig_legacy = figures.figure3(runs, ["auc_ovo", "cc"],
+                             ("standard", "ggcam", "ggcam-legacy"),
+                             figures.paper_medians(runs, arms=("ggcam",)))
+
+# %% tags=["remove-cell"]
+glue("fig_legacy", fig_legacy, display=False)
 
 # %% [markdown]
+# ```{glue:figure} fig_legacy
+# :name: fig-legacy
+# :alt: Dot plots of the test AUC and of the CC between the map and Ψ for every run of the standard, paper GG-CAM and released-code arms, one panel per network and metric.
+#
+# **The released code's arm beside the paper's GG-CAM and standard.** Test AUC and
+# CC$(\Omega^Y, \Psi)$ of every run; red diamonds: the paper's medians on real data.
+# ```
+#
 # ## Resampling: exact area average versus every c-th pixel
 #
 # The released code keeps every c-th pixel of the blurred, padded canvas; the paper only says
@@ -152,15 +176,19 @@ figures.figure3(runs, ["auc_ovo", "cc"], ("standard", "ggcam", "ggcam-legacy"),
 # [Algorithm 1](03_algorithm1.ipynb)). On the full-size phantom with the released code's B:
 
 # %%
-roots = ensure_dataset(None, work_root=work_dir, n_images=n_images, scale=1.0, seed=seed,
-                       progress=False)
+roots = ensure_dataset(None, work_root=work_dir, n_images=n_images, scale=1.0,
+                       seed=seed, progress=False)
 ds = EGDCXR(roots.egd_root, roots.mimic_root, gaze="eye_gaze", progress=False)
 resampling = figures.area_vs_stride(ds, (48, 40), kernel_sizes=(kernel_size,))
+report.styled(resampling[["B", "σ (px)", "images", "max |Δ| (worst image)",
+                          "mean |Δ|", "CC (worst image)", "same peak cell"]],
+              caption="Area against stride resampling at the released code's B")
+
+# %% tags=["remove-cell"]
 glue("resample_max", report.number(resampling["max |Δ| (worst image)"].iloc[0]), display=False)
 glue("resample_mean", report.number(resampling["mean |Δ|"].iloc[0]), display=False)
 glue("resample_cc", report.number(resampling["CC (worst image)"].iloc[0]), display=False)
 glue("resample_peak", report.number(resampling["same peak cell"].iloc[0]), display=False)
-report.styled(resampling, caption="Area against stride resampling at the released code's B")
 
 # %% [markdown]
 # The largest difference in any cell of any image is {glue:text}`resample_max` (Ψ lies in
@@ -173,24 +201,19 @@ report.styled(resampling, caption="Area against stride resampling at the release
 # ## Interpretability: strict peak versus its 3×3 neighbourhood
 #
 # Eq. {eq}`eq-12` counts the peak cell; the released code counts a hit when any cell of the
-# peak's 3×3 neighbourhood is in the region. Medians over seeds, with the chance of a random
-# peak under each rule's region:
-
-# %%
-report.styled(summary.eq12_table(runs),
-              caption="Eq. 12, strict and with the released code's tolerance")
-
-# %% [markdown]
+# peak's 3×3 neighbourhood is in the region. The [interpretability page](07_interpretability.ipynb)
+# gives both rates for every arm, medians over seeds, beside the chance of a random peak: on
+# the coarse Ω grid the 3×3 tolerance covers a large part of the image and inflates eq. 12.
+#
 # ## Summary
 #
 # - Every difference between the paper and the released code that changes training is an
 #   option here, and the `ggcam-legacy` arm gathers them; what it leaves out, and why, is
 #   listed above.
-# - The legacy arm's Ω, its supervised map, its loss parameters and its paired AUC and
-#   localisation are measured from the sweep's runs, not assumed.
+# - The legacy arm's Ω, its supervised map, its frozen α, its learning-rate drops and its
+#   paired AUC and localisation are measured from the sweep's runs, not assumed.
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(report.rerun_admonition("08_paper_vs_code", {
     "profile": profile, "results_dir": results_dir, "n_boot": n_boot, "seed": seed,
-    "work_dir": work_dir, "n_images": n_images, "kernel_size": kernel_size},
-    time.perf_counter() - started)))
+    "work_dir": work_dir, "n_images": n_images, "kernel_size": kernel_size}, None)))

@@ -18,6 +18,10 @@ only ``summary``:
   comparisons of the study (``ggcam.stats.unpaired.paired_summary``): the primary comparison, named in
   the profile before the sweep ran, unadjusted, every other comparison Holm-adjusted together;
   ``paired_display`` for readers; ``legacy_table``.
+* ``summary_display``: the narrow tables the pages show (at most seven columns, headers in
+  words): ``paired_brief``, ``paired_by_metric``, ``run_display``, ``run_summary``, ``anova_display``,
+  ``configs_shared`` / ``configs_loss`` / ``configs_maps`` / ``configs_compared``,
+  ``eq12_by_class``, ``agreement_display``.
 * ``summary_text``: ``answer`` / ``answer_sentence``, one row and one sentence per network — the
   paper's medians beside ours, the paired ΔAUC with its 95% interval, whether gaze beats the
   two controls; ``localisation_sentence``.
@@ -31,6 +35,19 @@ import numpy as np
 import pandas as pd
 
 from ggcam.analysis.paper_values import paper_table2
+from ggcam.analysis.summary_display import (
+    agreement_display,
+    anova_display,
+    configs_compared,
+    configs_loss,
+    configs_maps,
+    configs_shared,
+    eq12_by_class,
+    paired_brief,
+    paired_by_metric,
+    run_display,
+    run_summary,
+)
 from ggcam.analysis.summary_paired import (
     CACHE_VERSION,
     LEARNED_SHARE,
@@ -48,6 +65,7 @@ from ggcam.analysis.summary_paired import (
     comparisons,
     learning_target_table,
     learning_targets,
+    legacy_paired,
     legacy_table,
     n_paired,
     paired_display,
@@ -83,6 +101,9 @@ from ggcam.stats.unpaired import anova, precision_recall_table
 from ggcam.study import VARIANTS, arm_rank
 
 __all__ = [
+    "agreement_display", "anova_display", "configs_compared", "configs_loss", "configs_maps",
+    "configs_shared", "eq12_by_class", "legacy_paired", "paired_brief", "paired_by_metric",
+    "run_display", "run_summary",
     "ALPHA", "CACHE_VERSION", "LEARNED_SHARE", "MAX_SINGLE_CLASS_SHARE", "METRIC_LABELS",
     "MIN_SEEDS", "NO_PAIR", "PAIRED_COLUMNS", "PAIRED_METRICS", "PRIMARY_METRIC", "SWEPT_PROFILE",
     "TARGET_AUC",

@@ -254,10 +254,10 @@ def fmt_ci(row) -> str:
     return f"{row['estimate']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]"
 
 
-def legacy_table(store: ResultsStore, metrics=("auc_ovo", "interp_chf", "interp_pneumonia", "cc"),
-                 n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def legacy_paired(store: ResultsStore, metrics=("auc_ovo", "interp_chf", "interp_pneumonia", "cc"),
+                  n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """The released code's arm against the paper's GG-CAM and against standard, paired by seed
-    (intervals over seeds, Holm over this table's rows)."""
+    (intervals over seeds, Holm over this table's rows): ``PAIRED_COLUMNS``, one Holm family."""
     runs = runs_of(store)
     pairs = [("ggcam", "ggcam-legacy"), ("standard", "ggcam-legacy")]
     tables = []
@@ -270,14 +270,21 @@ def legacy_table(store: ResultsStore, metrics=("auc_ovo", "interp_chf", "interp_
                     tables.append(paired_summary(part, metric, testable, primary=NO_PAIR,
                                                  n_boot=n_boot, seed=seed))
     if not tables:
-        return paired_display(pd.DataFrame(columns=PAIRED_COLUMNS))
+        return pd.DataFrame(columns=PAIRED_COLUMNS)
     from ggcam.stats.paired import holm
 
     table = pd.concat(tables, ignore_index=True)
+    table["primary"] = False
     table["p_holm"] = holm(table["p"])
     table["family"] = "legacy"  # this table's rows are one Holm family
     table["p_floor"] = _holm_floor(table["n_seeds"], len(table))
     status = arm_status(runs).set_index(["network", "variant"])["arm learned"]
     table["usable"] = [bool(status.get((n, a), False) and status.get((n, b), False))
                        for n, a, b in zip(table["network"], table["a"], table["b"])]
-    return paired_display(table)
+    return table[PAIRED_COLUMNS]
+
+
+def legacy_table(store: ResultsStore, metrics=("auc_ovo", "interp_chf", "interp_pneumonia", "cc"),
+                 n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """``legacy_paired`` as ``paired_display`` shows it."""
+    return paired_display(legacy_paired(store, metrics, n_boot, seed))

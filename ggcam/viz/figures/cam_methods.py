@@ -98,6 +98,11 @@ def cam_methods(model, test, methods=("native", "gradcam", "hirescam", "ablation
     return {"x": x, "labels": y, "psi": psi, "maps": explain_maps(model, x, y, methods=methods)}
 
 
+METHOD_NAMES = {"native": "native Ωʸ", "gradcam": "Grad-CAM", "hirescam": "HiResCAM",
+                "ablationcam": "AblationCAM"}  # how tables name the methods of explain_maps
+RANDOMISED = {"head": "the CAM head", "head+last_block": "head and last block"}
+
+
 def cam_methods_figure(result: dict) -> Figure:
     """Rows: Ψ, then each method; columns: the images. Each map min-max scaled on its own
     (viridis: yellow high, dark purple low) over the input image."""
@@ -137,7 +142,8 @@ def road_table(model, result: dict, percentiles=(20, 50, 80)) -> pd.DataFrame:
         scores = same[0] if same else road(model, result["x"], m, result["labels"],
                                            percentiles=percentiles)
         scored.append((m, scores))
-        rows.append({"method": name, **dict(zip(names, scores)), "mean": float(np.mean(scores))})
+        rows.append({"method": METHOD_NAMES.get(name, name), **dict(zip(names, scores)),
+                     "mean": float(np.mean(scores))})
     constant = road(model, result["x"], np.ones_like(result["psi"]), result["labels"],
                     percentiles=percentiles)
     rows.append({"method": "constant map (reference)", **dict(zip(names, constant)),
@@ -152,5 +158,6 @@ def randomisation_table(model, result: dict) -> pd.DataFrame:
     from ggcam.metrics.explain import randomization_check
 
     rho = randomization_check(model, result["x"], result["labels"])
-    return pd.DataFrame([{"randomised": k, **{CLASS_NAMES[int(c)]: r for c, r in zip(result["labels"], v)}}
+    return pd.DataFrame([{"randomised": RANDOMISED.get(k, k),
+                          **{CLASS_NAMES[int(c)]: r for c, r in zip(result["labels"], v)}}
                          for k, v in rho.items()])
