@@ -39,7 +39,8 @@ import warnings
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam.analysis import summary
+from ggcam.analysis import headline, summary
+from ggcam.experiment import get_profile
 from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", category=UserWarning)  # notes go into the tables
@@ -62,6 +63,7 @@ Markdown(summary.provenance_markdown(store) + " " + summary.progress_facts(store
 # %% tags=["remove-cell"]
 glue("answer_text", Markdown(summary.answer_markdown(store, paired)), display=False)
 glue("scope_text", Markdown(summary.scope_note(store)), display=False)
+glue("resplit_caveat", Markdown(headline.resplit_caveat(get_profile(store.profile))), display=False)
 glue("configs_shared", Markdown(summary.configs_shared(store)), display=False)
 glue("target_auc", summary.TARGET_AUC, display=False)
 glue("n_runs", len(runs), display=False)

@@ -121,3 +121,19 @@ def test_verdicts_leave_out_a_metric_the_study_did_not_record():
     assert "localisation" not in v and "gaze" in v and v["controls"].startswith("Training on another")
     from ggcam.analysis.effects import verdict_markdown
     assert verdict_markdown(v).splitlines()[0].startswith("- **Classification.**")
+
+
+def test_the_front_page_words_for_both_designs():
+    from ggcam.analysis import headline
+
+    v1 = get_profile("cpu-v1")
+    runs = _runs().assign(network="resnet18")
+    runs = runs[(runs["n_train"] == 400) & (runs["informativeness"] == 0.6)]
+    corrected, plain = arm_effects(runs, v1), arm_effects(runs, CPU)
+    assert "corrected resampled t (test/train ratio 0.80), 2.7 times as wide" in headline.interval_sentence(corrected, v1)
+    assert "plain t intervals over replicates" in headline.interval_sentence(plain, CPU)
+    assert "2.7 times as wide at 8 seeds" in headline.resplit_caveat(v1)
+    assert headline.resplit_caveat(CPU) == ""
+    table = headline.effects_display(plain)
+    assert list(table.columns) == ["comparison", "metric", "replicates", "Δ [95% interval]", "p (Holm)", "family"]
+    assert table["comparison"].iloc[0] == "GG-CAM − standard" and (table["replicates"] == 8).all()

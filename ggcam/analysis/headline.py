@@ -93,3 +93,18 @@ def widening(effects: pd.DataFrame, ratio: float) -> float:
     """How much wider the corrected interval is than the plain one, at the table's seed count."""
     n = int(effects["n"].max())
     return float(np.sqrt((1 / n + ratio) * n))
+
+
+def resplit_caveat(profile: Profile) -> str:
+    """For a results page's seed-bootstrap intervals: what they miss when seeds re-split one
+    pool (their test sets overlap), and where the corrected interval is; "" otherwise."""
+    ratio = test_train_ratio(profile)
+    if ratio is None:
+        return ""
+    seeds = max(len(a.seeds) for a in profile.arms)
+    return ("**These intervals are too narrow for this study's design.** Its seeds re-split one "
+            "pool of images, so two seeds' test sets overlap and their differences are "
+            "correlated, while the bootstrap above treats the seeds as independent. The "
+            "[front page](01_answer.ipynb) gives the primary comparison's interval corrected "
+            "for the overlap (Nadeau and Bengio's resampled t), about "
+            f"{np.sqrt((1 / seeds + ratio) * seeds):.1f} times as wide at {seeds} seeds.")
