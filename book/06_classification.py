@@ -28,6 +28,8 @@
 # every other comparison is Holm-adjusted {cite:p}`holm1979`. The paper's ANOVA
 # {cite:p}`welch1951anova` is shown beside it, because the paper used it.
 #
+# {glue:md}`resplit_caveat`
+#
 # ```{glue:md} scope_text
 # :format: myst
 # ```
@@ -61,7 +63,7 @@ paired = summary.paired_table(store, n_boot=n_boot, seed=seed, cache_dir=cache_d
 Markdown(summary.provenance_markdown(store) + " " + summary.progress_facts(store)["sentence"])
 
 # %% tags=["remove-cell"]
-glue("answer_text", Markdown(summary.answer_markdown(store, paired)), display=False)
+glue("answer_text", Markdown(headline.verdict_lines(store, ("classification", "controls"))), display=False)
 glue("scope_text", Markdown(summary.scope_note(store)), display=False)
 glue("resplit_caveat", Markdown(headline.resplit_caveat(get_profile(store.profile))), display=False)
 glue("configs_shared", Markdown(summary.configs_shared(store)), display=False)

@@ -15,6 +15,8 @@
 # :format: myst
 # ```
 #
+# {glue:md}`resplit_caveat`
+#
 # ## Overview
 #
 # Section 4.4 of the paper {cite:p}`zhu2022ggcam` calls a prediction interpretable when the
@@ -44,7 +46,8 @@ import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam.analysis import summary
+from ggcam.analysis import headline, summary
+from ggcam.experiment import get_profile
 from ggcam.viz import figures, report
 
 warnings.filterwarnings("ignore", category=UserWarning)  # notes go into the tables
@@ -76,6 +79,7 @@ Markdown(summary.provenance_markdown(store) + " " + summary.progress_facts(store
 # %% tags=["remove-cell"]
 glue("localisation_text", Markdown(summary.localisation_markdown(store, paired)), display=False)
 glue("scope_text", Markdown(summary.scope_note(store)), display=False)
+glue("resplit_caveat", Markdown(headline.resplit_caveat(get_profile(store.profile))), display=False)
 
 # %% [markdown]
 # ## Eq. 12 and the pointing game, with their chance baselines

@@ -104,7 +104,20 @@ def resplit_caveat(profile: Profile) -> str:
     seeds = max(len(a.seeds) for a in profile.arms)
     return ("**These intervals are too narrow for this study's design.** Its seeds re-split one "
             "pool of images, so two seeds' test sets overlap and their differences are "
-            "correlated, while the bootstrap above treats the seeds as independent. The "
-            "[front page](01_answer.ipynb) gives the primary comparison's interval corrected "
+            "correlated, while this page's seed bootstrap treats the seeds as independent. The "
+            "[front page](01_answer.ipynb) gives the primary comparison's intervals corrected "
             "for the overlap (Nadeau and Bengio's resampled t), about "
             f"{np.sqrt((1 / seeds + ratio) * seeds):.1f} times as wide at {seeds} seeds.")
+
+
+def verdict_lines(store: ResultsStore, keys: tuple[str, ...] | None = None) -> str:
+    """The front page's verdict list for ``store`` (only ``keys``, e.g. ("classification",
+    "controls") on the classification page), as Markdown."""
+    from ggcam.analysis.effects import arm_effects, verdict_markdown, verdicts
+    from ggcam.experiment.profiles import get_profile
+
+    profile = get_profile(store.profile)
+    sentences = verdicts(arm_effects(runs_of(store), profile), margin=profile.equivalence_margin)
+    if keys is not None:
+        sentences = {k: v for k, v in sentences.items() if k in keys}
+    return verdict_markdown(sentences)
