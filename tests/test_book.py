@@ -295,6 +295,9 @@ def test_config_bibliography_maths_and_buttons():
                config["launch_buttons"]["binderhub_url"], config["launch_buttons"]["colab_url"])
     assert not any(buttons) if not repo else "example" not in repo and "ggcam-developers" not in repo
     assert config["sphinx"]["config"]["html_context"]["default_mode"] == "light"
+    css = (ROOT / config["sphinx"]["config"]["html_static_path"][0] / "ggcam.css").read_text()
+    assert re.search(r"\.theme-switch-button\s*\{\s*display:\s*none", css)  # light only: no switch
+    assert not (ROOT / "_static").exists()  # one stylesheet: a root _static/ggcam.css would win
     (bib,) = config["bibtex_bibfiles"]
     text = (ROOT / bib).read_text()
     entries = re.findall(r"@\w+\{([^,]+),(.*?)\n\}", text, re.S)
