@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ggcam.geometry import STRIDE
 from ggcam.metrics import baselines
 from ggcam.metrics import image_localisation as imloc
 
@@ -85,3 +86,63 @@ def passes(table: pd.DataFrame) -> bool:
     if judged.empty:
         raise ValueError("the dynamic-range table has no judged class (no pneumonia image scored)")
     return bool(judged["passes"].all())
+
+
+def read_dynamic_range(path: str | Path) -> pd.DataFrame:
+    """``benchmarks/dynamic_range.csv`` (``benchmarks/dynamic_range.py``), checked: errors name
+    the file and what is missing."""
+    path = Path(path)
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read the dynamic-range table {path}: {err}") from None
+    need = ["input", "class", "judged", "metric", "oracle", "best fixed", "mean prior", "passes"]
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: the dynamic-range table lacks column(s) {missing}")
+    for column in ("judged", "passes"):
+        if table[column].dtype != bool:
+            raise ValueError(f"{path}: column {column} must hold True/False")
+    return table
+
+
+def input_label(table: pd.DataFrame, which: int | str | None) -> str:
+    """"192×160 (Ω 6×5)" for the table's ``which``-th input (in table order) or a named one."""
+    sizes = list(dict.fromkeys(table["input"]))
+    if which is None:
+        return "none of the inputs measured"
+    size = sizes[which] if isinstance(which, int) else which
+    h, w = (int(v) for v in size.split("x"))
+    return f"{h}×{w} (Ω {h // STRIDE}×{w // STRIDE})"
+
+
+def score(table: pd.DataFrame, which: int, metric: str, column: str) -> float:
+    """One judged score: ``column`` ("oracle", "best fixed", ...) of ``metric`` at the
+    ``which``-th input."""
+    size = list(dict.fromkeys(table["input"]))[which]
+    row = table[(table["input"] == size) & table["judged"] & (table["metric"] == metric)]
+    if row.empty:
+        raise ValueError(f"the dynamic-range table has no judged {metric!r} row at {size}")
+    return round(float(row.iloc[0][column]), 3)
+
+
+def chosen_input(table: pd.DataFrame) -> str | None:
+    """The smallest input ("256x224") at which every judged metric passes, or None."""
+    ok = [(int(h) * int(w), size) for size, rows in table.groupby("input", sort=False)
+          if passes(rows) for h, w in [size.split("x")]]
+    return min(ok)[1] if ok else None
+
+
+def dynamic_range_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The judged rows for readers: input and Ω grid, metric, the three maps' scores, the gap
+    and whether it clears ``MARGIN`` (✓/✗)."""
+    rows = table[table["judged"]]
+    grid = rows["input"].map(lambda s: "×".join(str(int(v) // STRIDE) for v in s.split("x")))
+    return pd.DataFrame({
+        "input (Ω grid)": rows["input"].str.replace("x", "×") + " (" + grid + ")",
+        "metric, pneumonia": rows["metric"],
+        "oracle": rows["oracle"], "best fixed location": rows["best fixed"],
+        "mean-gaze prior": rows["mean prior"],
+        "oracle − fixed": rows["oracle"] - rows["best fixed"],
+        f"≥ {MARGIN:g}": rows["passes"].map({True: "✓", False: "✗"}),
+    }).reset_index(drop=True)

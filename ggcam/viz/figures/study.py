@@ -23,7 +23,7 @@ def _guides(ax, metric: str, margin: float, gain: float, vertical: bool) -> None
     line(0, color="0.3", lw=0.8)
     if metric == "auc_ovo":
         span(-margin, margin, color="0.85", zorder=0, label=f"equivalence margin ±{margin:g}")
-        line(gain, color="#D55E00", ls="--", lw=1.2, label=f"the paper's gain (+{gain:.3f})")
+        line(gain, color="0.35", ls="--", lw=1.2, label=f"the paper's gain (+{gain:.3f})")  # grey: no arm's colour
 
 
 def headline_metrics(effects: pd.DataFrame) -> tuple[str, ...]:
