@@ -31,7 +31,9 @@
 # [training page](05_training.ipynb).
 # ```
 #
-# {glue:md}`provenance_line` {glue:md}`running_line`
+# ```{glue:md} provenance_line
+# :format: myst
+# ```
 
 # %% tags=["hide-input"]
 # %matplotlib inline
@@ -41,7 +43,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from ggcam.analysis import effects, headline, summary
-from ggcam.analysis.paper_values import paper_auc_change
+from ggcam.analysis.paper_values import paper_auc_change, related_sentence
 from ggcam.config import WARM
 from ggcam.experiment import get_profile
 from ggcam.viz import figures, report
@@ -69,8 +71,7 @@ fig_headline = effects_figure(paired_effects, study.equivalence_margin, effects.
 # %% tags=["remove-cell"]
 glue("verdicts", Markdown(effects.verdict_markdown(effects.verdicts(paired_effects, margin=study.equivalence_margin))), display=False)
 glue("fig_headline", fig_headline, display=False)
-glue("provenance_line", Markdown(headline.short_provenance(store)), display=False)
-glue("running_line", Markdown(headline.running_study_line(running_profile, store, results_dir or None)), display=False)
+glue("provenance_line", Markdown(headline.short_provenance(store) + " " + headline.running_study_line(running_profile, store, results_dir or None)), display=False)
 glue("paper_resnet", paper_auc_change("resnet50"), display=False)
 
 # %% [markdown]
@@ -87,6 +88,10 @@ glue("paper_resnet", paper_auc_change("resnet50"), display=False)
 # {glue:md}`interval_text`
 #
 # ```{glue} effects_table
+# ```
+#
+# ```{glue:md} related_text
+# :format: myst
 # ```
 #
 # ```{glue:md} scope_text
@@ -121,6 +126,7 @@ glue("paper_resnet", paper_auc_change("resnet50"), display=False)
 facts = summary.progress_facts(store)
 glue("interval_text", Markdown(headline.interval_sentence(paired_effects, study)), display=False)
 glue("scope_text", Markdown(summary.scope_note(store)), display=False)
+glue("related_text", Markdown(related_sentence()), display=False)
 glue("effects_table", report.styled(headline.effects_display(paired_effects), caption="Each comparison of the primary network, paired by replicate"), display=False)
 glue("arm_status", report.styled(summary.arm_status_display(runs), caption="Runs per arm, how many learned", labels={"variant": "arm"}), display=False)
 glue("learning_targets", report.styled(summary.learning_target_table(store), caption="The learning target per network"), display=False)

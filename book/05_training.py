@@ -32,10 +32,10 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from ggcam import GGCAMLoss
-from ggcam.analysis import summary
+from ggcam.analysis import headline, summary
 from ggcam.config import RELEASED, TABLE1, WARM, table1_frame
 from ggcam.evaluate import SATURATION_LOGIT
-from ggcam.experiment import RunSpec, profiles_frame
+from ggcam.experiment import RunSpec, get_profile, profiles_frame
 from ggcam.train import SATURATION_SHARE
 from ggcam.tune import (
                         best_vs_table1,
@@ -73,6 +73,21 @@ report.styled(profiles[["profile", "data", "images", "input (H×W)", "Ω grid", 
 # %%
 report.styled(profiles[["profile", "epoch cap", "batch", "device", "budget"]],
               caption="Profiles: training budget")
+
+# %% [markdown]
+# (training-study-design)=
+# ### The study's design, fixed before its sweep
+#
+# The `cpu` study (the second; the first, `cpu-v1`, re-split one pool of images per seed and
+# trained 12 epochs) was designed so that a referee can sign its answer. Everything below is
+# read from its profile, which was committed before the sweep started:
+#
+# ```{glue:md} study_design
+# :format: myst
+# ```
+
+# %% tags=["remove-cell"]
+glue("study_design", Markdown(headline.study_design_markdown(get_profile("cpu"))), display=False)
 
 # %% [markdown]
 # (training-table1)=

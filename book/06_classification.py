@@ -28,7 +28,9 @@
 # every other comparison is Holm-adjusted {cite:p}`holm1979`. The paper's ANOVA
 # {cite:p}`welch1951anova` is shown beside it, because the paper used it.
 #
-# {glue:md}`resplit_caveat`
+# ```{glue:md} resplit_caveat
+# :format: myst
+# ```
 #
 # ```{glue:md} scope_text
 # :format: myst

@@ -15,7 +15,9 @@
 # :format: myst
 # ```
 #
-# {glue:md}`resplit_caveat`
+# ```{glue:md} resplit_caveat
+# :format: myst
+# ```
 #
 # ## Overview
 #

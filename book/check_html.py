@@ -20,7 +20,9 @@ Used by ``book/build.py`` (``make book`` fails on a problem) and ``tests/test_bo
 * bookkeeping on show: the papermill ``parameters`` cell, or a cell whose code calls
   ``glue(`` or ``rerun_admonition(`` (tag those ``remove-cell`` / ``remove-input``);
 * internal words in reader text: an issue number, ``+dirty``, "uncommitted";
-* a references list labelled by number while the pages cite author-year.
+* a references list labelled by number while the pages cite author-year;
+* a link to a page or file that is not in the build (an unresolved ``.md``/``.ipynb`` link
+  from Markdown that MyST did not parse, e.g. an inline ``{glue:md}`` role).
 
     python book/check_html.py [_build/html]
 """
@@ -64,6 +66,7 @@ class _Page(HTMLParser):
         self._inputs = 0  # depth inside a cell's input
         self.input_code: list[str] = []
         self.numbered_references = 0
+        self.links: list[str] = []
         self._citation_label: list[str] | None = None
         self._label_depth = 0
 
@@ -89,6 +92,8 @@ class _Page(HTMLParser):
                  self._loose_images).append(image)
         if tag == "figure":
             self._figure.append({})
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
         if tag == "span" and self._citation_label is not None:
             self._label_depth += 1
         if tag == "span" and "label" in a.get("class", "").split() and self._citation_label is None:
@@ -224,6 +229,13 @@ def check_page(page: Path, root: Path) -> list[str]:
                         "remove-input cell)")
     for word in sorted({m.group(0) for m in INTERNAL.finditer(text)}):
         problems.append(f"{name}: internal word {word!r} in reader text")
+    for href in sorted(set(parsed.links)):
+        target = href.split("#")[0].split("?")[0]
+        if not target or EXTERNAL.match(href) or re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I):
+            continue  # an anchor on the page, another site, mailto:
+        if not (page.parent / target).exists():
+            problems.append(f"{name}: a link to {href!r}, which is not in the build (write it "
+                            "in MyST Markdown, or use a glue:md directive with :format: myst)")
     if parsed.numbered_references:
         problems.append(f"{name}: {parsed.numbered_references} references labelled by number "
                         "(the pages cite author-year: bibtex_default_style author_year)")

@@ -81,6 +81,7 @@ def test_a_clean_page_passes(tmp_path):
      "", "calling rerun_admonition("),
     ("<p>fixed before issue 2</p>", "", "internal word 'issue 2'"),
     ("<p>made at 1a2b3c+dirty</p>", "", "internal word"),
+    ('<p><a href="execution.md">run times</a></p>', "", "a link to 'execution.md'"),
     ('<div class="citation"><span class="label"><span class="fn-bracket">[</span>3'
      '<span class="fn-bracket">]</span></span><p>Holm</p></div>', "", "labelled by number"),
 ])

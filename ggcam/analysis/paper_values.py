@@ -50,3 +50,21 @@ def paper_median_auc() -> pd.DataFrame:
 def paper_auc_change(network: str) -> str:
     """The paper's median test AUC without and with GG-CAM, e.g. "0.721 to 0.776"."""
     return " to ".join(f"{PAPER_MEDIAN_AUC[network, v]:.3f}" for v in ("standard", "ggcam"))
+
+
+# A published real-data study of the same idea, as its authors report it (Bigolin Lanfredi,
+# Schroeder and Tasdizen, Front. Radiol. 2023, on REFLACX): the test AUC without localisation
+# supervision, with radiologists' ellipses and with eye-tracking annotation. Localisation
+# improved with supervision; the classification AUC did not.
+RELATED_AUC = {"source": "bigolinlanfredi2023localization", "data": "REFLACX (real chest X-rays)",
+               "no supervision": 0.770, "ellipses": 0.764, "eye tracking": 0.763}
+
+
+def related_sentence() -> str:
+    """The related study's result in one sentence, labelled as real data (MyST, with its cite)."""
+    r = RELATED_AUC
+    return (f"On real data ({r['data']}), {{cite:t}}`{r['source']}` supervised the same kind of "
+            f"maps with radiologists' eye tracking and found the same pattern: test AUC "
+            f"{r['no supervision']:.3f} without localisation supervision, {r['ellipses']:.3f} "
+            f"with radiologists' ellipses and {r['eye tracking']:.3f} with eye tracking, while "
+            "localisation improved.")
