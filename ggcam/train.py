@@ -19,25 +19,24 @@ from pathlib import Path
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
+from torch.utils.data import Dataset
 
 from ggcam.cam import CAMNet, build_model
 from ggcam.checkpoint import data_mismatch, load_checkpoint, save_checkpoint
 from ggcam.config import RunOptions, TrainConfig
-from ggcam.evaluate import Evaluation, autocast_for, batch_inputs, evaluate
+from ggcam.evaluate import Evaluation, evaluate
 from ggcam.losses import GGCAMLoss, StandardLoss
 from ggcam.runtime import capped, distributed_context
+from ggcam.train_epoch import NonFiniteLoss, train_epoch
+
+__all__ = ["SATURATION_SHARE", "FitResult", "NonFiniteLoss", "fit", "make_loss", "make_model",
+           "make_optimizer", "non_finite_optimizer_state"]
 
 # A run is flagged "sigmoid-saturated" when almost every supervised cell is saturated
 # (|αΩ^Y| > 10): the sigmoid of eq. 10 is flat there, so the gaze term gives no gradient,
 # whichever side it saturated on. The curve's val_sm_ratio says which: 1.0 is the loss of a
 # map that is 0 everywhere (Ω^Y far below 0), as the ResNet + GG-CAM runs of session 1 sat.
 SATURATION_SHARE = 0.95
-
-
-class NonFiniteLoss(RuntimeError):
-    """Training produced a non-finite loss term; the last good checkpoint is kept."""
 
 
 @dataclass
@@ -135,8 +134,8 @@ def fit(model: CAMNet, loss_fn: nn.Module, train: Dataset, val: Dataset, config:
         if stop_reason != "max_epochs":
             break
         t0 = time.perf_counter()
-        rec = _train_epoch(step_fn, objective, optimizer, train, config, options, device, epoch,
-                           dist, progress)
+        rec = train_epoch(step_fn, objective, optimizer, train, config, options, device, epoch,
+                          dist, progress)
         ev = evaluate(model, val, loss_fn=loss_fn, options=options, device=device,
                       batch_size=max(config.batch_size, 8))
         lr_before = optimizer.param_groups[0]["lr"]
@@ -288,54 +287,3 @@ def _safe_auc(ev: Evaluation) -> float:
         return float(auc(ev.labels, ev.logits, multi_class="ovo", from_logits=True))
     except ValueError:  # a class missing from a tiny validation set
         return math.nan
-
-
-def _check_finite(parts: dict, total: float, epoch: int, step: int) -> None:
-    if math.isfinite(total):
-        return
-    culprits = [f"{k} = {v}" for k, v in parts.items() if not math.isfinite(v)]
-    raise NonFiniteLoss(
-        f"non-finite loss at epoch {epoch}, step {step}: "
-        + (", ".join(culprits) if culprits else f"total = {total}")
-        + " (the last good checkpoint is kept)"
-    )
-
-
-def _loader(train: Dataset, config: TrainConfig, options: RunOptions, device, epoch, dist):
-    # The order of the data depends only on (seed, epoch): resuming replays it exactly.
-    common = dict(batch_size=config.batch_size, num_workers=options.num_workers,
-                  pin_memory=device.type == "cuda")
-    if dist.world_size > 1:
-        sampler = torch.utils.data.DistributedSampler(train, num_replicas=dist.world_size,
-                                                      rank=dist.rank, seed=config.seed)
-        sampler.set_epoch(epoch)
-        return DataLoader(train, sampler=sampler, **common)
-    gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-    return DataLoader(train, shuffle=True, generator=gen,
-                      drop_last=len(train) > config.batch_size, **common)
-
-
-def _train_epoch(step_fn, objective, optimizer, train, config, options, device, epoch, dist,
-                 progress) -> dict:
-    objective.train()
-    sums: dict[str, float] = {}
-    n = 0
-    bar = tqdm(_loader(train, config, options, device, epoch, dist), desc=f"epoch {epoch}",
-               leave=False, disable=not progress or dist.rank != 0)
-    for step, batch in enumerate(bar):
-        x, labels, gaze, has_gaze = batch_inputs(batch, device, options.channels_last)
-        with autocast_for(options, device):
-            total, parts = step_fn(x, labels, gaze, has_gaze)
-        value = float(total.detach())
-        _check_finite(parts, value, epoch, step)
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        optimizer.step()
-        b = len(labels)
-        n += b
-        for k, v in {"loss": value, **parts}.items():
-            if k in ("loss", "ce", "sm"):
-                sums[f"train_{k}"] = sums.get(f"train_{k}", 0.0) + v * b
-        bar.set_postfix({k: f"{v:.3g}" for k, v in [("loss", value)] + [
-            (k, parts[k]) for k in ("sigma_sm", "sigma_ce", "alpha") if k in parts]})
-    return {k: v / max(n, 1) for k, v in sums.items()}

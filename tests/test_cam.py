@@ -420,3 +420,8 @@ def test_efficientnet_dropout_becomes_channel_dropout():
     W, b = model.head.weight, model.head.bias
     assert torch.allclose(logits, pooled @ W.T + b, atol=1e-5)
 
+
+def test_cam_head_rejects_a_0x0_map():
+    head = CAMHead(in_features=4, num_classes=3)
+    with pytest.raises(ValueError, match=r"h, w >= 1, got \(2, 4, 0, 0\)"):
+        head(torch.zeros(2, 4, 0, 0))

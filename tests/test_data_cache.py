@@ -232,7 +232,7 @@ def test_old_cache_version_is_refused(cache, tmp_path):
 def test_a_killed_prepare_leaves_nothing_behind_for_long(phantom_root, tmp_path):
     """The temporary folders of a prepare that was killed are removed by the next one, also
     when the cache is current; a live writer's folder (its owner lock held) is kept."""
-    from ggcam.data.cache import OWNER, _claim
+    from ggcam.data.cache_folder import OWNER, claim
 
     dead, live = tmp_path / ".c.tmp-dead", tmp_path / ".c.tmp-live"
     old_swap, fresh = tmp_path / ".c.old-killed", tmp_path / ".c.tmp-just-made"
@@ -241,7 +241,7 @@ def test_a_killed_prepare_leaves_nothing_behind_for_long(phantom_root, tmp_path)
     (dead / OWNER).write_text("")  # its writer died: nobody holds the lock
     two_hours_ago = time.time() - 7200
     os.utime(old_swap, (two_hours_ago, two_hours_ago))  # no owner file, and old
-    with _claim(live):  # a writer that is still running
+    with claim(live):  # a writer that is still running
         path = _prepare(phantom_root, tmp_path / "c", workers=1)
         assert not dead.exists() and not old_swap.exists()
         assert live.exists() and fresh.exists()  # alive, and too young to judge
@@ -271,22 +271,22 @@ def test_the_owner_lock_dies_with_its_writer(tmp_path):
     import subprocess
     import sys
 
-    from ggcam.data.cache import _remove_dead_temps
+    from ggcam.data.cache_folder import remove_dead_temps
 
     folder = tmp_path / ".c.tmp-killed"
     folder.mkdir()
-    code = ("import sys, time; from pathlib import Path; from ggcam.data.cache import _claim; "
-            "owner = _claim(Path(sys.argv[1])); print('claimed', flush=True); time.sleep(60)")
+    code = ("import sys, time; from pathlib import Path; from ggcam.data.cache_folder import claim; "
+            "owner = claim(Path(sys.argv[1])); print('claimed', flush=True); time.sleep(60)")
     proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE,
                             text=True)
     try:
         assert proc.stdout.readline().strip() == "claimed"
-        _remove_dead_temps(tmp_path / "c")
+        remove_dead_temps(tmp_path / "c")
         assert folder.exists()  # alive: kept
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-    _remove_dead_temps(tmp_path / "c")
+    remove_dead_temps(tmp_path / "c")
     assert not folder.exists()  # killed: removed
 
 

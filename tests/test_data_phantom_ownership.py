@@ -12,8 +12,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from cli_helpers import run_cli
+
 from ggcam.cli.commands import main
-from ggcam.data.phantom.generate import TEMP_OWNER
+from ggcam.data.phantom.marker import TEMP_OWNER
 
 ARGS = ["--n", "3", "--scale", "0.02", "--force"]
 
@@ -83,3 +85,19 @@ def test_a_users_file_inside_a_phantoms_folders_is_never_deleted(tmp_path, capsy
     rc, err = _phantom(out, capsys)
     assert rc == 2 and f"{link}: " in err, err
     assert link.is_symlink()
+
+
+def test_phantom_force_writes_beside_a_users_files_but_never_over_them(tmp_path, capsys):
+    foreign = tmp_path / "d" / "egd-cxr" / "mine.txt"
+    foreign.parent.mkdir(parents=True)
+    foreign.write_text("a user's file")
+    (tmp_path / "d" / "notes.txt").write_text("notes")
+    argv = ["phantom", "--out", tmp_path / "d", "--n", "6", "--scale", "0.02", "--force"]
+    rc, _, err = run_cli(argv, capsys)
+    assert rc == 2 and "was not written by make_phantom" in err and "left alone" in err
+    assert foreign.read_text() == "a user's file"
+    foreign.parent.rename(tmp_path / "kept")  # the user moves their folder away
+    rc, _, err = run_cli(argv, capsys)
+    assert rc == 0, err
+    assert (tmp_path / "d" / "notes.txt").read_text() == "notes"
+    assert (tmp_path / "d" / "egd-cxr" / "1.0.0" / "master_sheet.csv").is_file()

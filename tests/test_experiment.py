@@ -2,6 +2,7 @@
 
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -242,3 +243,14 @@ def test_a_phantom_has_the_same_identity_wherever_and_whenever_it_is_made(tmp_pa
     raw[-1] ^= 1  # one pixel byte, same size
     dicom.write_bytes(bytes(raw))
     assert data_identity(roots["egd_root"], roots["mimic_root"]) != ids[0]
+
+
+def test_example_images_are_stored_for_phantom_data_only():
+    test = SyntheticCXR(6)
+    ev = SimpleNamespace(labels=test.labels, has_gaze=np.ones(6, bool),
+                         gaze=test.gaze, cams=np.zeros((6, 3, 2, 2), np.float32))
+    from ggcam.experiment import run as run_mod
+
+    assert "image" in run_mod._examples(ev, test, "phantom")
+    real = run_mod._examples(ev, test, "real")
+    assert "image" not in real and set(real) == {"labels", "psi", "cam", "dicom_id"}

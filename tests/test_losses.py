@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from synthetic import SyntheticCXR
 
 from ggcam import GGCAMLoss, StandardLoss, legacy_selective_mse, selective_mse
 
@@ -336,3 +338,109 @@ def test_the_loss_reports_its_weights_and_its_supervised_map():
     with torch.no_grad():
         loss.log_sigma_sm.fill_(-1000.0)  # a run-away log σ is reported as inf, not an error
     assert math.isinf(loss.report()["w_sm"])
+
+
+def _batch(B=2, K=3, h=2, w=2):
+    g = torch.Generator().manual_seed(0)
+    return (torch.randn(B, K, generator=g), torch.randn(B, K, h, w, generator=g),
+            torch.tensor([0, 2])[:B], torch.rand(B, h, w, generator=g))
+
+
+def _poison(t: torch.Tensor, value: float) -> torch.Tensor:
+    t = t.clone()
+    t.view(-1)[1] = value
+    return t
+
+
+@pytest.mark.parametrize("value, needle", [
+    (math.nan, r"gaze \(Ψ\) must be finite, got 1 non-finite values \(\[nan\]\)"),
+    (math.inf, r"gaze \(Ψ\) must be finite, got 1 non-finite values \(\[inf\]\)"),
+    (-math.inf, r"must be finite, got 1 non-finite values \(\[-inf\]\)"),
+    (255.0, r"gaze \(Ψ\) must lie in \[0, 1\], got values in \[.*, 255\] \(an 8-bit image"),
+    (-0.5, r"gaze \(Ψ\) must lie in \[0, 1\], got values in \[-0.5, "),
+])
+def test_loss_rejects_bad_gaze(value, needle):
+    logits, cams, labels, gaze = _batch()
+    bad = _poison(gaze, value)
+    with pytest.raises(ValueError, match=needle):
+        selective_mse(cams, labels, bad, 1.0)
+    with pytest.raises(ValueError, match=needle):
+        legacy_selective_mse(cams, labels, bad)
+    for mode in ("paper", "legacy"):
+        with pytest.raises(ValueError, match=needle):
+            GGCAMLoss(sigma_sm=0.5, mode=mode)(logits, cams, labels, bad)
+    # A 0-255 map as a whole (an image, not a heat map).
+    with pytest.raises(ValueError, match=r"\[0, 255\]"):
+        selective_mse(cams, labels, torch.full_like(gaze, 255.0).index_fill_(1, torch.tensor(0), 0), 1.0)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_selective_mse_rejects_non_finite_maps(value):
+    _, cams, labels, gaze = _batch()
+    bad = _poison(cams, value)
+    needle = rf"cams \(Ω\) must be finite, got 1 non-finite values \(\[{value}\]\) in shape \(2, 3, 2, 2\)"
+    with pytest.raises(ValueError, match=needle):
+        selective_mse(bad, labels, gaze, 1.0)
+    with pytest.raises(ValueError, match=needle):
+        legacy_selective_mse(bad, labels, gaze)
+
+
+def test_non_finite_maps_in_training_stay_a_diverged_run(tmp_path):
+    """In ``GGCAMLoss`` (the trainer's loss) a non-finite Ω is divergence, not bad input: the
+    total is non-finite and ``fit`` raises ``NonFiniteLoss`` naming epoch, step and terms, which
+    the sweep records as "diverged" instead of stopping (a ValueError would stop the sweep)."""
+    from ggcam.config import TrainConfig
+    from ggcam.train import NonFiniteLoss, fit, make_loss, make_model
+
+    logits, cams, labels, gaze = _batch()
+    total, parts = GGCAMLoss(sigma_sm=0.5)(_poison(logits, math.nan), _poison(cams, math.nan),
+                                           labels, gaze)
+    assert math.isnan(total.item()) and math.isnan(parts["sm"]) and math.isnan(parts["ce"])
+    data = SyntheticCXR(12)
+    data.images[:] = np.nan
+    config = TrainConfig(network="resnet18", variant="ggcam", batch_size=6, max_epochs=1,
+                         sigma_sm=0.5)
+    with pytest.raises(NonFiniteLoss, match=r"epoch 1, step 0: ce = nan, sm = nan"):
+        fit(make_model(config), make_loss(config), data.subset(range(6)), data.subset(range(6, 12)),
+            config, checkpoint_dir=tmp_path, progress=False)
+
+
+def test_loss_rejects_an_empty_batch():
+    logits, cams, labels, gaze = _batch()
+    empty = (logits[:0], cams[:0], labels[:0], gaze[:0])
+    with pytest.raises(ValueError, match=r"cams must be a non-empty batch .* got \(0, 3, 2, 2\)"):
+        selective_mse(*empty[1:], 1.0)
+    with pytest.raises(ValueError, match=r"non-empty batch .* got \(0, 3, 2, 2\)"):
+        legacy_selective_mse(*empty[1:])
+    with pytest.raises(ValueError, match=r"non-empty batch .* got \(0, 3, 2, 2\)"):
+        GGCAMLoss(sigma_sm=0.5)(*empty)
+    with pytest.raises(ValueError, match=r"logits must be a non-empty \(B, K\) batch .* \(0, 3\)"):
+        StandardLoss()(*empty)
+    with pytest.raises(ValueError, match=r"got \(2, 3, 0, 0\)"):  # 0×0 maps
+        selective_mse(cams[..., :0, :0], labels, gaze[..., :0, :0], 1.0)
+    with pytest.raises(ValueError, match=r"logits must have shape \(2, 3\) .* got \(2, 4\)"):
+        GGCAMLoss(sigma_sm=0.5)(torch.zeros(2, 4), cams, labels, gaze)
+
+
+@pytest.mark.parametrize("value", [np.float32(0.1), np.float64(0.1), np.array(0.1),
+                                   np.array(0.1, dtype=np.float32), torch.tensor(0.1), 0.1])
+def test_numpy_and_0d_parameters_are_accepted(value):
+    loss = GGCAMLoss(sigma_sm=value, sigma_ce=value, alpha=value)
+    for p in (loss.log_sigma_sm, loss.log_sigma_ce, loss.log_alpha):
+        assert p.item() == pytest.approx(math.log(0.1), rel=1e-6)
+    loss = GGCAMLoss(sigma_sm=2, sigma_ce=np.int64(3), alpha=np.array(1))  # integers too
+    assert loss.log_sigma_ce.item() == pytest.approx(math.log(3))
+
+
+@pytest.mark.parametrize("value, needle", [
+    (True, "sigma_sm must be a finite number > 0, got True (bool)"),
+    (np.bool_(True), "(bool"),
+    (np.array(True), "got True (bool)"),
+    ("0.1", "got '0.1' (str)"),
+    (np.array([0.1]), "(ndarray)"),
+    (np.float32("nan"), "sigma_sm must be a finite number > 0, got nan"),
+    (10**400, "got an integer of 401 digits"),
+])
+def test_booleans_strings_and_arrays_are_rejected(value, needle):
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        GGCAMLoss(sigma_sm=value)

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run_cli
 
 from ggcam.cli.commands import main
 from ggcam.experiment import ResultsStore, RunRecord
@@ -334,3 +335,28 @@ def test_rescore_names_the_run_whose_files_disagree(store):
     _edit_maps(store, dicom_id=maps["dicom_id"])  # another run's images
     with pytest.raises(ValueError, match=rf"{RUNS[0]}\.npz: array 'dicom_id' lists"):
         rescore(store)
+
+
+@pytest.mark.parametrize("broken", ["predictions", "maps"])
+def test_rescore_names_a_broken_results_file(broken, tmp_path, capsys):
+    store = tmp_path / "cpu"
+    rid = "resnet18__standard__s0"
+    for sub in ("runs", "predictions", "maps"):
+        (store / sub).mkdir(parents=True)
+    (store / "runs" / f"{rid}.json").write_text(json.dumps(
+        {"run_id": rid, "profile": "cpu", "network": "resnet18", "variant": "standard", "seed": 0}))
+    pd.DataFrame({"dicom_id": ["a"], "label": [0], "logit_0": [0.0], "logit_1": [0.0],
+                  "logit_2": [0.0]}).to_csv(store / "predictions" / f"{rid}.csv", index=False)
+    np.savez(store / "maps" / f"{rid}.npz", cams=np.zeros((1, 3, 2, 2), np.float32))
+    path = store / broken / (f"{rid}.csv" if broken == "predictions" else f"{rid}.npz")
+    path.write_text("garbage,x\n1,2\n")
+    rc, _, err = run_cli(["rescore", "--results", tmp_path], capsys)
+    assert rc == 2 and str(path) in err and "Traceback" not in err, err
+
+
+def test_rescore_names_a_record_that_is_not_one(tmp_path, capsys):
+    (tmp_path / "cpu" / "runs").mkdir(parents=True)
+    path = tmp_path / "cpu" / "runs" / "r.json"
+    path.write_text("[1, 2, 3]")
+    rc, _, err = run_cli(["rescore", "--results", tmp_path], capsys)
+    assert rc == 2 and f"{path} is not a ggcam run record" in err, err

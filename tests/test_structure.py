@@ -1,5 +1,5 @@
-"""The shape of the code: no import cycles inside ggcam, no logic in the book's pages,
-``ruff check`` clean."""
+"""The shape of the code: no import cycles inside ggcam, small modules and functions, no logic
+in the book's pages, ``ruff check`` clean."""
 
 import ast
 import shutil
@@ -66,6 +66,42 @@ def test_no_import_cycles_inside_ggcam():
         if m not in state:
             visit(m, [m])
     assert not cycles, f"module-level import cycles: {cycles}"
+
+
+MAX_MODULE_LINES = 300  # style.md: "a module past ~300 lines is two modules"
+MAX_FUNCTION_LINES = 60  # a function read in one screen; past it, name its pieces
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def test_modules_stay_small():
+    long = {_rel(p): n for p in sorted(PACKAGE.rglob("*.py"))
+            if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines (split along a seam): {long}"
+
+
+def test_functions_stay_small():
+    long = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1  # decorators aside, docstring included
+                if n > MAX_FUNCTION_LINES:
+                    long[f"{_rel(path)}:{node.name}"] = n
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines (extract named helpers): {long}"
+
+
+def test_import_ggcam_loads_no_data_layer():
+    """``import ggcam`` is the maths (CAM, Ψ, losses, metrics, stats): the data layer, the
+    phantom generator and the experiment load only when asked for."""
+    code = ("import sys, ggcam; print(' '.join(m for m in sys.modules if m.startswith("
+            "('ggcam.data', 'ggcam.experiment', 'ggcam.train', 'ggcam.viz', 'ggcam.analysis'))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == [], f"import ggcam loads {out.stdout.split()}"
 
 
 PAGES = sorted((ROOT / "book").glob("[0-9][0-9]_*.py"))

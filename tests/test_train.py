@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -229,3 +230,38 @@ def test_overflow_anywhere_is_named():
     assert non_finite_optimizer_state(model, opt) == []
     opt.state[model.weight]["exp_avg_sq"][0, 0] = float("inf")
     assert non_finite_optimizer_state(model, opt) == ["weight"]
+
+
+def _one_epoch_in(folder: Path, **fit_kwargs):
+    """Train resnet18 × standard for one epoch with checkpoints in ``folder``; returns a
+    function that fits the same run again with other keyword arguments."""
+    from ggcam.config import TrainConfig
+    from ggcam.train import fit, make_loss, make_model
+
+    config = TrainConfig(network="resnet18", variant="standard", batch_size=8, max_epochs=1,
+                         early_stop_patience=2, seed=0)
+    data = SyntheticCXR(12)
+    train, val = data.subset(range(8)), data.subset(range(8, 12))
+
+    def again(**kwargs):
+        return fit(make_model(config), make_loss(config), train, val, config,
+                   checkpoint_dir=folder, progress=False, **kwargs)
+
+    again(**fit_kwargs)
+    return again
+
+
+def test_resuming_another_networks_weights_names_the_checkpoint(tmp_path):
+    again = _one_epoch_in(tmp_path)
+    last = load_checkpoint(tmp_path / "last.pt")
+    last["model"]["head.weight"] = torch.zeros(5, 7)  # the right format, the wrong shape
+    torch.save(last, tmp_path / "last.pt")
+    with pytest.raises(ValueError, match=r"last\.pt does not fit this model"):
+        again(resume=True)
+
+
+def test_resuming_on_other_data_is_an_error(tmp_path):
+    again = _one_epoch_in(tmp_path, data_id="a")
+    assert load_checkpoint(tmp_path / "last.pt")["data_id"] == "a"
+    with pytest.raises(ValueError, match=r"last\.pt was trained on other data \(data identity a, now b\)"):
+        again(resume=True, data_id="b")

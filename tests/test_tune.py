@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from cli_helpers import SMOKE, run_cli
 from matplotlib.figure import Figure
 
 from ggcam.cli.tune import add_parser, run
@@ -234,3 +236,39 @@ def test_a_killed_workers_running_trial_is_failed_at_once_a_live_ones_is_not(tmp
     assert [t.state for t in study.trials] == [TrialState.RUNNING, TrialState.FAIL]
     live.release()
     assert fail_orphaned_trials(study) == []  # released: its file is gone, nothing to judge
+
+
+def test_tuning_on_real_data_is_git_ignored(phantom_root, tmp_path, monkeypatch, capsys):
+    import ggcam.data.roots as roots
+    import ggcam.tune.search as search
+
+    seen = []
+
+    def fake_tune(profile, *a, results_root, **kw):  # what the search sees when it starts
+        seen.append((Path(results_root) / profile / ".gitignore").is_file())
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(search, "tune", fake_tune)
+    monkeypatch.setattr(roots, "is_phantom", lambda *a, **k: False)  # the data reads as real
+    data = Path(phantom_root["egd_root"]).parents[1]
+    rc, _, err = run_cli(["tune", *SMOKE, "--data-root", data, "--work", tmp_path / "w",
+                       "--results", tmp_path / "results", "--trials", "1"], capsys)
+    assert rc == 2 and "stop here" in err and seen == [True]
+    assert (tmp_path / "results" / "smoke" / ".gitignore").read_text().endswith("*\n")
+
+
+def test_a_study_never_mixes_phantom_and_real_trials(tmp_path):
+    import optuna
+
+    from ggcam.tune.storage import check_study
+
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage, study_name="s")
+    identity = dict(profile="smoke", network="resnet18", variant="ggcam", objective="val_ce",
+                    epochs=2, seed=0, data_origin="phantom")
+    for key, value in {**identity, "search_space_hash": "h", "search_space": {}}.items():
+        study.set_user_attr(key, value)
+    assert check_study(storage, "s", identity, "h", "memory") == 0
+    with pytest.raises(ValueError, match=r"data_origin = 'phantom', this call asks for "
+                                         r"data_origin = 'real': use the same --data-root"):
+        check_study(storage, "s", {**identity, "data_origin": "real"}, "h", "memory")

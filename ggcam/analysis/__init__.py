@@ -1,5 +1,5 @@
 """What a results page says, computed from the results store: summaries of runs (``summary``,
-``summary_store``), paired comparisons between arms (``summary_paired``), the sentences pages
-glue (``summary_text``); the paper's published numbers (``paper_values``) and the benchmark
+``summary_store``), paired comparisons between arms (``summary_paired``), how the runs trained
+(``summary_training``), the sentences pages glue (``summary_text``); the paper's published numbers (``paper_values``) and the benchmark
 figures (``bench``).
 """

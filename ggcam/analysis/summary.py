@@ -5,10 +5,8 @@ function works on a store with any subset of its runs, none included: a sweep fi
 over hours, and a page built meanwhile says how far it got instead of failing.
 
 This module holds the tables of the results pages: ``configs_table``, ``run_table``,
-``anova_table``, ``table2``, ``localisation_table``, ``agreement_table``, ``flags_table``,
-``saturation_table``, ``final_parameters``, ``omega_quantiles``, and for the released code
-(page 08) ``class_map_agreement`` and ``lr_drops``. It re-exports the rest, so a page needs
-only ``summary``:
+``anova_table``, ``table2``, ``localisation_table``, ``agreement_table``, ``final_parameters``.
+It re-exports the rest, so a page needs only ``summary``:
 
 * ``summary_store``: ``open_results`` / ``runs_of``, the store a page reads and its runs (an
   empty table before the first run finishes); ``progress_table`` / ``progress_facts``: runs
@@ -22,6 +20,9 @@ only ``summary``:
   words): ``paired_brief``, ``paired_by_metric``, ``run_display``, ``run_summary``, ``anova_display``,
   ``configs_shared`` / ``configs_loss`` / ``configs_maps`` / ``configs_compared``,
   ``eq12_by_class``, ``agreement_display``.
+* ``summary_training``: how the runs trained: ``flags_table``, ``saturation_table``,
+  ``omega_quantiles``, and for the released code (page 08) ``class_map_agreement`` and
+  ``lr_drops``.
 * ``summary_text``: ``answer`` / ``answer_sentence``, one row and one sentence per network — the
   paper's medians beside ours, the paired ΔAUC with its 95% interval, whether gaze beats the
   two controls; ``localisation_sentence``.
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pandas as pd
 
 from ggcam.analysis.paper_values import paper_table2
@@ -94,6 +94,14 @@ from ggcam.analysis.summary_text import (
     answer_sentence,
     localisation_markdown,
     localisation_sentence,
+)
+from ggcam.analysis.summary_training import (
+    class_map_agreement,
+    flags_table,
+    in_arm_order,
+    lr_drops,
+    omega_quantiles,
+    saturation_table,
 )
 from ggcam.experiment.profiles import RunSpec, get_profile, run_config
 from ggcam.experiment.store import ResultsStore
@@ -221,9 +229,7 @@ def _medians(runs: pd.DataFrame, columns) -> pd.DataFrame:
     present = [c for c in columns if c in runs]
     t = runs.groupby(["network", "variant"], sort=False)[present].median().reset_index()
     t.insert(2, "runs", runs.groupby(["network", "variant"], sort=False).size().to_numpy())
-    order = {v: i for i, v in enumerate(VARIANTS)}
-    t = t.sort_values(["network", "variant"], key=lambda c: c.map(order) if c.name == "variant" else c)
-    return t.assign(network=t["network"].map(network_label)).reset_index(drop=True)
+    return in_arm_order(t)
 
 
 def localisation_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -271,116 +277,3 @@ def final_parameters(runs: pd.DataFrame) -> pd.DataFrame:
     if gg.empty:
         return pd.DataFrame(columns=["network", "variant", "runs", *cols])
     return _medians(gg, cols)
-
-
-def flags_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per network × arm: runs, diverged, σ_sm frozen, optimiser overflow anywhere, sigmoid
-    saturated, single-class, AUC interval covering chance, learned."""
-    cols = ["network", "variant", "runs", "diverged", "σ_sm frozen", "optimiser overflow",
-            "sigmoid saturated", "single class", "AUC CI covers 0.5", "learned"]
-    if runs.empty:
-        return pd.DataFrame(columns=cols)
-    r = runs.assign(diverged=runs["status"] != "ok")
-    g = r.groupby(["network", "variant"], sort=False)
-    t = pd.DataFrame({"runs": g.size(), "diverged": g["diverged"].sum(),
-                      "σ_sm frozen": g["sigma_frozen"].sum(),
-                      "optimiser overflow": g["optimizer_overflow"].sum(),
-                      "sigmoid saturated": g["sigmoid_saturated"].sum(),
-                      "single class": g["single_class"].sum(),
-                      "AUC CI covers 0.5": g["auc_ci_covers_chance"].sum(),
-                      "learned": g["learned"].sum()}).astype(int).reset_index()
-    order = {v: i for i, v in enumerate(VARIANTS)}
-    t = t.sort_values(["network", "variant"], key=lambda c: c.map(order) if c.name == "variant" else c)
-    return t.assign(network=t["network"].map(network_label)).reset_index(drop=True)[cols]
-
-
-def saturation_table(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per GG-CAM network × arm, medians over runs of the saturation diagnostics: the share of
-    Ω^Y cells where the sigmoid of eq. 10 is flat (|αΩ^Y| > 10) and L_sm / mean Ψ², at the
-    first and the last epoch."""
-    cols = ["network", "variant", "runs", "saturated (first epoch)", "saturated (last epoch)",
-            "L_sm / mean Ψ² (first)", "L_sm / mean Ψ² (last)"]
-    if curves.empty or "val_saturated" not in curves:
-        return pd.DataFrame(columns=cols)
-    c = curves[curves["val_saturated"].notna()].sort_values(["run_id", "epoch"])
-    if c.empty:
-        return pd.DataFrame(columns=cols)
-    first = c.groupby("run_id").first()
-    last = c.groupby("run_id").last()
-    per_run = pd.DataFrame({"network": first["network"], "variant": first["variant"],
-                            "s0": first["val_saturated"], "s1": last["val_saturated"],
-                            "r0": first["val_sm_ratio"], "r1": last["val_sm_ratio"]})
-    g = per_run.groupby(["network", "variant"], sort=False)
-    t = pd.DataFrame({"runs": g.size(), "saturated (first epoch)": g["s0"].median(),
-                      "saturated (last epoch)": g["s1"].median(),
-                      "L_sm / mean Ψ² (first)": g["r0"].median(),
-                      "L_sm / mean Ψ² (last)": g["r1"].median()}).reset_index()
-    order = {v: i for i, v in enumerate(VARIANTS)}
-    t = t.sort_values(["network", "variant"], key=lambda s: s.map(order) if s.name == "variant" else s)
-    return t.assign(network=t["network"].map(network_label)).reset_index(drop=True)[cols]
-
-
-def omega_quantiles(hist: pd.DataFrame, qs=(0.01, 0.5, 0.99)) -> pd.DataFrame:
-    """Quantiles of Ω per network × arm from the binned counts, linear within a bin."""
-    rows = []
-    for (network, variant), part in hist.groupby(["network", "variant"], sort=False):
-        counts = part.groupby(["bin_left", "bin_right"])["count"].sum()
-        edges = np.append(counts.index.get_level_values(0), counts.index.get_level_values(1)[-1])
-        cdf = np.concatenate([[0.0], np.cumsum(counts.to_numpy())]) / counts.sum()
-        rows.append({"network": network_label(network), "arm": variant, "order": arm_rank(variant),
-                     "runs": int(part["run_id"].nunique()) if "run_id" in part else None,
-                     **{f"q{int(q * 100)}": float(np.interp(q, cdf, edges)) for q in qs}})
-    if not rows:
-        return pd.DataFrame(columns=["network", "arm", "runs", *[f"q{int(q * 100)}" for q in qs]])
-    return (pd.DataFrame(rows).sort_values(["network", "order"], kind="stable")
-            .drop(columns="order").reset_index(drop=True))
-
-
-# ---- the released code (page 08) --------------------------------------------------------------
-
-
-def class_map_agreement(store: ResultsStore, variants=("standard", "ggcam", "ggcam-legacy")) -> pd.DataFrame:
-    """Which map learned Ψ? Per network × arm, the mean over runs of the mean CC between Ψ and
-    the Normal-class map Ω⁰, and between Ψ and the true class's map Ω^Y, over the test
-    images with gaze. The released code supervises Ω⁰ for every label."""
-    from ggcam.metrics.saliency import cc
-
-    runs = runs_of(store)
-    rows = []
-    for r in runs[runs["variant"].isin(variants)].itertuples():
-        m = store.maps(r.run_id)
-        labels = store.predictions(r.run_id)["label"].to_numpy()
-        keep = m["has_gaze"].astype(bool)
-        cams, gaze, y = m["cams"][keep], m["gaze"][keep], labels[keep]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # a constant map: CC 0
-            normal = [cc(a, b) for a, b in zip(cams[:, 0], gaze)]
-            own = [cc(a, b) for a, b in zip(cams[np.arange(len(y)), y], gaze)]
-        rows.append({"network": r.network, "variant": r.variant,
-                     "CC(Ω⁰, Ψ)": float(np.mean(normal)), "CC(Ωʸ, Ψ)": float(np.mean(own))})
-    if not rows:
-        return pd.DataFrame(columns=["network", "variant", "runs", "CC(Ω⁰, Ψ)", "CC(Ωʸ, Ψ)"])
-    t = pd.DataFrame(rows)
-    g = t.groupby(["network", "variant"], sort=False)
-    out = g[["CC(Ω⁰, Ψ)", "CC(Ωʸ, Ψ)"]].mean().reset_index()
-    out.insert(2, "runs", g.size().to_numpy())
-    order = {v: i for i, v in enumerate(VARIANTS)}
-    out = out.sort_values(["network", "variant"], key=lambda c: c.map(order) if c.name == "variant" else c)
-    return out.assign(network=out["network"].map(network_label)).reset_index(drop=True)
-
-
-def lr_drops(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per network × arm: runs, and how many learning-rate drops they had in all (each one
-    reloads the best weights in the released code's arm)."""
-    if curves.empty or "lr" not in curves:
-        return pd.DataFrame(columns=["network", "variant", "runs", "lr drops", "max epochs"])
-    c = curves.sort_values(["run_id", "epoch"])
-    drops = c.groupby("run_id")["lr"].apply(lambda s: int((s.diff() < 0).sum()))
-    per = c.groupby("run_id").agg(network=("network", "first"), variant=("variant", "first"),
-                                  epochs=("epoch", "max")).assign(drops=drops)
-    g = per.groupby(["network", "variant"], sort=False)
-    t = pd.DataFrame({"runs": g.size(), "lr drops": g["drops"].sum(),
-                      "max epochs": g["epochs"].max()}).reset_index()
-    order = {v: i for i, v in enumerate(VARIANTS)}
-    t = t.sort_values(["network", "variant"], key=lambda c: c.map(order) if c.name == "variant" else c)
-    return t.assign(network=t["network"].map(network_label)).reset_index(drop=True)

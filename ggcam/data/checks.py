@@ -59,6 +59,25 @@ def require_unique_header(path: Path) -> None:
         seen[name] = k
 
 
+def require_complete(path: Path) -> None:
+    """A release CSV ends with a line break; one that does not was cut off mid-row."""
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        if f.tell() == 0:
+            return  # empty: read_csv says so
+        f.seek(-1, 2)
+        if f.read(1) not in (b"\n", b"\r"):
+            raise ValueError(f"{path}: the last line has no line break; the file looks truncated "
+                             "(an interrupted download or copy?)")
+
+
+def csv_header(path: Path) -> pd.Index:
+    """The column names of a CSV file, each once (``require_unique_header``)."""
+    header = read_csv(path, nrows=0).columns
+    require_unique_header(path)
+    return header
+
+
 def read_csv(path: Path, *, allow_empty: bool = False, **kwargs) -> pd.DataFrame:
     """``pd.read_csv`` whose failures name the file: empty (0 bytes), header only, unparsable."""
     path = Path(path)

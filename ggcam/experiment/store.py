@@ -41,6 +41,7 @@ Every reader and writer of results goes through this module (its readers check w
 
 Every metric of a record is a function of its ``predictions`` and ``maps`` files and
 ``test_set.npz`` (``ggcam.experiment.metrics.run_metrics``), so it can be recomputed exactly.
+Which store a page reads is ``store_location``'s (``open_store``, named here too).
 """
 
 from __future__ import annotations
@@ -55,12 +56,15 @@ import pandas as pd
 
 from ggcam.experiment import store_checks as checks
 from ggcam.experiment.record import RunRecord, json_default
+from ggcam.experiment.store_location import PREFERRED_PROFILES, open_store, results_root
 from ggcam.runtime import atomic_write_bytes, atomic_write_text
 from ggcam.study import CLASS_NAMES
 
-PREFERRED_PROFILES = ("paper", "gpu", "gpu-fast", "cpu-v1")  # best first (the book's default)
 LAST = "__last"  # suffix of a run's last-epoch predictions and maps
 TEST_SET = "test_set.npz"  # the shared test set's true findings (independent replicates)
+
+__all__ = ["LAST", "PREFERRED_PROFILES", "TEST_SET", "ResultsStore", "RunRecord", "open_store",
+           "results_root"]
 
 
 def _csv_bytes(df: pd.DataFrame) -> bytes:
@@ -275,27 +279,3 @@ class ResultsStore:
         return {"profile": self.profile, "runs": len(runs), "origin": join("data_origin"),
                 "commit": join("commit"), "device": join("device"), "date": join("date"),
                 "threads": join("threads")}
-
-
-def results_root(start: str | Path | None = None) -> Path:
-    """The ``results/`` folder of the repository holding ``start`` (default: the cwd)."""
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "results").is_dir() and (folder / "pyproject.toml").is_file():
-            return folder / "results"
-    raise FileNotFoundError(f"no results/ folder beside a pyproject.toml above {here}")
-
-
-def open_store(profile: str | None = None, root: str | Path | None = None) -> ResultsStore:
-    """The store of ``profile``, or of the best profile with results (``gpu-fast`` before
-    ``cpu``); only committed phantom results are considered unless a profile is named."""
-    root = Path(root) if root else results_root()
-    names = [profile] if profile else list(PREFERRED_PROFILES)
-    for name in names:
-        store = ResultsStore(root / name)
-        if (store.path / "runs.csv").is_file():
-            if profile is None and "real" in set(store.runs()["data_origin"]):
-                continue  # never pick real-data results silently
-            return store
-    raise FileNotFoundError(f"no results/<profile>/runs.csv for {names} under {root}; run "
-                            "`ggcam sweep`")

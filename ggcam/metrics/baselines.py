@@ -20,6 +20,7 @@ import pandas as pd
 from scipy.ndimage import distance_transform_edt
 
 from ggcam.geometry import block_mean, grid_geometry
+from ggcam.metrics.arrays import to_numpy
 from ggcam.metrics.checks import (
     class_labels,
     map_stack,
@@ -30,7 +31,6 @@ from ggcam.metrics.checks import (
     stride_of,
 )
 from ggcam.metrics.image_localisation import METRICS, mean_scores, upsample_maps
-from ggcam.metrics.saliency import to_numpy
 from ggcam.study import CLASS_NAMES
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ggcam.metrics.arrays import to_numpy
 from ggcam.metrics.localisation import bool_masks
-from ggcam.metrics.saliency import to_numpy
 from ggcam.study import CLASS_NAMES
 
 

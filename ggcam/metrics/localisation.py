@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import maximum_filter
 
-from ggcam.metrics.saliency import attention_agreement, select_labels, to_numpy
+from ggcam.metrics.arrays import select_labels, to_numpy
+from ggcam.metrics.saliency import attention_agreement
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike

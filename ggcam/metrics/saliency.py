@@ -28,7 +28,8 @@ Departures from the benchmark, all deterministic and never NaN:
 Fixations are a boolean (h, w) map or a sequence of (row, col) cells (for instance
 ``GridGeometry.cell_of(xy)``); repeated cells count once, as in the benchmark.
 
-``to_numpy`` and ``select_labels`` are the array helpers the other metric modules share.
+``to_numpy``, ``select_labels`` and ``fixation_map`` are ``ggcam.metrics.arrays``' (the array
+helpers the metric modules share), named here too.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from ggcam.metrics.arrays import fixation_map, select_labels, to_numpy
+
 if TYPE_CHECKING:
-    from numpy.typing import ArrayLike, DTypeLike
+    from numpy.typing import ArrayLike
     from torch import Tensor
 
 EPS = float(np.finfo(np.float64).eps)  # ε in kl_div, MATLAB's eps
@@ -63,13 +66,6 @@ __all__ = [
 ]
 
 
-def to_numpy(x: ArrayLike | Tensor, dtype: DTypeLike = np.float64) -> np.ndarray:
-    """A NumPy copy of an array-like or a torch tensor (detached, moved to the CPU)."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=dtype)
-
-
 def _map(name: str, x, shape=None) -> np.ndarray:
     a = to_numpy(x)
     if a.ndim != 2:
@@ -83,41 +79,6 @@ def _map(name: str, x, shape=None) -> np.ndarray:
 
 def _is_constant(a: np.ndarray) -> bool:
     return bool(a.max() == a.min())
-
-
-def fixation_map(fixations: ArrayLike | Tensor, shape: tuple[int, int]) -> np.ndarray:
-    """A boolean (h, w) fixation map from a boolean map or (row, col) cells.
-
-    Args:
-        fixations: bool (h, w) array, or a sequence / (M, 2) array of integer (row, col).
-        shape: (h, w) of the saliency map.
-
-    Returns:
-        bool array of shape (h, w).
-    """
-    h, w = shape
-    f = to_numpy(fixations, dtype=None)
-    if f.dtype == bool:
-        if f.shape != (h, w):
-            raise ValueError(f"fixation map must have shape {(h, w)}, got {f.shape}")
-        return f.copy()
-    if f.size == 0:
-        f = np.zeros((0, 2))
-    elif f.shape == (2,):
-        f = f.reshape(1, 2)  # one (row, col)
-    if f.ndim != 2 or f.shape[1] != 2 or not np.issubdtype(f.dtype, np.number):
-        raise ValueError(
-            f"fixations must be a bool {(h, w)} map or (M, 2) (row, col) cells, got {f.shape}"
-        )
-    if not np.all(f == np.round(f)):
-        raise ValueError("fixation cells must be integers (row, col)")
-    f = f.astype(int)
-    bad = (f[:, 0] < 0) | (f[:, 0] >= h) | (f[:, 1] < 0) | (f[:, 1] >= w)
-    if bad.any():
-        raise ValueError(f"fixation cells {f[bad].tolist()} lie outside the {h}×{w} grid")
-    out = np.zeros((h, w), dtype=bool)
-    out[f[:, 0], f[:, 1]] = True
-    return out
 
 
 def cc(sal: ArrayLike | Tensor, ref: ArrayLike | Tensor) -> float:
@@ -238,6 +199,25 @@ def auc_judd(sal: ArrayLike | Tensor, fixations: ArrayLike | Tensor) -> float:
     return float(np.sum(np.diff(fp) * (tp[1:] + tp[:-1]) / 2))
 
 
+def _check_agreement_inputs(cams, labels, gaze, fixations, transform, alpha):
+    """Ω (N, K, h, w), Y (N,) and Ψ (N, h, w) as arrays, each checked against the others."""
+    if transform not in TRANSFORMS:
+        raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
+    if not alpha > 0:
+        raise ValueError(f"alpha must be > 0, got {alpha!r}")
+    omega = to_numpy(cams)
+    if omega.ndim != 4:
+        raise ValueError(f"cams must have shape (N, K, h, w), got {omega.shape}")
+    n, k, h, w = omega.shape
+    y = select_labels(labels, n, k)
+    psi = to_numpy(gaze)
+    if psi.shape != (n, h, w):
+        raise ValueError(f"gaze must have shape {(n, h, w)}, got {psi.shape}")
+    if fixations is not None and len(fixations) != n:
+        raise ValueError(f"fixations must hold one entry per image ({n}), got {len(fixations)}")
+    return omega, y, psi
+
+
 def _transform(m: np.ndarray, transform, alpha: float) -> np.ndarray:
     if transform is None:
         return m
@@ -274,20 +254,8 @@ def attention_agreement(
         and the only NaN this function returns (with a ``UserWarning`` naming the images),
         for an image without any fixated cell; ``auc_judd`` also when every cell is fixated.
     """
-    if transform not in TRANSFORMS:
-        raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
-    if not alpha > 0:
-        raise ValueError(f"alpha must be > 0, got {alpha!r}")
-    omega = to_numpy(cams)
-    if omega.ndim != 4:
-        raise ValueError(f"cams must have shape (N, K, h, w), got {omega.shape}")
-    n, k, h, w = omega.shape
-    y = select_labels(labels, n, k)
-    psi = to_numpy(gaze)
-    if psi.shape != (n, h, w):
-        raise ValueError(f"gaze must have shape {(n, h, w)}, got {psi.shape}")
-    if fixations is not None and len(fixations) != n:
-        raise ValueError(f"fixations must hold one entry per image ({n}), got {len(fixations)}")
+    omega, y, psi = _check_agreement_inputs(cams, labels, gaze, fixations, transform, alpha)
+    n, _, h, w = omega.shape
     rows, undefined = [], []
     for i in range(n):
         s = _transform(omega[i, y[i]], transform, alpha)
@@ -308,13 +276,3 @@ def attention_agreement(
         )
     columns = ["image", "label", "cc", "kl", "sim"] + ([] if fixations is None else FIX_COLUMNS)
     return pd.DataFrame(rows, columns=columns)
-
-
-def select_labels(labels: ArrayLike | Tensor, n: int, k: int) -> np.ndarray:
-    """Check labels Y (N,) are integers in [0, K) and return them as an int array."""
-    y = to_numpy(labels, dtype=None)
-    if y.shape != (n,):
-        raise ValueError(f"labels must have shape ({n},), got {y.shape}")
-    if y.size and (not np.all(y == np.round(y)) or y.min() < 0 or y.max() >= k):
-        raise ValueError(f"labels must be integers in [0, {k}), got values {np.unique(y)}")
-    return y.astype(int)

@@ -1,6 +1,8 @@
-"""Statistics over training runs: Table 2 and Figure 3's tests (``unpaired``), the study's
-paired comparisons over replicates (``paired``), their equivalence tests and the bar a run must
-clear to count (``equivalence``), and the input checks they share (``checks``).
+"""Statistics over training runs: Table 2 and Figure 3's tests (``unpaired``, with the tests
+between groups in ``group_tests`` and one run's AUC interval in ``auc_interval``), the study's
+paired comparisons over replicates (``paired``, their bootstrap intervals in
+``paired_intervals``), their equivalence tests and the bar a run must clear to count
+(``equivalence``), and the input checks they share (``checks``).
 
 ``ggcam.stats.<name>`` is the public surface; the modules say where each name is computed.
 """

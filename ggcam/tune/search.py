@@ -139,7 +139,7 @@ def tune(profile: Profile | str, network: str, variant: str, *, trials: int,
     the study so that a resumed search does not repeat its first suggestions; None (the
     default) draws fresh entropy, as parallel workers on one study must.
     """
-    import optuna
+    import optuna  # noqa: F401 (a missing Optuna fails here, before any data work)
 
     from ggcam.experiment.data import ProfileData
 
@@ -162,16 +162,7 @@ def tune(profile: Profile | str, network: str, variant: str, *, trials: int,
                        Path(mimic_root) if mimic_root else None, progress=progress)
     identity["data_origin"] = data.origin
     n_old = check_study(store, name, identity, space_hash(), describe(url))
-    sampler = optuna.samplers.TPESampler(seed=None if sampler_seed is None else sampler_seed + n_old)
-    st = optuna.create_study(storage=store, study_name=name, direction=OBJECTIVES[objective],
-                             sampler=sampler, pruner=optuna.pruners.MedianPruner(**PRUNER),
-                             load_if_exists=True)
-    if "search_space_hash" not in st.user_attrs:
-        for key, value in {**identity, "search_space_hash": space_hash(),
-                           "search_space": space_dict()}.items():
-            st.set_user_attr(key, value)
-    elif "data_origin" not in st.user_attrs:  # a study begun before the origin was recorded
-        st.set_user_attr("data_origin", data.origin)
+    st = _open_study(store, name, identity, sampler_seed, n_old)
     ckpt_root = Path(work_root) / "tuning" / profile.name / name
     worker = WorkerLock(ckpt_root / "workers")
     orphans = fail_orphaned_trials(st)
@@ -185,14 +176,36 @@ def tune(profile: Profile | str, network: str, variant: str, *, trials: int,
     finally:
         worker.release()
         best_json = _export(st, files, profile, base)
-    done = st.trials
+    return _result(st, name, describe(url), objective, objective_fn.started, files["trials"],
+                   best_json)
+
+
+def _open_study(store, name: str, identity: dict, sampler_seed: int | None, n_old: int):
+    """The Optuna study, created or resumed; a new one records its identity and search space."""
+    import optuna
+
+    sampler = optuna.samplers.TPESampler(seed=None if sampler_seed is None else sampler_seed + n_old)
+    st = optuna.create_study(storage=store, study_name=name, direction=OBJECTIVES[identity["objective"]],
+                             sampler=sampler, pruner=optuna.pruners.MedianPruner(**PRUNER),
+                             load_if_exists=True)
+    if "search_space_hash" not in st.user_attrs:
+        for key, value in {**identity, "search_space_hash": space_hash(),
+                           "search_space": space_dict()}.items():
+            st.set_user_attr(key, value)
+    elif "data_origin" not in st.user_attrs:  # a study begun before the origin was recorded
+        st.set_user_attr("data_origin", identity["data_origin"])
+    return st
+
+
+def _result(st, name: str, storage: str, objective: str, n_new: int, trials_csv: Path,
+            best_json: Path | None) -> TuneResult:
     states = {}
-    for t in done:
+    for t in st.trials:
         states[t.state.name] = states.get(t.state.name, 0) + 1
     best = st.best_trial if best_json is not None else None
-    return TuneResult(name, describe(url), objective, objective_fn.started, states,
+    return TuneResult(name, storage, objective, n_new, states,
                       best.value if best else None, best.number if best else None,
-                      files["trials"], best_json)
+                      trials_csv, best_json)
 
 
 def _export(st, files: dict, profile: Profile, base) -> Path | None:

@@ -9,7 +9,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-from ggcam.metrics.saliency import to_numpy
+from ggcam.metrics.arrays import to_numpy
 from ggcam.viz.style import MAP_CMAP, STYLE, figure
 
 
@@ -76,21 +76,8 @@ def attention_grid(
         column labels as titles of the first row), then one colour-bar Axes per row that has
         an overlay.
     """
-    imgs = _grid("images", images)
-    r, c = len(imgs), len(imgs[0]) if imgs else 0
-    if r == 0 or c == 0:
-        raise ValueError("images is empty")
-    hms = _grid("maps", maps, r, c)
-    if len(row_labels) != r or len(col_labels) != c:
-        raise ValueError(f"need {r} row labels and {c} column labels, "
-                         f"got {len(row_labels)} and {len(col_labels)}")
-    if not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}")
-    if cmap not in mpl.colormaps:
-        raise ValueError(f"cmap must be a Matplotlib colour map name, got {cmap!r}")
-    first = next((v for row in imgs for v in row if v is not None), None)
-    if first is None:
-        raise ValueError("images has no image at all (every cell is None)")
+    imgs, hms, first = _grid_inputs(images, maps, row_labels, col_labels, cmap, alpha)
+    r, c = len(imgs), len(imgs[0])
     cell = min(1.9, 5.6 / c)
     fig = figure(cell * c + 0.8, cell * r * first.shape[0] / first.shape[1] + 0.4)
     norm = mpl.colors.Normalize(0.0, 1.0)
@@ -107,21 +94,44 @@ def attention_grid(
                     ax.set_ylabel("\n".join(textwrap.wrap(row_labels[i], 18)) or row_labels[i])
                 if i == 0:
                     ax.set_title(col_labels[j])
-                img, hm = imgs[i][j], hms[i][j]
-                if img is None:
-                    continue
-                ax.imshow(img, cmap="gray")
-                if hm is not None:
-                    up = upsample_bilinear(hm, img.shape)
-                    span = up.max() - up.min()
-                    up = (up - up.min()) / span if span > 0 else np.zeros_like(up)
-                    ax.imshow(up, cmap=cmap, alpha=alpha, norm=norm)
+                if imgs[i][j] is not None:
+                    _overlay(ax, imgs[i][j], hms[i][j], cmap, alpha, norm)
             if any(hms[i][j] is not None and imgs[i][j] is not None for j in range(c)):
                 bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=list(axes[i]),
                                    shrink=0.9, aspect=12, pad=0.02)
                 bar.set_ticks([0, 0.5, 1])
                 bar.set_label(colorbar_label)
     return fig
+
+
+def _grid_inputs(images, maps, row_labels, col_labels, cmap, alpha):
+    """``attention_grid``'s images and maps as R×C nested lists, checked, and the first image."""
+    imgs = _grid("images", images)
+    r, c = len(imgs), len(imgs[0]) if imgs else 0
+    if r == 0 or c == 0:
+        raise ValueError("images is empty")
+    hms = _grid("maps", maps, r, c)
+    if len(row_labels) != r or len(col_labels) != c:
+        raise ValueError(f"need {r} row labels and {c} column labels, "
+                         f"got {len(row_labels)} and {len(col_labels)}")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}")
+    if cmap not in mpl.colormaps:
+        raise ValueError(f"cmap must be a Matplotlib colour map name, got {cmap!r}")
+    first = next((v for row in imgs for v in row if v is not None), None)
+    if first is None:
+        raise ValueError("images has no image at all (every cell is None)")
+    return imgs, hms, first
+
+
+def _overlay(ax, img, hm, cmap: str, alpha: float, norm) -> None:
+    """One cell: the image in grey and, when there is one, its map upsampled and min-max scaled."""
+    ax.imshow(img, cmap="gray")
+    if hm is not None:
+        up = upsample_bilinear(hm, img.shape)
+        span = up.max() - up.min()
+        up = (up - up.min()) / span if span > 0 else np.zeros_like(up)
+        ax.imshow(up, cmap=cmap, alpha=alpha, norm=norm)
 
 
 def table3(examples: dict, class_names: Sequence[str], networks: Sequence[str] | None = None,

@@ -213,40 +213,54 @@ def metric_boxplots(
             reference = (paper_medians or {}).get(metric, {})
             for j, network in enumerate(networks):
                 ax = axes[i, j]
-                part = runs[(runs["network"] == network) & runs["variant"].isin(variants)]
-                part = part.dropna(subset=[metric])
-                values = [np.sort(part.loc[part["variant"] == v, metric].to_numpy(dtype=float))
-                          for v in variants]
-                drawn = [k for k, y in enumerate(values) if y.size]
-                boxes = ax.boxplot([values[k] for k in drawn], positions=drawn, widths=0.6,
-                                   patch_artist=True, showfliers=False,
-                                   medianprops={"color": "0.15", "lw": 1.5})
-                for k, box in zip(drawn, boxes["boxes"]):
-                    box.set_facecolor(mpl.colors.to_rgba(variant_colour(variants[k]), 0.45))
-                    box.set_edgecolor(variant_colour(variants[k]))
-                for k, y in enumerate(values):  # every run as a dot, spread by a fixed rule
-                    x = k + (np.linspace(-0.12, 0.12, y.size) if y.size > 1 else np.zeros(y.size))
-                    ax.scatter(x, y, s=14, color="0.2", zorder=3)
-                for k, v in enumerate(variants):
-                    if (network, v) in reference:
-                        ax.scatter([k + 0.38], [reference[(network, v)]], marker="D", s=36,
-                                   color="#c00000", zorder=4, clip_on=False)
-                        marked = True
-                ax.set_xlim(-0.6, len(variants) - 0.4)
+                marked |= _box_panel(ax, runs, metric, network, variants,
+                                     {v: reference[(network, v)] for v in variants
+                                      if (network, v) in reference})
                 ax.set_xticks(range(len(variants)),
                               [_tick_label(v, wrap) if named else "" for v in variants])
                 ax.set_ylabel(METRIC_NAMES.get(metric, metric) if j == 0 else "")
-                ax.grid(True, axis="y", lw=0.4, alpha=0.5)
                 row = tests.loc[network] if network in tests.index else None
                 ax.set_title(_title(letters[i][j], network, row))
-        handles, labels = [], []
-        if not named:
-            handles += [mpl.patches.Patch(facecolor=mpl.colors.to_rgba(variant_colour(v), 0.45),
-                                          edgecolor=variant_colour(v)) for v in variants]
-            labels += [variant_label(v) for v in variants]
-        if marked:
-            handles.append(Line2D([], [], marker="D", color="#c00000", ls=""))
-            labels.append("median reported in the paper")
-        if handles:
-            legend_below(fig, handles, labels)
+        _box_legend(fig, variants, named, marked)
     return fig
+
+
+def _box_panel(ax, runs: pd.DataFrame, metric: str, network: str, variants: list[str],
+               reference: dict[str, float]) -> bool:
+    """One panel of ``metric_boxplots``: a box per variant, every run as a dot, the paper's
+    medians (``reference``: variant → median) as red diamonds; True when one was drawn."""
+    part = runs[(runs["network"] == network) & runs["variant"].isin(variants)]
+    part = part.dropna(subset=[metric])
+    values = [np.sort(part.loc[part["variant"] == v, metric].to_numpy(dtype=float))
+              for v in variants]
+    drawn = [k for k, y in enumerate(values) if y.size]
+    boxes = ax.boxplot([values[k] for k in drawn], positions=drawn, widths=0.6,
+                       patch_artist=True, showfliers=False,
+                       medianprops={"color": "0.15", "lw": 1.5})
+    for k, box in zip(drawn, boxes["boxes"]):
+        box.set_facecolor(mpl.colors.to_rgba(variant_colour(variants[k]), 0.45))
+        box.set_edgecolor(variant_colour(variants[k]))
+    for k, y in enumerate(values):  # every run as a dot, spread by a fixed rule
+        x = k + (np.linspace(-0.12, 0.12, y.size) if y.size > 1 else np.zeros(y.size))
+        ax.scatter(x, y, s=14, color="0.2", zorder=3)
+    for k, v in enumerate(variants):
+        if v in reference:
+            ax.scatter([k + 0.38], [reference[v]], marker="D", s=36,
+                       color="#c00000", zorder=4, clip_on=False)
+    ax.set_xlim(-0.6, len(variants) - 0.4)
+    ax.grid(True, axis="y", lw=0.4, alpha=0.5)
+    return bool(reference)
+
+
+def _box_legend(fig: Figure, variants: list[str], named: bool, marked: bool) -> None:
+    """The variants' colours when the ticks do not name them; the paper's diamond when drawn."""
+    handles, labels = [], []
+    if not named:
+        handles += [mpl.patches.Patch(facecolor=mpl.colors.to_rgba(variant_colour(v), 0.45),
+                                      edgecolor=variant_colour(v)) for v in variants]
+        labels += [variant_label(v) for v in variants]
+    if marked:
+        handles.append(Line2D([], [], marker="D", color="#c00000", ls=""))
+        labels.append("median reported in the paper")
+    if handles:
+        legend_below(fig, handles, labels)

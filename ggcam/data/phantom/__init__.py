@@ -2,8 +2,9 @@
 
 ``generate`` writes it (``make_phantom``), from ``anatomy`` (the drawn chest), ``draw`` (one
 case), ``tables`` (the release's CSVs) and ``files`` (DICOMs, masks); ``marker`` proves a folder
-is a phantom; ``reader`` simulates the radiologist's gaze; ``truth`` reads what only a phantom
-knows (the true findings). The generator loads only when used.
+is a phantom and ``ownership`` refuses to touch what no phantom wrote; ``reader`` simulates
+the radiologist's gaze; ``truth`` reads what only a phantom knows (the true findings). The
+generator loads only when used.
 """
 
 

@@ -7,8 +7,8 @@ size, session) from one seeded generator, then each case is rendered from its ow
 The dataset is built in a temporary folder under ``root`` (holding its owner file,
 ``TEMP_OWNER``) and moved into place at the end; ``root/.ggcam-phantom.json`` marks the folder
 as the phantom's. Nothing is removed or replaced without its own proof of ownership
-(``check_owned``, ``remove_stale_temps``): a user's file or folder stays, and the call says
-so. Beside the release, ``root/phantom-truth.csv`` holds every drawn finding's box
+(``ownership.check_owned``, ``remove_stale_temps``): a user's file or folder stays, and the
+call says so. Beside the release, ``root/phantom-truth.csv`` holds every drawn finding's box
 (``truth``): the ground truth real data does not have.
 
 How hard the phantom is (``phantom_anatomy``): CHF enlarges the heart on average (CTR
@@ -32,10 +32,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import os
-import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,18 +45,13 @@ from ggcam.data.phantom import draw as phantom_draw
 from ggcam.data.phantom import reader as phantom_reader
 from ggcam.data.phantom import tables as phantom_tables
 from ggcam.data.phantom.files import write_dicom, write_png
-from ggcam.data.phantom.marker import (
-    MARKER,
-    PARTS,
-    TEMP_OWNER,
-    TEMP_PREFIX,
-    check_replaceable,
-    install,
-    read_marker,
-    remove_stale_temps,
-)
+from ggcam.data.phantom.marker import install, remove_stale_temps
+from ggcam.data.phantom.ownership import OWN_FILES, check_owned, make_temp
 from ggcam.data.phantom.truth import TRUTH_COLUMNS, TRUTH_FILE, truth_rows
 from ggcam.runtime import capped
+
+__all__ = ["AGES", "FULL_SIZES", "OWN_FILES", "PHANTOM_VERSION", "CaseSpec", "build_case",
+           "case_specs", "check_owned", "make_phantom", "phantom_params"]
 
 FULL_SIZES = ((3056, 2544), (2544, 3056))  # portrait (58 %), landscape (25 %); the rest vary
 PHANTOM_VERSION = 1  # bump when the same parameters would write different bytes
@@ -174,92 +166,6 @@ def _format(args):
     return phantom_tables.gaze_text(table, **kwargs)
 
 
-def _screens(specs, results, rng) -> list[tuple[dict, dict, dict]]:
-    """Reading order, sessions and counters: (fixation table, raw table, row kwargs) per screen."""
-    out = []
-    order = rng.permutation(len(specs))
-    session, cnt0, fid0, tick0, left = 0, 0, 0, 0, 0
-    for k in order:
-        spec, screens = specs[k], results[k]["screens"]
-        if left == 0:  # a new session starts with a calibration screen
-            session, media, cnt0, fid0, left = session + 1, 0, 0, 0, int(rng.integers(15, 46))
-            tick0 = int(rng.integers(10**11, 10**12))
-        # A calibration screen opens each session and comes back now and then.
-        names = ["calibration", "image"] if media == 0 or rng.random() < 0.08 else ["image"]
-        for name in names:
-            fix, raw = screens[name]
-            screen_id = spec.dicom_id
-            if name == "calibration":  # the release's two spellings of a calibration id
-                screen_id = spec.dicom_id[:-5] if rng.random() < 0.5 else f"{spec.dicom_id}_calibration"
-            media += 1
-            kw = dict(session=session, media=media, dicom_id=screen_id, cnt0=cnt0, fid0=fid0,
-                      tick0=tick0)
-            out.append((fix, raw, kw))
-            cnt0 += len(raw["CNT"])
-            fid0 += len(fix["CNT"])
-            tick0 += int(round((raw["Time (in secs)"][-1] + rng.uniform(2.0, 8.0)) * 1e7))
-        left -= 1
-    return out
-
-
-# What a generation owns. Its temporary folder holds TEMP_OWNER (the writer's pid) from the
-# moment it exists: a ".phantom-*" folder without it is not ours and is never removed. Under a
-# marked root, egd-cxr/ and mimic-cxr/ are replaced whole, so every file in them must be one a
-# phantom writes (OWN_FILES); anything else there is someone's, and the call refuses.
-_ID = r"[0-9a-f]{8}(?:-[0-9a-f]{8}){4}"
-_TABLES = "|".join(map(re.escape, (L.MASTER_SHEET, L.FIXATIONS, L.EYE_GAZE, L.BOUNDING_BOXES)))
-_CASE_FILES = "|".join(map(re.escape, (*(n[0] for n in L.MASK_FILES.values()), L.TRANSCRIPT)))
-OWN_FILES = re.compile(
-    rf"egd-cxr/1\.0\.0/(?:{_TABLES})"
-    rf"|egd-cxr/1\.0\.0/{re.escape(L.CASE_DIR)}/{_ID}/(?:{_CASE_FILES})"
-    rf"|mimic-cxr/2\.0\.0/files/p\d\d/p\d+/s\d+/{_ID}\.dcm")
-
-
-def _make_temp(root: Path) -> Path:
-    """The generation's temporary folder under ``root``, with its ownership file in it."""
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=root))
-    (tmp / TEMP_OWNER).write_text(f"{os.getpid()}\n")
-    return tmp
-
-
-def _foreign_files(root: Path) -> list[Path]:
-    """Entries under ``root/egd-cxr`` and ``root/mimic-cxr`` that no phantom writes."""
-    out = []
-    for part in PARTS:
-        top = root / part
-        if top.is_symlink() or (top.exists() and not top.is_dir()):
-            out.append(top)
-            continue
-        for dirpath, dirnames, names in os.walk(top):
-            links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
-            for name in sorted(names) + links:
-                rel = Path(os.path.relpath(os.path.join(dirpath, name), root)).as_posix()
-                if not OWN_FILES.fullmatch(rel):
-                    out.append(root / rel)
-    return out
-
-
-def check_owned(root: Path) -> None:
-    """Refuse to write into ``root`` when that would remove or overwrite anything the
-    phantom did not write: release folders without the marker (``check_replaceable``), a
-    file of a name the phantom writes (its truth file, an unreadable marker) without the
-    marker, or, under the marker, a foreign file inside the folders it replaces whole.
-
-    Raises:
-        ValueError: naming the file and saying it is left alone.
-    """
-    check_replaceable(root)
-    marked = read_marker(root) is not None
-    foreign = ([root / n for n in (TRUTH_FILE, MARKER) if os.path.lexists(root / n)]
-               if not marked else _foreign_files(root))
-    if foreign:
-        more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
-        why = ("holds a file no phantom writes" if marked
-               else f"is not make_phantom's (no readable {MARKER} in {root})")
-        raise ValueError(f"{foreign[0]}{more}: {root} {why}; a phantom would replace it, so it "
-                         "is left alone: choose another folder or move it away yourself")
-
-
 def phantom_params(n_images: int, scale: float, seed: int, informativeness=None) -> dict:
     """The generation parameters, as the marker file records them."""
     return {"generator": "ggcam.data.make_phantom", "version": PHANTOM_VERSION,
@@ -291,6 +197,29 @@ def make_phantom(root, n_images: int = 1083, scale: float = 1.0, seed: int = 0, 
         ValueError: a bad argument, or ``root`` holds ``egd-cxr``/``mimic-cxr`` without the
             marker (the message names the folder).
     """
+    _check_arguments(n_images, scale, workers, informativeness)
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"root {root} is a file, expected a folder")
+    root.mkdir(parents=True, exist_ok=True)
+    check_owned(root)  # refuse before any work
+    remove_stale_temps(root)
+    params = phantom_params(n_images, scale, seed, informativeness)
+    specs = case_specs(int(n_images), float(scale), seed)
+    tmp = make_temp(root)
+    egd, mimic = tmp / "egd-cxr" / "1.0.0", tmp / "mimic-cxr" / "2.0.0"
+    egd.mkdir(parents=True)
+    try:
+        results = _write_cases(specs, egd, mimic, informativeness, seed, workers, progress)
+        _write_tables(results, egd, tmp)
+        install(tmp, root, params, extra_files=(TRUTH_FILE,))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"egd_root": root / "egd-cxr" / "1.0.0", "mimic_root": root / "mimic-cxr" / "2.0.0",
+            "truth_path": root / TRUTH_FILE}
+
+
+def _check_arguments(n_images, scale, workers, informativeness) -> None:
     if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or n_images < 1:
         raise ValueError(f"n_images must be a positive int, got {n_images!r}")
     if not (isinstance(scale, (int, float)) and 0 < scale <= 2):
@@ -300,48 +229,42 @@ def make_phantom(root, n_images: int = 1083, scale: float = 1.0, seed: int = 0, 
     if informativeness is not None and (isinstance(informativeness, bool) or not isinstance(
             informativeness, (int, float)) or not (0 <= informativeness <= 1) or math.isnan(informativeness)):
         raise ValueError(f"informativeness must be None or in [0, 1], got {informativeness!r}")
-    root = Path(root)
-    if root.exists() and not root.is_dir():
-        raise ValueError(f"root {root} is a file, expected a folder")
-    root.mkdir(parents=True, exist_ok=True)
-    check_owned(root)  # refuse before any work
-    remove_stale_temps(root)
-    params = phantom_params(n_images, scale, seed, informativeness)
-    specs = case_specs(int(n_images), float(scale), seed)
-    tmp = _make_temp(root)
-    egd, mimic = tmp / "egd-cxr" / "1.0.0", tmp / "mimic-cxr" / "2.0.0"
-    egd.mkdir(parents=True)
+
+
+def _write_cases(specs: list[CaseSpec], egd: Path, mimic: Path, informativeness, seed: int,
+                 workers: int, progress: bool) -> list[dict]:
+    """Render every case (DICOM, masks, transcript), then write the two gaze tables in the
+    reading order of ``phantom_tables.screens_in_reading_order``; returns each case's table rows."""
+    bar = tqdm(total=len(specs), desc="phantom", disable=not progress, unit="image")
+    tasks = [(s, egd, mimic, informativeness) for s in specs]
+    workers = capped(workers, "phantom workers", items=len(specs))
+    pool = multiprocessing.get_context().Pool(workers) if workers > 1 else None
     try:
-        bar = tqdm(total=len(specs), desc="phantom", disable=not progress, unit="image")
-        tasks = [(s, egd, mimic, informativeness) for s in specs]
-        workers = capped(workers, "phantom workers", items=len(specs))
-        pool = multiprocessing.get_context().Pool(workers) if workers > 1 else None
-        try:
-            results = []
-            for r in (pool.imap(_build, tasks, chunksize=2) if pool else map(_build, tasks)):
-                results.append(r)
-                bar.update()
-            bar.close()
-            rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
-            screens = _screens(specs, results, rng)
-            for name, col in ((L.FIXATIONS, 0), (L.EYE_GAZE, 1)):
-                jobs = [(s[col], s[2]) for s in screens]
-                chunks = pool.imap(_format, jobs, chunksize=8) if pool else map(_format, jobs)
-                with open(egd / name, "w", newline="") as f:
-                    f.write(",".join(L.GAZE_COLUMNS) + "\n")
-                    f.writelines(chunks)
-        finally:
-            if pool:
-                pool.close()
-                pool.join()
-        (egd / L.MASTER_SHEET).write_text(
-            phantom_tables.csv_text([r["row"] for r in results], L.MASTER_COLUMNS), newline="")
-        (egd / L.BOUNDING_BOXES).write_text(
-            phantom_tables.csv_text([b for r in results for b in r["boxes"]], L.BBOX_COLUMNS), newline="")
-        (tmp / TRUTH_FILE).write_text(
-            phantom_tables.csv_text([t for r in results for t in r["truth"]], TRUTH_COLUMNS), newline="")
-        install(tmp, root, params, extra_files=(TRUTH_FILE,))
+        results = []
+        for r in (pool.imap(_build, tasks, chunksize=2) if pool else map(_build, tasks)):
+            results.append(r)
+            bar.update()
+        bar.close()
+        rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
+        screens = phantom_tables.screens_in_reading_order(specs, results, rng)
+        for name, col in ((L.FIXATIONS, 0), (L.EYE_GAZE, 1)):
+            jobs = [(s[col], s[2]) for s in screens]
+            chunks = pool.imap(_format, jobs, chunksize=8) if pool else map(_format, jobs)
+            with open(egd / name, "w", newline="") as f:
+                f.write(",".join(L.GAZE_COLUMNS) + "\n")
+                f.writelines(chunks)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return {"egd_root": root / "egd-cxr" / "1.0.0", "mimic_root": root / "mimic-cxr" / "2.0.0",
-            "truth_path": root / TRUTH_FILE}
+        if pool:
+            pool.close()
+            pool.join()
+    return results
+
+
+def _write_tables(results: list[dict], egd: Path, tmp: Path) -> None:
+    """The master sheet, the bounding boxes and, beside the release, the true findings."""
+    (egd / L.MASTER_SHEET).write_text(
+        phantom_tables.csv_text([r["row"] for r in results], L.MASTER_COLUMNS), newline="")
+    (egd / L.BOUNDING_BOXES).write_text(
+        phantom_tables.csv_text([b for r in results for b in r["boxes"]], L.BBOX_COLUMNS), newline="")
+    (tmp / TRUTH_FILE).write_text(
+        phantom_tables.csv_text([t for r in results for t in r["truth"]], TRUTH_COLUMNS), newline="")

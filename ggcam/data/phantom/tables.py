@@ -135,3 +135,32 @@ def gaze_text(table: dict, *, session: int, media: int, dicom_id: str, cnt0: int
             varying.append(arr.tolist())
     fmt = ",".join(parts) + "\n"
     return "".join([fmt % row for row in zip(*varying)])
+
+
+def screens_in_reading_order(specs, results, rng) -> list[tuple[dict, dict, dict]]:
+    """Reading order, sessions and counters of the gaze tables: (fixation table, raw table,
+    ``gaze_text`` kwargs) per screen, from ``build_case``'s results in ``specs``' order."""
+    out = []
+    order = rng.permutation(len(specs))
+    session, cnt0, fid0, tick0, left = 0, 0, 0, 0, 0
+    for k in order:
+        spec, screens = specs[k], results[k]["screens"]
+        if left == 0:  # a new session starts with a calibration screen
+            session, media, cnt0, fid0, left = session + 1, 0, 0, 0, int(rng.integers(15, 46))
+            tick0 = int(rng.integers(10**11, 10**12))
+        # A calibration screen opens each session and comes back now and then.
+        names = ["calibration", "image"] if media == 0 or rng.random() < 0.08 else ["image"]
+        for name in names:
+            fix, raw = screens[name]
+            screen_id = spec.dicom_id
+            if name == "calibration":  # the release's two spellings of a calibration id
+                screen_id = spec.dicom_id[:-5] if rng.random() < 0.5 else f"{spec.dicom_id}_calibration"
+            media += 1
+            kw = dict(session=session, media=media, dicom_id=screen_id, cnt0=cnt0, fid0=fid0,
+                      tick0=tick0)
+            out.append((fix, raw, kw))
+            cnt0 += len(raw["CNT"])
+            fid0 += len(fix["CNT"])
+            tick0 += int(round((raw["Time (in secs)"][-1] + rng.uniform(2.0, 8.0)) * 1e7))
+        left -= 1
+    return out
