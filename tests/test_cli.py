@@ -124,7 +124,7 @@ def test_cuda_without_a_gpu(command, tmp_path, capsys, no_training):
 
 @pytest.mark.parametrize("command, hint", [
     ("train", "rerun with --resume to continue from the last finished epoch"),
-    ("sweep", "rerun the same command to resume (finished runs are kept)"),
+    ("sweep", "rerun the same command without --fresh to resume (finished runs are kept)"),
 ])
 def test_ctrl_c_exits_130_and_says_how_to_resume(command, hint, tmp_path, monkeypatch, capsys):
     def interrupted(*a, **k):

@@ -85,6 +85,12 @@ def test_a_users_file_inside_a_phantoms_folders_is_never_deleted(tmp_path, capsy
     rc, err = _phantom(out, capsys)
     assert rc == 2 and f"{link}: " in err, err
     assert link.is_symlink()
+    link.unlink()
+    empty = out / "egd-cxr" / "1.0.0" / "my_empty_notes"  # a phantom writes no empty folder
+    empty.mkdir()
+    rc, err = _phantom(out, capsys)
+    assert rc == 2 and f"{empty}: " in err, err
+    assert empty.is_dir()
 
 
 def test_phantom_force_writes_beside_a_users_files_but_never_over_them(tmp_path, capsys):

@@ -209,6 +209,30 @@ def test_fresh_forgets_a_run(smoke_run, monkeypatch, capsys):
         seen.clear()
 
 
+def test_a_data_failure_after_fresh_or_a_new_train_deletes_nothing(smoke_run, monkeypatch, capsys):
+    """--fresh (and train without --resume) forget a run only once its data has loaded."""
+    from ggcam.experiment.data import ProfileData
+
+    target = "resnet18__standard__s0"
+    record = smoke_run.root / "results" / "smoke" / "runs" / f"{target}.json"
+    folder = smoke_run.root / "work" / "checkpoints" / "smoke" / target
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text("{}")
+    _tiny_checkpoints(folder)
+    kept = sorted(p.name for p in folder.iterdir())
+
+    def unreadable(self, spec, config):
+        raise ValueError("unreadable pixel data in DICOM file x.dcm")
+
+    monkeypatch.setattr(ProfileData, "sets", unreadable)
+    base = ["--work", smoke_run.root / "work", "--results", smoke_run.root / "results"]
+    for argv in (["sweep", *SMOKE, "--shard", "0/12", "--fresh", target, *base],
+                 ["train", *SMOKE, "--network", "resnet18", "--variant", "standard", "--seed", "0", *base]):
+        rc, _, err = run_cli(argv, capsys)
+        assert rc == 2 and "unreadable pixel data" in err
+        assert record.exists() and sorted(p.name for p in folder.iterdir()) == kept
+
+
 def test_sweep_survives_a_truncated_checkpoint(smoke_run):
     """One real tiny sweep: its run has a truncated last.pt; it is set aside and the run done."""
     from dataclasses import replace

@@ -16,7 +16,7 @@ RESUME_HINT = {
     "phantom": "the folder is incomplete: rerun with --force to write it again",
     "prepare": "rerun the same command (a cache is only ever written whole)",
     "train": "rerun with --resume to continue from the last finished epoch",
-    "sweep": "rerun the same command to resume (finished runs are kept)",
+    "sweep": "rerun the same command without --fresh to resume (finished runs are kept)",
 }
 
 
@@ -109,7 +109,7 @@ def _run_command(args) -> None:
     from dataclasses import replace
 
     from ggcam.config import canonical_variant
-    from ggcam.experiment import RunSpec, get_profile, run_specs
+    from ggcam.experiment import RunSpec, get_profile, run_config, run_specs
     from ggcam.experiment.data import ProfileData
     from ggcam.experiment.run import run_one
     from ggcam.experiment.store import ResultsStore
@@ -146,11 +146,12 @@ def _run_command(args) -> None:
         raise ValueError(f"{spec.run_id}: not a run of profile {profile.name!r} (network, arm and "
                          f"seed must be one of its {len(planned)} runs; see `ggcam sweep --help`)")
     checks.protect_real_results(profile, args)
-    if not args.resume:
+    data = ProfileData(profile, args.data_root, args.work, args.mimic_root, progress=not args.quiet)
+    if not args.resume:  # only once its data has loaded: a data failure deletes nothing
+        data.sets(spec, run_config(profile, spec, args.device)[0])
         import shutil
 
         shutil.rmtree(ckpt_root / spec.run_id, ignore_errors=True)
-    data = ProfileData(profile, args.data_root, args.work, args.mimic_root, progress=not args.quiet)
     # --resume on other data (or a checkpoint that cannot be read) restarts, with a warning.
     rec = run_one(spec, profile, data, store, ckpt_root, device=args.device,
                   progress=not args.quiet)

@@ -20,7 +20,7 @@ from ggcam.experiment.run import is_done, prepare_checkpoints, run_one
 from ggcam.experiment.store import ResultsStore
 from ggcam.runtime import probe_writable
 
-__all__ = ["ProfileData", "check_writable", "forget_runs", "prepare_checkpoints", "run_one", "run_sweep"]
+__all__ = ["ProfileData", "check_writable", "forget_runs", "forget_when_ready", "prepare_checkpoints", "run_one", "run_sweep"]
 
 
 def check_writable(folder: Path) -> None:
@@ -37,6 +37,14 @@ def forget_runs(store: ResultsStore, ckpt_root: Path, run_ids: list[str]) -> int
         n += store.forget(rid)
         shutil.rmtree(ckpt_root / rid, ignore_errors=True)
     return n
+
+
+def forget_when_ready(spec: RunSpec, profile: Profile, data: ProfileData, store: ResultsStore,
+                      ckpt_root: Path, device: str | None = None) -> None:
+    """Forget ``spec``'s record and checkpoints once its data has loaded, just before it is
+    trained again: a data failure (an unreadable image, a missing cache) then costs nothing."""
+    data.sets(spec, run_config(profile, spec, device)[0])  # raises before anything is deleted
+    forget_runs(store, ckpt_root, [spec.run_id])
 
 
 def _only(specs: list[RunSpec], profile: Profile, networks, variants) -> list[RunSpec]:
@@ -77,13 +85,16 @@ def run_sweep(profile: Profile, *, data_root: str | Path | None = None,
         if outside:
             raise ValueError(f"--fresh: {sorted(outside)} not among the runs this call trains "
                              "(its --shard, --network and --variant leave them out): nothing forgotten")
-        forget_runs(store, ckpt_root, ids)
+    fresh_ids = set(ids) if fresh else set()
     data = ProfileData(profile, Path(data_root) if data_root else None, Path(work_root),
                        Path(mimic_root) if mimic_root else None, progress=progress)
-    todo = [s for s in specs if not is_done(store, s, run_config(profile, s, device)[0], data.data_key(s))]
+    todo = [s for s in specs if s.run_id in fresh_ids
+            or not is_done(store, s, run_config(profile, s, device)[0], data.data_key(s))]
     bar = tqdm(todo, desc=f"sweep {profile.name}", disable=not progress)
     for spec in bar:
         bar.set_postfix_str(spec.run_id)
+        if spec.run_id in fresh_ids:
+            forget_when_ready(spec, profile, data, store, ckpt_root, device)
         # Unreadable checkpoints (a truncated file, or one carrying pickled code) are set aside
         # before anything loads them; run_one then sets aside those of other data.
         prepare_checkpoints(ckpt_root / spec.run_id)

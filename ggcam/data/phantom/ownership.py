@@ -42,6 +42,8 @@ def _foreign_files(root: Path) -> list[Path]:
             out.append(top)
             continue
         for dirpath, dirnames, names in os.walk(top):
+            if not dirnames and not names and dirpath != str(top):
+                out.append(Path(dirpath))  # an empty folder: a phantom writes none
             links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
             for name in sorted(names) + links:
                 rel = Path(os.path.relpath(os.path.join(dirpath, name), root)).as_posix()
