@@ -65,6 +65,9 @@ CASES = [
       "--cache", "{data}/mimic-cxr/2.0.0/cache"], r"--cache .*/cache is inside --mimic-root"),
     (["tune", *SMOKE, "--data-root", "{data}", "--results", "{tmp}/r", "--work", "{tmp}/w",
       "--storage", "sqlite:///{data}/t.sqlite3"], r"--storage {data}/t\.sqlite3 is inside --data-root"),
+    (["tune", *SMOKE, "--data-root", "{data}", "--results", "{tmp}/r", "--work", "{tmp}/w",
+      "--storage", "journal://{data}/egd-cxr/1.0.0/study.log"],
+     r"--storage {data}/egd-cxr/1\.0\.0/study\.log is inside --data-root"),
 ]
 
 

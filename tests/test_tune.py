@@ -166,6 +166,32 @@ def test_a_storage_that_cannot_be_opened_is_a_clear_error(tmp_path, work, url, m
         run(_tune(tmp_path, work, "--trials", "1", "--storage", url))
 
 
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_storage_is_refused(tmp_path, work, url):
+    with pytest.raises(ValueError, match="an in-memory SQLite database keeps no trial"):
+        run(_tune(tmp_path, work, "--trials", "1", "--storage", url))
+
+
+def test_a_storage_among_the_run_records_is_refused(tmp_path, work):
+    store = tmp_path / "results" / "smoke"
+    for inside in ("runs.csv", "runs/x.json"):
+        with pytest.raises(ValueError, match="inside the results store .* outside its tuning/ folder"):
+            run(_tune(tmp_path, work, "--trials", "1", "--storage", f"sqlite:///{store / inside}"))
+    assert not (store / "runs.csv").exists() and not (store / "runs").exists()
+
+
+def test_storage_paths_and_output_names():
+    from ggcam.tune.storage import output_name, storage_file
+
+    assert storage_file("journal:///data/egd/study.log") == Path("/data/egd/study.log")
+    assert storage_file("sqlite:////abs/s.sqlite3") == Path("/abs/s.sqlite3")
+    assert storage_file("sqlite:///rel/s.sqlite3") == Path("rel/s.sqlite3")
+    assert storage_file("sqlite:///:memory:") is None and storage_file("postgresql://h/db") is None
+    assert output_name("s", "sqlite:///a", "sqlite:///a") == "s"
+    other = output_name("s", "sqlite:///b", "sqlite:///a")
+    assert other.startswith("s-") and other != output_name("s", "sqlite:///c", "sqlite:///a")
+
+
 def test_bad_names_are_refused(tmp_path, work):
     with pytest.raises(ValueError, match="study name must be letters"):
         run(_tune(tmp_path, work, "--trials", "1", "--study", "../elsewhere"))

@@ -51,11 +51,10 @@ DATA_ROOTS = ("data_root", "mimic_root", "egd_root")  # the folders it only read
 
 
 def _storage_file(url: str | None):
-    """The file an Optuna storage URL writes (sqlite:///f, journal:///f), else None."""
-    from pathlib import Path
+    """The file an Optuna storage URL writes (``ggcam.tune.storage.storage_file``), else None."""
+    from ggcam.tune.storage import storage_file
 
-    m = re.fullmatch(r"(?:sqlite|journal):///(.+)", url or "")
-    return Path(m.group(1)) if m else None
+    return storage_file(url)
 
 
 def check_outputs_outside_data(args) -> None:

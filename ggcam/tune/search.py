@@ -22,7 +22,15 @@ from ggcam.experiment.profiles import Profile, RunSpec, get_profile, run_config
 from ggcam.runtime import atomic_write_text
 from ggcam.study import FAMILY_OF, VARIANTS
 from ggcam.tune.space import OBJECTIVES, space_dict, space_hash, suggest, trial_config
-from ggcam.tune.storage import check_study, default_storage, describe, open_storage, study_files
+from ggcam.tune.storage import (
+    check_storage_place,
+    check_study,
+    default_storage,
+    describe,
+    open_storage,
+    output_name,
+    study_files,
+)
 from ggcam.tune.workers import WorkerLock, fail_orphaned_trials
 
 # Optuna's default of 5 finished trials before any pruning; none before epoch 3, as the first
@@ -148,8 +156,9 @@ def tune(profile: Profile | str, network: str, variant: str, *, trials: int,
     _check(network, variant, objective, trials, epochs)
     name = study or f"{network}__{variant}__{objective}"
     results_dir = Path(results_root) / profile.name
-    files = study_files(results_dir, name)
     url = storage or default_storage(results_dir, name)
+    files = study_files(results_dir, output_name(name, url, default_storage(results_dir, name)))
+    check_storage_place(url, results_dir)
     store = open_storage(url)
     spec = RunSpec(profile.name, network, variant, seed)
     base, options = run_config(profile, spec, device)

@@ -28,6 +28,39 @@ URL_HELP = ("sqlite:///file.sqlite3, postgresql://user@host/db, mysql://user@hos
             "SQLAlchemy database URL) or journal:///path/file.log")
 
 
+def storage_file(url: str | None) -> Path | None:
+    """The file an Optuna storage URL writes, else None: ``sqlite:///rel`` or
+    ``sqlite:////abs`` (SQLAlchemy's rule), ``journal:///abs/file.log`` (the path after ``://``)."""
+    url = url or ""
+    if url.startswith("journal://"):
+        rest = url.partition("://")[2]
+        return Path(rest) if rest else None
+    m = re.fullmatch(r"sqlite:///(.+)", url)
+    return Path(m.group(1)) if m and m.group(1) != ":memory:" else None
+
+
+def output_name(study: str, url: str, default_url: str) -> str:
+    """The name of a study's exported files: the study's own for the default storage; with
+    the storage's digest for any other, so two storages never overwrite each other's files."""
+    import hashlib
+
+    if url == default_url:
+        return study
+    return f"{study}-{hashlib.sha1(url.encode()).hexdigest()[:8]}"
+
+
+def check_storage_place(url: str, results_dir: str | Path) -> None:
+    """A storage file inside the results store may only live in its ``tuning/`` folder: one
+    elsewhere would sit among (or replace) the run records and ``runs.csv``."""
+    path = storage_file(url)
+    if path is None:
+        return
+    where, store = path.expanduser().resolve(), Path(results_dir).resolve()
+    if where.is_relative_to(store) and not where.is_relative_to(store / "tuning"):
+        raise ValueError(f"--storage {url!r} is inside the results store {store}, outside its "
+                         "tuning/ folder: it would sit among the run records; choose another path")
+
+
 def study_files(results_dir: str | Path, study: str) -> dict[str, Path]:
     """The files of a study under a profile's results folder (``<results>/<profile>``)."""
     if not isinstance(study, str) or not STUDY_NAME.match(study):
@@ -81,7 +114,11 @@ def open_storage(url: str):
     except ArgumentError:  # NoSuchModuleError is one: a scheme SQLAlchemy has no dialect for
         raise ValueError(f"--storage {describe(url)!r}: unknown scheme {scheme!r}; use "
                          f"{URL_HELP}") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise ValueError(f"--storage {url!r}: an in-memory SQLite database keeps no trial after "
+                         "this call (and Optuna's heartbeat thread cannot share it); give a file, "
+                         "sqlite:///path/study.sqlite3")
+    if parsed.get_backend_name() == "sqlite":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8
