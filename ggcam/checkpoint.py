@@ -98,3 +98,21 @@ def read_model_state(path: str | Path) -> tuple[dict, str | None]:
         raise ValueError(f"{path} holds neither a ggcam checkpoint nor a state dict, but a "
                          f"{type(payload).__name__}")
     return payload, None
+
+
+def best_weights(path: Path, last: dict, objective: nn.Module) -> dict:
+    """best.pt's weights, once it is shown to be this run's: the same TrainConfig and data as
+    last.pt, and weights that fit the model (another arm's file copied in is refused)."""
+    from ggcam.config import TrainConfig
+
+    b = load_checkpoint(path)
+    if (TrainConfig.from_dict(b["config"]).identity() != TrainConfig.from_dict(last["config"]).identity()
+            or b.get("data_id") != last.get("data_id")):
+        raise ValueError(f"{path} was written by another run than {path.parent / 'last.pt'} "
+                         "(another TrainConfig or data); use a fresh checkpoint_dir or resume=False")
+    best = {**{f"model.{k}": v for k, v in b["model"].items()},
+            **{f"loss_fn.{k}": v for k, v in b["loss"].items()}}
+    if set(best) != set(objective.state_dict()):
+        raise ValueError(f"{path} does not fit this model (its weights name other layers); use "
+                         "a fresh checkpoint_dir or resume=False")
+    return best

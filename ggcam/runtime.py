@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import platform
 import random
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -59,7 +61,13 @@ def atomic_torch_save(obj, path: Path) -> None:
             os.fchmod(fd, _FILE_MODE)
         finally:
             os.close(fd)
-        torch.save(obj, tmp)
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as err:  # torch's writer reports a full disk as "unexpected pos"
+            free = shutil.disk_usage(path.parent).free
+            raise OSError(errno.ENOSPC if free < 64 << 20 else errno.EIO,
+                          f"cannot write {path} ({str(err).splitlines()[0]}; "
+                          f"{free / 2**20:.0f} MiB free there)", str(path)) from None
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

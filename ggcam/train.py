@@ -22,7 +22,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ggcam.cam import CAMNet, build_model
-from ggcam.checkpoint import data_mismatch, load_checkpoint, save_checkpoint
+from ggcam.checkpoint import best_weights, data_mismatch, load_checkpoint, save_checkpoint
 from ggcam.config import RunOptions, TrainConfig
 from ggcam.evaluate import Evaluation, evaluate
 from ggcam.losses import GGCAMLoss, StandardLoss
@@ -210,9 +210,7 @@ def _restore(ckpt: Path, config: TrainConfig, objective, optimizer, scheduler, d
     torch.set_rng_state(s["torch_rng"])
     best = None
     if s["best_epoch"]:
-        b = load_checkpoint(ckpt / "best.pt")
-        best = {**{f"model.{k}": v for k, v in b["model"].items()},
-                **{f"loss_fn.{k}": v for k, v in b["loss"].items()}}
+        best = best_weights(ckpt / "best.pt", last, objective)
     return _State(list(s["history"]), list(s["flags"]), s["best_score"], s["best_epoch"], best,
                   last["epoch"])
 

@@ -1,3 +1,4 @@
+import re
 import math
 from pathlib import Path
 
@@ -265,3 +266,29 @@ def test_resuming_on_other_data_is_an_error(tmp_path):
     assert load_checkpoint(tmp_path / "last.pt")["data_id"] == "a"
     with pytest.raises(ValueError, match=r"last\.pt was trained on other data \(data identity a, now b\)"):
         again(resume=True, data_id="b")
+
+
+def test_another_runs_best_pt_is_refused_on_resume(tmp_path):
+    """best.pt copied from another arm over a finished run: named, not a raw load_state_dict error."""
+    again = _one_epoch_in(tmp_path)
+    best = load_checkpoint(tmp_path / "best.pt")
+    foreign = dict(best, loss={"log_alpha": torch.zeros(())})  # a GG-CAM arm's loss parameters
+    torch.save(foreign, tmp_path / "best.pt")
+    with pytest.raises(ValueError, match=r"best\.pt does not fit this model"):
+        again(resume=True)
+    other = dict(best, config={**best["config"], "variant": "ggcam-warm"})
+    torch.save(other, tmp_path / "best.pt")
+    with pytest.raises(ValueError, match=r"best\.pt was written by another run than .*last\.pt"):
+        again(resume=True)
+
+
+def test_a_full_disk_while_saving_names_the_file(tmp_path, monkeypatch):
+    from ggcam import runtime
+
+    def full(obj, f):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 1576640 vs 1576536")
+
+    monkeypatch.setattr(runtime.torch, "save", full)
+    with pytest.raises(OSError, match=rf"cannot write {re.escape(str(tmp_path / 'x.pt'))} \(.*unexpected pos"):
+        runtime.atomic_torch_save({"a": 1}, tmp_path / "x.pt")
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
