@@ -307,3 +307,18 @@ def test_a_truncated_cache_array_is_rebuilt_not_served(phantom_root, tmp_path):
                         input_shape=INPUT, stride=STRIDE, sigma=SIGMA, progress=False, workers=1)
     assert again == path
     np.load(path / "images.npy", mmap_mode="r")  # whole again
+
+
+def test_a_full_disk_is_named_before_any_memory_mapped_write(tmp_path, monkeypatch):
+    """Writing through a sparse memmap into a full disk ends in SIGBUS with no message."""
+    import errno
+
+    from ggcam.data import cache_write
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_write.os, "posix_fallocate", full)
+    with pytest.raises(OSError, match=r"cannot reserve \d+ MiB on disk for the cache \(No space left") as err:
+        cache_write.allocate_arrays(tmp_path, 4, (64, 64), (2, 2), "float16")
+    assert err.value.filename.endswith("images.npy")

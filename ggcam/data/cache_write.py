@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,24 @@ def allocate_arrays(folder: Path, n: int, input_shape, grid, image_dtype: str) -
              "findings": ((n, h, w), np.bool_), "findings_area": ((n, h, w), np.float32),
              "findings_input": ((n, H, W), np.bool_)}
     for name, (shape, dtype) in specs.items():
-        np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=dtype, shape=shape).flush()
+        path = folder / f"{name}.npy"
+        np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape).flush()
+        _reserve(path)
+
+
+def _reserve(path: Path) -> None:
+    """Give a sparse ``.npy`` its disk blocks now: a memory-mapped write into a full disk kills
+    the writer with SIGBUS and no message, so a full disk must show here, named."""
+    size = path.stat().st_size
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as err:
+        free = shutil.disk_usage(path.parent).free
+        raise OSError(err.errno, f"cannot reserve {size / 2**20:.0f} MiB on disk for the cache "
+                      f"({err.strerror}; {free / 2**20:.0f} MiB free there)", str(path)) from None
+    finally:
+        os.close(fd)
 
 
 # Per-process state of the workers: the dataset and the open output arrays.
