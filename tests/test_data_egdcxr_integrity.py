@@ -173,3 +173,69 @@ def test_two_different_cardiac_boxes_for_one_image_are_refused(phantom_copy):
     with pytest.raises(ValueError, match=rf"dicom_id '{boxes['dicom_id'][row]}' has 2 different "
                                          r"'cardiac silhouette' boxes"):
         _open(phantom_copy, heart="cardiac_bbox")
+
+
+def _dicom(roots, k: int):
+    return roots["mimic_root"] / _sheet(roots)["path"][k]
+
+
+def _case_dir(roots, k: int):
+    return roots["egd_root"] / "audio_segmentation_transcripts" / _sheet(roots)["dicom_id"][k]
+
+
+@pytest.mark.parametrize("how", ["symlink", "hardlink"])
+def test_a_dicom_that_is_another_rows_file_is_refused(phantom_copy, how):
+    """The name matches the row, but the file is row 1's: it would train on row 1's image."""
+    own, other = _dicom(phantom_copy, 0), _dicom(phantom_copy, 1)
+    own.unlink()
+    own.symlink_to(other) if how == "symlink" else own.hardlink_to(other)
+    ids = _sheet(phantom_copy)["dicom_id"]
+    with pytest.raises(ValueError, match=r"the DICOM of dicom_id .* is the same file as dicom_id") as err:
+        _open(phantom_copy)
+    assert ids[0] in str(err.value) and ids[1] in str(err.value)
+
+
+def test_a_dicom_linked_outside_the_root_is_refused(phantom_copy, tmp_path):
+    own = _dicom(phantom_copy, 2)
+    outside = tmp_path / "elsewhere.dcm"
+    shutil.copy(own, outside)
+    own.unlink()
+    own.symlink_to(outside)
+    with pytest.raises(ValueError, match=r"the DICOM of dicom_id .* resolves to .*elsewhere\.dcm, outside"):
+        _open(phantom_copy)
+
+
+def test_a_case_folder_or_mask_linked_to_another_rows_is_refused(phantom_copy):
+    folder, other = _case_dir(phantom_copy, 0), _case_dir(phantom_copy, 1)
+    mask = folder / "left_lung.png"
+    mask.unlink()
+    mask.symlink_to(other / "left_lung.png")
+    with pytest.raises(ValueError, match=r"the left_lung mask of dicom_id .* is the same file as"):
+        _open(phantom_copy)
+    shutil.rmtree(folder)
+    folder.symlink_to(other, target_is_directory=True)
+    with pytest.raises(ValueError, match=r"the case folder of dicom_id .* is the same file as"):
+        _open(phantom_copy)
+
+
+def test_masks_twice_alpha_only_and_empty(phantom_copy):
+    import numpy as np
+    from PIL import Image
+
+    folder = _case_dir(phantom_copy, 3)
+    heart = folder / "mediastanum.png"
+    shutil.copy(heart, folder / "mediastinum.png")
+    with pytest.raises(ValueError, match=r"mask 'mediastinum' of .* is there twice"):
+        _open(phantom_copy, heart="mediastinum").masks(3)
+    (folder / "mediastinum.png").unlink()
+    lung = folder / "right_lung.png"
+    inside = np.asarray(Image.open(lung)) > 0
+    rgba = np.zeros((*inside.shape, 4), np.uint8)
+    rgba[..., 3] = inside * 255  # drawn in the alpha channel only
+    Image.fromarray(rgba, "RGBA").save(lung)
+    ds = _open(phantom_copy)
+    assert ds.masks(3)["lung"].any()
+    Image.fromarray(np.zeros(inside.shape, np.uint8)).save(lung)
+    Image.fromarray(np.zeros(inside.shape, np.uint8)).save(folder / "left_lung.png")
+    with pytest.warns(UserWarning, match=r"left_lung\.png is empty"):
+        ds.masks(3)

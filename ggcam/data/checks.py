@@ -140,3 +140,28 @@ def check_roots(egd_root: Path, mimic_root: Path) -> None:
         raise FileNotFoundError(f"mimic_root {mimic} has no files/ folder (the master sheet's "
                                 f"paths are files/p../p../s../<dicom_id>.dcm){hint}")
     require_dir(mimic / "files", "MIMIC-CXR files folder")
+
+
+def check_distinct_files(files: list[tuple[str, Path]], root: Path, what: str, source: Path) -> None:
+    """Each row's file (``(dicom_id, path)`` pairs) is its own: it resolves inside ``root`` and
+    no other row's path leads to the same file (a symbolic or hard link to another row's DICOM,
+    case folder or mask would give this row another image under its own label).
+
+    Raises:
+        ValueError: naming ``source`` (the master sheet), both dicom_ids and the paths.
+    """
+    inside = root.resolve()
+    seen: dict[tuple[int, int], tuple[str, Path]] = {}
+    for dicom_id, path in files:
+        real = path.resolve()
+        if not real.is_relative_to(inside):
+            raise ValueError(f"{source}: the {what} of dicom_id {dicom_id!r}, {path}, resolves to "
+                             f"{real}, outside {root}")
+        st = real.stat()
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            other, other_path = seen[key]
+            raise ValueError(f"{source}: the {what} of dicom_id {dicom_id!r}, {path}, is the same "
+                             f"file as dicom_id {other!r}'s, {other_path} (a link): the row would "
+                             "read another image's data")
+        seen[key] = (dicom_id, path)

@@ -23,7 +23,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from ggcam.data import masks as M
-from ggcam.data.checks import check_roots, require_dir
+from ggcam.data.checks import check_distinct_files, check_roots, require_dir
 from ggcam.data.dicom import dicom_shape, read_dicom
 from ggcam.data.layout import BOUNDING_BOXES, CASE_DIR, CLASS_NAMES, GAZE_FILES, MASTER_SHEET
 from ggcam.data.tables import (
@@ -145,12 +145,19 @@ class EGDCXR:
         """Every row's DICOM is named after it (``check_dicom_names``), and every image's
         folder and the masks it needs exist (one error, naming the first)."""
         check_dicom_names(sheet, sheet_path)
+        ids = list(sheet["dicom_id"])
+        check_distinct_files(list(zip(ids, self._paths)), self.mimic_root, "DICOM", sheet_path)
         keys = ("left_lung", "right_lung") + (("mediastinum",) if self.heart == "mediastinum" else ())
-        for dicom_id in sheet["dicom_id"]:
+        folders, masks = [], {key: [] for key in keys}
+        for dicom_id in ids:
             folder = self.egd_root / CASE_DIR / dicom_id
             require_dir(folder, f"folder of dicom_id {dicom_id!r}")
+            folders.append((dicom_id, folder))
             for key in keys:
-                M.mask_path(folder, key)
+                masks[key].append((dicom_id, M.mask_path(folder, key)))
+        check_distinct_files(folders, self.egd_root, "case folder", sheet_path)
+        for key, files in masks.items():
+            check_distinct_files(files, self.egd_root, f"{key} mask", sheet_path)
 
     def __len__(self) -> int:
         return len(self.metadata)

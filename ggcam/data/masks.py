@@ -10,6 +10,7 @@ belongs to the region when
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,15 @@ MASK_RULES = ("majority", "any")
 
 def mask_path(folder: Path, key: str) -> Path:
     """The file of mask ``key`` in an image's folder, accepting the alternative spellings."""
-    for name in MASK_FILES[key]:
-        if (folder / name).is_file():
-            return folder / name
-        if (folder / name).exists():
-            raise ValueError(f"mask {folder / name} is not a file (a folder?)")
+    present = [folder / name for name in MASK_FILES[key] if (folder / name).exists()]
+    for path in present:
+        if not path.is_file():
+            raise ValueError(f"mask {path} is not a file (a folder?)")
+    if len(present) > 1:
+        raise ValueError(f"mask {key!r} of {folder} is there twice, as {present[0].name} and "
+                         f"{present[1].name}: which one is the mask? Remove the other")
+    if present:
+        return present[0]
     raise FileNotFoundError(f"mask not found: {folder / MASK_FILES[key][0]}"
                             + (f" (nor {', '.join(MASK_FILES[key][1:])})" if len(MASK_FILES[key]) > 1 else ""))
 
@@ -61,7 +66,10 @@ def read_mask(path, shape=None) -> np.ndarray:
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValueError(f"unreadable mask {path}: {exc}") from exc
     if arr.ndim == 3:
-        arr = arr[..., :3].max(axis=2) if arr.shape[2] >= 3 else arr[..., 0]
+        colour = arr[..., :3].max(axis=2) if arr.shape[2] >= 3 else arr[..., 0]
+        alpha = arr[..., -1] if arr.shape[2] in (2, 4) else None
+        # a mask drawn only in the alpha channel (colour all black) is read from its alpha
+        arr = alpha if alpha is not None and not colour.any() and alpha.any() else colour
     if shape is not None and arr.shape != tuple(shape):
         raise ValueError(f"mask {path} has shape {arr.shape}, the image has {tuple(shape)}")
     inside = arr > 0
@@ -71,6 +79,8 @@ def read_mask(path, shape=None) -> np.ndarray:
         raise ValueError(f"mask {path} is not binary: {len(levels)} levels "
                          f"({', '.join(map(str, levels[:6]))}{', ...' if len(levels) > 6 else ''}); "
                          "expected 0 and one other value (0/255 or 0/1)")
+    if not inside.any():
+        warnings.warn(f"mask {path} is empty: no pixel inside", stacklevel=2)
     return inside
 
 
