@@ -65,6 +65,8 @@ CASES = [
       "--cache", "{data}/mimic-cxr/2.0.0/cache"], r"--cache .*/cache is inside --mimic-root"),
     (["tune", *SMOKE, "--data-root", "{data}", "--results", "{tmp}/r", "--work", "{tmp}/w",
       "--storage", "sqlite:///{data}/t.sqlite3"], r"--storage {data}/t\.sqlite3 is inside --data-root"),
+    (["sweep", *SMOKE, "--results", "{tmp}/w/phantom/n24/egd-cxr", "--work", "{tmp}/w"],
+     r"--results .*/w/phantom/n24/egd-cxr is inside .*/w/phantom, the data this command generates"),
     (["tune", *SMOKE, "--data-root", "{data}", "--results", "{tmp}/r", "--work", "{tmp}/w",
       "--storage", "journal://{data}/egd-cxr/1.0.0/study.log"],
      r"--storage {data}/egd-cxr/1\.0\.0/study\.log is inside --data-root"),

@@ -78,6 +78,22 @@ def check_outputs_outside_data(args) -> None:
             if where == data or where.is_relative_to(data):
                 raise ValueError(f"{out_flag} {out} is inside {flag(data_name)} {root}: the data "
                                  "is only ever read; give an output folder outside it")
+    _check_outside_generated(args, outputs)
+
+
+def _check_outside_generated(args, outputs) -> None:
+    """Without --data-root a command reads the phantom it generates under --work (and the
+    caches it prepares there): those are data too, so no other output goes inside them."""
+    work = getattr(args, "work", None)
+    if work is None or getattr(args, "data_root", None) is not None:
+        return
+    for sub in ("phantom", "prepared"):
+        data = (work / sub).expanduser().resolve()
+        for out_flag, out in outputs:
+            where = out.expanduser().resolve()
+            if out_flag != "--work" and (where == data or where.is_relative_to(data)):
+                raise ValueError(f"{out_flag} {out} is inside {work / sub}, the data this command "
+                                 "generates and reads; give an output folder outside it")
 
 
 def outputs_of(args) -> str:

@@ -6,6 +6,7 @@ parser is ``ggcam.cli.parser``'s; this module runs what it parsed.
 
 from __future__ import annotations
 
+import errno
 import sys
 import warnings
 
@@ -38,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as err:  # a file that cannot be read or written, named by the OS error
         _close_progress_bars()
-        where = f"{err.filename}: " if err.filename else checks.outputs_of(args)
+        writing = err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+        where = (f"{err.filename}: " if err.filename
+                 else checks.outputs_of(args) if writing else "")  # only a write error names outputs
         print(f"{command}: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
