@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -226,11 +227,15 @@ def test_a_data_failure_after_fresh_or_a_new_train_deletes_nothing(smoke_run, mo
 
     monkeypatch.setattr(ProfileData, "sets", unreadable)
     base = ["--work", smoke_run.root / "work", "--results", smoke_run.root / "results"]
-    for argv in (["sweep", *SMOKE, "--shard", "0/12", "--fresh", target, *base],
-                 ["train", *SMOKE, "--network", "resnet18", "--variant", "standard", "--seed", "0", *base]):
-        rc, _, err = run_cli(argv, capsys)
-        assert rc == 2 and "unreadable pixel data" in err
-        assert record.exists() and sorted(p.name for p in folder.iterdir()) == kept
+    try:
+        for argv in (["sweep", *SMOKE, "--shard", "0/12", "--fresh", target, *base],
+                     ["train", *SMOKE, "--network", "resnet18", "--variant", "standard", "--seed", "0", *base]):
+            rc, _, err = run_cli(argv, capsys)
+            assert rc == 2 and "unreadable pixel data" in err
+            assert record.exists() and sorted(p.name for p in folder.iterdir()) == kept
+    finally:  # the shared smoke folders are other tests' too (one waits for this run's last.pt)
+        shutil.rmtree(folder, ignore_errors=True)
+        record.unlink(missing_ok=True)
 
 
 def test_sweep_survives_a_truncated_checkpoint(smoke_run):
@@ -255,6 +260,7 @@ def test_ctrl_c_during_train_then_resume(smoke_run, capsys):
     """A real SIGINT after the first epoch: exit 130, the hint; --resume finishes the run."""
     argv = [a if a != "ggcam" else "standard" for a in map(str, smoke_run.argv)]
     ckpt = smoke_run.ckpt.parent / "resnet18__standard__s0"
+    shutil.rmtree(ckpt, ignore_errors=True)  # the wait below is for this run's own last.pt
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "ggcam", *argv], stderr=subprocess.PIPE,
                             text=True, env=env)

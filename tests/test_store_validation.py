@@ -74,8 +74,8 @@ def _edit_predictions(store, edit, run_id=RUNS[0]) -> pd.DataFrame:
     return df
 
 
-def _edit_maps(store, **arrays) -> None:
-    path = store.path / "maps" / f"{RUNS[0]}.npz"
+def _edit_maps(store, run_id=RUNS[0], **arrays) -> None:
+    path = store.path / "maps" / f"{run_id}.npz"
     with np.load(path) as z:
         maps = {k: z[k] for k in z.files}
     maps.update(arrays)
@@ -231,7 +231,7 @@ def test_a_broken_curves_file_is_named(store, content, needle):
 def test_a_truncated_or_misnamed_example_is_named(store):
     folder = store.path / "examples"
     folder.mkdir(exist_ok=True)
-    store.write_example("resnet18", "standard", {"cam": np.ones((2, 3, 2))})
+    store.write_example("resnet18", "standard", _example())
     assert set(store.examples()) == {("resnet18", "standard")}
     path = folder / "resnet18__standard.npz"
     path.write_bytes(path.read_bytes()[:40])
@@ -360,3 +360,219 @@ def test_rescore_names_a_record_that_is_not_one(tmp_path, capsys):
     path.write_text("[1, 2, 3]")
     rc, _, err = run_cli(["rescore", "--results", tmp_path], capsys)
     assert rc == 2 and f"{path} is not a ggcam run record" in err, err
+
+
+# --- issue: the store's tables, archives and identities ---------------------------------------
+
+def _with_test_set(store) -> dict:
+    """The fixture with a shared test set (both runs on RUNS[0]'s images) and fixed locations."""
+    preds, maps = _files(0)
+    ids, labels = maps["dicom_id"], preds["label"].to_numpy()
+    findings = np.random.default_rng(5).random((N, 96, 64)) > 0.6  # the 3×2 grid, 32 px a cell
+    np.savez(store.path / "test_set.npz", dicom_id=ids, labels=labels, findings=findings)
+    for run_id in RUNS:
+        _edit_predictions(store, lambda d: d.__setitem__("dicom_id", ids), run_id)
+        _edit_maps(store, run_id, dicom_id=ids, fixed_location=np.array([[-1, -1], [1, 1], [5, 3]]))
+    return {"dicom_id": ids, "labels": labels, "findings": findings}
+
+
+def _rescore_quietly(store) -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return rescore(store)
+
+
+def test_a_store_with_a_test_set_and_fixed_locations_rescores(store):
+    _with_test_set(store)
+    assert _rescore_quietly(store) == 2
+    assert store.record(RUNS[0]).fixed_pointing_chf is not None
+
+
+def test_maps_with_fixed_locations_but_no_dicom_id_are_named(store):
+    _with_test_set(store)
+    path = store.path / "maps" / f"{RUNS[0]}.npz"
+    with np.load(path) as z:
+        np.savez(path, **{k: z[k] for k in z.files if k != "dicom_id"})
+    with pytest.raises(ValueError, match=rf"{RUNS[0]}\.npz has 'fixed_location' but no 'dicom_id'"):
+        _rescore_quietly(store)
+    preds, maps = _files(0)
+    del maps["dicom_id"]
+    with pytest.raises(ValueError, match=r"the maps hold no 'dicom_id' array"):
+        run_metrics(preds, maps | {"fixed_location": np.zeros((3, 2), np.int64)},
+                    {"dicom_id": preds["dicom_id"].to_numpy(), "findings": np.zeros((N, 6, 4), bool)})
+
+
+def test_an_array_declaring_more_than_its_file_holds_is_refused(store):
+    import zipfile
+
+    path = store.path / "maps" / f"{RUNS[0]}.npz"
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = np.lib.format.header_data_from_array_1_0(arrays["centre_prior"])
+    header["shape"] = (10**6, 10**6)
+    with zipfile.ZipFile(path, "w") as zf:
+        for key, array in arrays.items():
+            with zf.open(f"{key}.npy", "w") as f:
+                if key == "centre_prior":
+                    np.lib.format.write_array_header_1_0(f, header)
+                    f.write(array.tobytes())
+                else:
+                    np.lib.format.write_array(f, array)
+    with pytest.raises(ValueError, match=rf"array 'centre_prior' of maps .*{RUNS[0]}\.npz declares shape "
+                                         r"\(1000000, 1000000\) of float32 \(4000000000000 bytes\), "
+                                         r"but the file holds 24 bytes"):
+        store.maps(RUNS[0])
+
+
+@pytest.mark.parametrize("column, value, needle", [
+    ("auc_ovo", "abc", r"column auc_ovo: 'abc' is not a number"),
+    ("learned", "maybe", r"column learned: 'maybe' is not True or False"),
+    ("auc_ovo", "inf", r"column auc_ovo: inf is not finite"),
+    ("auc_ovo", 7.5, r"column auc_ovo: 7\.5 is outside \[0, 1\]"),
+    ("epochs", -3, r"column epochs: -3(\.0)? is not an integer >= 0"),
+    ("n_test", "many", r"column n_test: 'many' is not a number"),
+    ("auc_ovo", "nan", r"column auc_ovo: nan, but its record .*s1\.json holds 0\.\d+"),
+    ("auc_ovo", 0.99, r"column auc_ovo: 0\.99, but its record .*s1\.json holds 0\.\d+"),
+    ("data_origin", "real", r"column data_origin: 'real', but its record .*s1\.json holds 'phantom'"),
+])
+def test_runs_csv_values_are_checked_and_agree_with_their_records(store, column, value, needle):
+    path = store.path / "runs.csv"
+    table = pd.read_csv(path)
+    table[column] = table[column].astype(object)
+    table.loc[1, column] = value
+    table.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=rf"runs\.csv: run {RUNS[1]}, {needle}"):
+        store.runs()
+
+
+def test_runs_csv_lists_the_runs_of_runs_folder(store):
+    path = store.path / "runs.csv"
+    pd.read_csv(path).iloc[:1].to_csv(path, index=False)
+    with pytest.raises(ValueError, match=rf"runs\.csv: run {RUNS[1]} is in .*runs but not in .*runs\.csv "
+                                         r"\(1 such run\(s\)\); rebuild it"):
+        store.runs()
+    store.collect()
+    assert len(store.runs()) == 2
+
+
+@pytest.mark.parametrize("content, needle", [
+    ("epoch,lr,run_id\n1,fast,R\n", r"epoch 1, column lr: 'fast' is not a number"),
+    ("epoch,val_auc,run_id\n1,0.5,R\n2,abc,R\n", r"epoch 2, column val_auc: 'abc' is not a number"),
+    ("epoch,lr,run_id\n1,0.1,R\n1,0.1,R\n", r"epoch 1 appears on more than one row"),
+    ("epoch,lr,run_id\n-4,0.1,R\n", r"column epoch holds -4; epochs count from 1"),
+    ("epoch,seconds,run_id\n1,inf,R\n", r"epoch 1, column seconds: inf is not finite"),
+])
+def test_curves_values_are_checked(store, content, needle):
+    folder = store.path / "curves"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{RUNS[0]}.csv"
+    path.write_text(content.replace(",R\n", f",{RUNS[0]}\n"))
+    with pytest.raises(ValueError, match=needle) as err:
+        store.curves()
+    assert str(path) in str(err.value)
+    path.write_text(f"epoch,lr,val_auc,run_id\n1,0.1,,{RUNS[0]}\n2,0.1,0.6,{RUNS[0]}\n")  # blank: n/a
+    assert list(store.curves()["epoch"]) == [1, 2]
+
+
+def _example(**arrays) -> dict:
+    ids = _files(0)[1]["dicom_id"][:3]
+    rng = np.random.default_rng(0)
+    return {"labels": np.arange(3), "psi": rng.random((3, *GRID), np.float32), "dicom_id": ids,
+            "cam": rng.random((3, *GRID), np.float32), "image": np.zeros((3, 12, 8), np.float16)} | arrays
+
+
+@pytest.mark.parametrize("arrays, needle", [
+    ({"cam": np.full((3, *GRID), np.nan, np.float32)}, r"array 'cam' holds a non-finite value"),
+    ({"psi": None}, r"lacks array\(s\) \['psi'\]"),
+    ({"labels": np.array([0, 1, 5])}, r"array 'labels' holds \[0, 1, 5\]: not classes 0 … 2"),
+    ({"image": np.zeros((3, 500, 400))}, r"array 'image' has shape \(3, 500, 400\): a thumbnail is at most 256"),
+    ({"cam": np.zeros((2, *GRID), np.float32)}, r"array 'cam' is float32 \(2, 3, 2\); .* one row per example "
+                                                r"\(array 'labels' has 3\)"),
+    ({"dicom_id": np.array(["x", "y", "z"])}, r"array 'dicom_id' lists 'x', not an image of the store's test set"),
+])
+def test_a_broken_example_is_named(store, arrays, needle):
+    _with_test_set(store)
+    store.write_example("resnet18", "standard", {k: v for k, v in _example(**arrays).items() if v is not None})
+    with pytest.raises(ValueError, match=needle) as err:
+        store.examples()
+    assert str(store.path / "examples" / "resnet18__standard.npz") in str(err.value)
+
+
+def test_predictions_must_hold_the_test_sets_labels(store):
+    _with_test_set(store)
+    df = _edit_predictions(store, lambda d: d.loc.__setitem__((3, "label"), (d["label"][3] + 1) % 3))
+    before = {r: _record_path(store, r).read_text() for r in RUNS}
+    with pytest.raises(ValueError, match=rf"{RUNS[0]}\.csv: row 4 \(dicom_id '{df['dicom_id'][3]}'\), column "
+                                         rf"label: {df['label'][3]}, but the test set .*test_set\.npz holds 0"):
+        _rescore_quietly(store)
+    assert {r: _record_path(store, r).read_text() for r in RUNS} == before
+
+
+def test_another_runs_files_copied_over_a_runs_own_are_refused(store):
+    assert str(np.load(store.path / "maps" / f"{RUNS[0]}.npz")["run_id"]) == RUNS[0]
+    for sub, ext in (("predictions", "csv"), ("maps", "npz")):
+        (store.path / sub / f"{RUNS[0]}.{ext}").write_bytes((store.path / sub / f"{RUNS[1]}.{ext}").read_bytes())
+    with pytest.raises(ValueError, match=rf"{RUNS[0]}\.npz: array 'run_id' is '{RUNS[1]}', not this run's "
+                                         rf"\('{RUNS[0]}'\)"):
+        _rescore_quietly(store)
+    path = store.path / "maps" / f"{RUNS[0]}.npz"
+    with np.load(path) as z:  # a file written before files carried their run: read as it is
+        np.savez(path, **{k: z[k] for k in z.files if k != "run_id"})
+    assert store.maps(RUNS[0])["cams"].shape == (N, 3, *GRID)
+
+
+def test_maps_of_another_configuration_are_refused(store):
+    preds, maps = _files(0)
+    record = RunRecord.from_dict(json.loads(_record_path(store).read_text()) | {"config_hash": "abc"})
+    store.write_run(record, preds, maps, None)
+    assert str(np.load(store.path / "maps" / f"{RUNS[0]}.npz")["config_hash"]) == "abc"
+    _edit_record(store, config_hash="def")
+    with pytest.raises(ValueError, match=rf"{RUNS[0]}\.npz: array 'config_hash' is 'abc', not this run's "
+                                         r"\('def'\)"):
+        store.maps(RUNS[0])
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_non_finite_centre_prior_names_the_file(store, value):
+    prior = _files(0)[1]["centre_prior"].copy()
+    prior[1, 0] = value
+    _edit_maps(store, centre_prior=prior)
+    with pytest.raises(ValueError, match=rf"{RUNS[0]}\.npz: array 'centre_prior' holds a non-finite value "
+                                         r".* at index \(1, 0\)"):
+        store.maps(RUNS[0])
+
+
+@pytest.mark.parametrize("location, test_set, needle", [
+    ((10000, 10000), True, r"\(10000, 10000\) is not a pixel of the input's 96×64 pixels"),
+    ((96, 0), True, r"\(96, 0\) is not a pixel of the input's 96×64 pixels"),
+    ((5, -7), False, r"\(5, -7\) is not a pixel of the input"),
+])
+def test_a_fixed_location_off_the_input_is_named(store, location, test_set, needle):
+    if test_set:
+        _with_test_set(store)
+    _edit_maps(store, fixed_location=np.array([[-1, -1], location, [0, 0]]))
+    with pytest.raises(ValueError, match=rf"{RUNS[0]}\.npz: array 'fixed_location', class 1: {needle}"):
+        store.maps(RUNS[0])
+
+
+def test_a_test_set_of_other_rows_names_both_files(store):
+    truth = _with_test_set(store)
+    order = np.r_[1, 0, 2:N]
+    np.savez(store.path / "test_set.npz", **{k: v[order] for k, v in truth.items()})
+    with pytest.raises(ValueError, match=rf"{RUNS[0]}\.csv: row 1 \(dicom_id '{truth['dicom_id'][0]}'\), "
+                                         rf"column dicom_id: .* but the test set .*test_set\.npz holds "
+                                         rf"'{truth['dicom_id'][1]}'"):
+        _rescore_quietly(store)
+    np.savez(store.path / "test_set.npz", **{k: v[:-1] for k, v in truth.items()})
+    with pytest.raises(ValueError, match=rf"{RUNS[0]}\.csv has 12 rows, the test set .*test_set\.npz 11 images"):
+        _rescore_quietly(store)
+
+
+def test_a_directory_named_as_a_record_is_named(store, capsys):
+    path = _record_path(store, "resnet18__standard__s2")
+    path.mkdir()
+    for read in (store.records, lambda: store.record_dict_of("resnet18__standard__s2"), lambda: rescore(store)):
+        with pytest.raises(ValueError, match=rf"{path} is a directory, not a run record"):
+            read()
+    rc, _, err = run_cli(["rescore", "--profile", "smoke", "--results", store.path.parent], capsys)
+    assert rc == 2 and f"{path} is a directory, not a run record" in err and "Traceback" not in err, err

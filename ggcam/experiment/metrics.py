@@ -141,6 +141,9 @@ def image_localisation_metrics(labels: np.ndarray, maps: dict[str, np.ndarray],
                                test_set: dict[str, np.ndarray]) -> dict:
     """Localisation in input pixels per class, beside the mean-gaze prior, the best fixed
     location (fitted on the run's training set) and a random peak (``image_localisation``)."""
+    if "dicom_id" not in maps:  # maps written before ggcam stored it cannot be matched
+        raise ValueError("the maps hold no 'dicom_id' array: they cannot be matched with the test "
+                         "set's findings")
     if not np.array_equal(maps["dicom_id"], test_set["dicom_id"]):
         raise ValueError("the maps and the test set's findings hold different images (dicom_id)")
     masks = test_set["findings"]

@@ -23,9 +23,10 @@ Every reader and writer of results goes through this module (its readers check w
     ``centre_prior`` (h, w) float32, the mean training Ψ (the chance baseline's map);
     ``dicom_id`` (N,) str, the images in order; with true findings, ``fixed_location`` (K, 2)
     int64, per class the input pixel (row, col) fitted on the training images ((-1, -1) for a
-    class without findings): the best-fixed-location baseline.
+    class without findings): the best-fixed-location baseline; ``run_id`` () str and
+    ``config_hash`` () str, the run the file belongs to (files written before lack them).
 ``predictions/<run_id>__last.csv``, ``maps/<run_id>__last.npz``
-    The same for the last epoch's weights (maps: ``cams`` and ``dicom_id`` only).
+    The same for the last epoch's weights (maps: ``cams``, ``dicom_id`` and the identity only).
 ``test_set.npz``
     The test set shared by every run (independent replicates): ``dicom_id`` (N,), ``labels``
     (N,) int64, ``findings`` (N, H, W) bool, the true findings in network-input pixels.
@@ -55,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from ggcam.experiment import store_checks as checks
+from ggcam.experiment import store_validation as validation
 from ggcam.experiment.record import RunRecord, json_default
 from ggcam.experiment.store_location import PREFERRED_PROFILES, open_store, results_root
 from ggcam.runtime import atomic_write_bytes, atomic_write_text
@@ -73,11 +75,18 @@ def _csv_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue().encode()
 
 
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
 class ResultsStore:
     """``results/<profile>/``: typed readers and writers for one profile's results."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._test_set: tuple = (None, None)  # (file version, arrays): read_test_set's last read
 
     @property
     def profile(self) -> str:
@@ -97,9 +106,8 @@ class ResultsStore:
         for suffix, (preds, arrays) in {"": (predictions, maps), LAST: last or (None, None)}.items():
             if preds is not None:
                 atomic_write_bytes(_csv_bytes(preds), self.path / "predictions" / f"{rid}{suffix}.csv")
-                buf = io.BytesIO()
-                np.savez_compressed(buf, **arrays)
-                atomic_write_bytes(buf.getvalue(), self.path / "maps" / f"{rid}{suffix}.npz")
+                atomic_write_bytes(_npz_bytes({**arrays, **validation.identity_arrays(record)}),
+                                   self.path / "maps" / f"{rid}{suffix}.npz")
         if curves is not None and len(curves):
             atomic_write_bytes(_csv_bytes(curves.assign(run_id=rid)),
                                self.path / "curves" / f"{rid}.csv")
@@ -107,9 +115,7 @@ class ResultsStore:
                           self.path / "runs" / f"{rid}.json")
 
     def write_example(self, network: str, variant: str, example: dict[str, np.ndarray]) -> None:
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **example)
-        atomic_write_bytes(buf.getvalue(), self.path / "examples" / f"{network}__{variant}.npz")
+        atomic_write_bytes(_npz_bytes(example), self.path / "examples" / f"{network}__{variant}.npz")
 
     def collect(self) -> pd.DataFrame:
         """Rebuild ``runs.csv`` from the records and return it."""
@@ -126,18 +132,13 @@ class ResultsStore:
         """The record in ``path`` as written, checked against its file name (and, given
         ``profile``, the store's profile): ``store_checks.check_record``."""
         path = Path(path)
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError) as err:
-            raise ValueError(f"cannot read run record {path}: {err}") from err
-        if not isinstance(record, dict) or not isinstance(record.get("run_id"), str):
-            raise ValueError(f"{path} is not a ggcam run record (a JSON object with a run_id)")
+        record = validation.read_json_record(path)
         checks.check_record(record, path, profile)
         return record
 
     def record(self, run_id: str) -> RunRecord | None:
         path = self.path / "runs" / f"{run_id}.json"
-        return RunRecord.from_dict(self.record_dict(path, self.profile)) if path.is_file() else None
+        return RunRecord.from_dict(self.record_dict(path, self.profile)) if path.exists() else None
 
     def records(self) -> list[RunRecord]:
         """Every run's typed record, in ``runs.csv``'s order (network, variant, seed)."""
@@ -159,6 +160,9 @@ class ResultsStore:
             raise ValueError(f"{path} lacks columns {sorted(missing)}: written by an older ggcam; "
                              f"rerun `ggcam sweep --profile {self.profile}`")
         checks.check_runs_table(df, path, self.profile)
+        if self.exists():  # a table with records behind it is theirs (a hand-made one has none)
+            validation.check_runs_agree(df, path, {r: self.record_dict_of(r) for r in self.run_ids()},
+                                        self.path / "runs", f"rebuild it: `ggcam rescore --profile {self.profile}`")
         return df.fillna({"flags": "", "message": ""})
 
     def run_ids(self) -> list[str]:
@@ -198,7 +202,7 @@ class ResultsStore:
     def record_dict_of(self, run_id: str) -> dict | None:
         """The record of ``run_id`` as written, or None when the run has none."""
         path = self.path / "runs" / f"{run_id}.json"
-        if not path.is_file():
+        if not path.exists():
             return None
         return self.record_dict(path, self.profile)  # its run_id is its file's name
 
@@ -212,9 +216,7 @@ class ResultsStore:
         ids = test.metadata["dicom_id"].to_numpy(dtype=str)
         if not path.is_file():
             arrays = {"dicom_id": ids, "labels": test.labels(), "findings": test.finding_masks()}
-            buf = io.BytesIO()
-            np.savez_compressed(buf, **arrays)
-            atomic_write_bytes(buf.getvalue(), path)
+            atomic_write_bytes(_npz_bytes(arrays), path)
         found = self.read_test_set()
         if not np.array_equal(found["dicom_id"], ids):
             raise ValueError(f"{path} holds another test set than this run's ({len(found['dicom_id'])} "
@@ -222,11 +224,15 @@ class ResultsStore:
         return found
 
     def read_test_set(self) -> dict[str, np.ndarray]:
-        """``test_set.npz``, checked: unique dicom_id, labels in [0, K), findings (N, H, W)."""
+        """``test_set.npz``, checked: unique dicom_id, labels in [0, K), findings (N, H, W).
+        Read once per version of the file (every run's files are checked against it)."""
         path = self.path / TEST_SET
-        arrays = checks.load_arrays(path, "test set")
-        checks.check_test_set(arrays, path, len(CLASS_NAMES))
-        return arrays
+        key = (path.stat().st_mtime_ns, path.stat().st_size) if path.is_file() else None
+        if key is None or self._test_set[0] != key:
+            arrays = checks.load_arrays(path, "test set")
+            checks.check_test_set(arrays, path, len(CLASS_NAMES))
+            self._test_set = (key, arrays)
+        return self._test_set[1]
 
     def predictions(self, run_id: str, last: bool = False) -> pd.DataFrame:
         """A run's predictions, checked (``store_checks.check_predictions``): finite logits,
@@ -241,7 +247,10 @@ class ResultsStore:
         if missing:
             raise ValueError(f"{path} lacks columns {missing}: not a ggcam predictions file "
                              "(dicom_id, label, logit_0 … logit_{K-1})")
-        return checks.check_predictions(df, path)
+        df = checks.check_predictions(df, path)
+        if self.has_test_set():
+            validation.check_test_set_rows(df, path, self.read_test_set(), self.path / TEST_SET)
+        return df
 
     def maps(self, run_id: str, last: bool = False) -> dict[str, np.ndarray]:
         """A run's maps, checked against the documented dtypes and shapes and row-aligned
@@ -249,8 +258,11 @@ class ResultsStore:
         suffix = LAST if last else ""
         path = self.path / "maps" / f"{run_id}{suffix}.npz"
         maps = checks.load_arrays(path, "maps")
+        validation.check_own_run(maps, path, run_id, self.record_dict_of(run_id))
+        shape = self.read_test_set()["findings"].shape[1:] if self.has_test_set() else None
         checks.check_maps(maps, path, self.predictions(run_id, last),
-                          self.path / "predictions" / f"{run_id}{suffix}.csv", full=not last)
+                          self.path / "predictions" / f"{run_id}{suffix}.csv", full=not last,
+                          input_shape=shape)
         return maps
 
     def curves(self) -> pd.DataFrame:
@@ -265,11 +277,13 @@ class ResultsStore:
     def examples(self) -> dict[tuple[str, str], dict[str, np.ndarray]]:
         """{(network, variant): {"labels", "psi", "cam", "dicom_id", ["image"]}} for Table 3."""
         out = {}
+        test_ids = self.read_test_set()["dicom_id"] if self.has_test_set() else None
         for f in sorted((self.path / "examples").glob("*.npz")):
             parts = f.stem.split("__")
             if len(parts) != 2:
                 raise ValueError(f"{f}: an example file is named <network>__<variant>.npz")
             out[tuple(parts)] = checks.load_arrays(f, "examples archive")
+            validation.check_example(out[tuple(parts)], f, len(CLASS_NAMES), test_ids)
         return out
 
     def provenance(self) -> dict:

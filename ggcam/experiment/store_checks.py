@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ggcam.data.checks import require_unique_header as unique_header  # noqa: F401  (the store's name)
+from ggcam.experiment import store_validation as validation
 
 RECORD_IDENTITY = ("profile", "network", "variant", "seed")  # what makes a record one run's
 FULL_MAPS = ("cams", "gaze", "has_gaze", "fixations", "centre_prior", "mask_heart", "mask_lung")
@@ -32,6 +33,8 @@ MAP_LAYOUT = {
     "mask_*": ("b", ("N", "h", "w")),
     "dicom_id": ("U", ("N",)),
     "fixed_location": ("i", ("K", 2)),
+    "run_id": ("U", ()),  # the run the file belongs to (files written since they carry it)
+    "config_hash": ("U", ()),
 }
 _KIND_WORDS = {"f4": "float32", "b": "bool", "U": "str", "i": "an integer dtype"}
 
@@ -112,6 +115,7 @@ def check_runs_table(df: pd.DataFrame, path: Path, store_profile: str) -> None:
         if not same_profile(str(row.profile), store_profile):
             raise ValueError(f"{path}: run {row.run_id}, column profile: {_plain(row.profile)!r} in the "
                              f"store of profile {store_profile!r}")
+    validation.check_runs_values(df, path)
 
 
 def logit_columns(df: pd.DataFrame, path: Path) -> list[str]:
@@ -173,6 +177,7 @@ def read_curves(path: Path) -> pd.DataFrame:
                          f"not the run the file is named after ({path.stem!r})")
     if not pd.api.types.is_integer_dtype(df["epoch"]):
         raise ValueError(f"{path}: column epoch holds {df['epoch'].dtype} values, expected integers")
+    validation.check_curves(df, path)
     return df
 
 
@@ -186,11 +191,12 @@ def load_arrays(path: Path, what: str) -> dict[str, np.ndarray]:
         raise ValueError(f"{path} holds one array, not a ggcam {what} archive (.npz of named arrays)")
     out = {}
     with z:
+        validation.check_declared_sizes(path, what)
         for key in z.files:
             try:
                 out[key] = z[key]
-            except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
-                raise ValueError(f"cannot read array {key!r} of {what} {path}: {err}") from None
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError) as err:
+                raise ValueError(f"cannot read array {key!r} of {what} {path}: {err or type(err).__name__}") from None
     return out
 
 
@@ -215,12 +221,14 @@ def _size_source(name, want: int, predictions_path: Path) -> str:
 
 
 def check_maps(maps: dict[str, np.ndarray], path: Path, predictions: pd.DataFrame,
-               predictions_path: Path, full: bool) -> None:
+               predictions_path: Path, full: bool, input_shape: tuple[int, int] | None = None) -> None:
     """The maps archive against store.py's layout and the run's predictions (row-aligned).
 
     Args:
         full: the checkpoint's maps (every array of ``FULL_MAPS``); else the last epoch's
             (``cams`` at least).
+        input_shape: (H, W) of the network input (the test set's findings), where known:
+            ``fixed_location`` must be a pixel of it.
     """
     required = FULL_MAPS if full else ("cams",)
     missing = [k for k in required if k not in maps]
@@ -242,11 +250,16 @@ def check_maps(maps: dict[str, np.ndarray], path: Path, predictions: pd.DataFram
             if n != want:
                 raise ValueError(f"{path}: array {key!r} has shape {array.shape}: {n} along axis "
                                  f"{axis} ({name}), but {_size_source(name, want, predictions_path)}")
-    for key in ("cams", "gaze"):
-        if key in maps and np.issubdtype(maps[key].dtype, np.floating) and not np.isfinite(maps[key]).all():
+    for key in (k for k in maps if _layout_of(k) and maps[k].dtype.kind == "f"):  # no NaN is legitimate
+        if not np.isfinite(maps[key]).all():
             bad = np.argwhere(~np.isfinite(maps[key]))[0]
             raise ValueError(f"{path}: array {key!r} holds a non-finite value ({_plain(maps[key][tuple(bad)])}) "
                              f"at index {tuple(int(b) for b in bad)}: the maps cannot be scored")
+    if "fixed_location" in maps:
+        if "dicom_id" not in maps:  # scored against the test set's findings, image by image
+            raise ValueError(f"{path} has 'fixed_location' but no 'dicom_id' array: its maps cannot "
+                             "be matched with the test set's findings")
+        validation.check_fixed_location(maps["fixed_location"], path, input_shape)
     if "dicom_id" in maps:
         ids = predictions["dicom_id"].to_numpy(dtype=str)
         differ = np.flatnonzero(maps["dicom_id"] != ids)
