@@ -212,22 +212,6 @@ def test_non_finite_maps_are_named(store, value):
         store.maps(RUNS[0])
 
 
-@pytest.mark.parametrize("content, needle", [
-    ("epoch,loss\n1,0.5\n", r"needs column\(s\) \['run_id'\]"),
-    ("epoch,run_id\none,resnet18__standard__s0\n", r"column epoch holds (object|str) values"),
-    ("epoch,run_id\n1,resnet18__standard__s1\n", r"names \['resnet18__standard__s1'\], not the run"),
-    ('epoch,run_id\n1,"unclosed\n', r"cannot read curves file"),
-])
-def test_a_broken_curves_file_is_named(store, content, needle):
-    folder = store.path / "curves"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"{RUNS[0]}.csv"
-    path.write_text(content)
-    with pytest.raises(ValueError, match=needle) as err:
-        store.curves()
-    assert str(path) in str(err.value)
-
-
 def test_a_truncated_or_misnamed_example_is_named(store):
     folder = store.path / "examples"
     folder.mkdir(exist_ok=True)
@@ -456,6 +440,10 @@ def test_runs_csv_lists_the_runs_of_runs_folder(store):
 
 
 @pytest.mark.parametrize("content, needle", [
+    ("epoch,loss\n1,0.5\n", r"needs column\(s\) \['run_id'\]"),
+    ("epoch,run_id\none,R\n", r"column epoch holds (object|str) values"),
+    ("epoch,run_id\n1,resnet18__standard__s1\n", r"names \['resnet18__standard__s1'\], not the run"),
+    ('epoch,run_id\n1,"unclosed\n', r"cannot read curves file"),
     ("epoch,lr,run_id\n1,fast,R\n", r"epoch 1, column lr: 'fast' is not a number"),
     ("epoch,val_auc,run_id\n1,0.5,R\n2,abc,R\n", r"epoch 2, column val_auc: 'abc' is not a number"),
     ("epoch,lr,run_id\n1,0.1,R\n1,0.1,R\n", r"epoch 1 appears on more than one row"),
