@@ -65,9 +65,11 @@ def atomic_torch_save(obj, path: Path) -> None:
             torch.save(obj, tmp)
         except RuntimeError as err:  # torch's writer reports a full disk as "unexpected pos"
             free = shutil.disk_usage(path.parent).free
+            why = ("no space left on the device" if free < 64 << 20
+                   else str(err).splitlines()[0])  # torch's own words only when it is not the disk
             raise OSError(errno.ENOSPC if free < 64 << 20 else errno.EIO,
-                          f"cannot write {path} ({str(err).splitlines()[0]}; "
-                          f"{free / 2**20:.0f} MiB free there)", str(path)) from None
+                          f"cannot write {path} ({why}; {free / 2**20:.0f} MiB free there)",
+                          str(path)) from None
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

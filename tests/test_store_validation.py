@@ -8,6 +8,7 @@ message names the file, the row and the column.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import warnings
@@ -276,11 +277,11 @@ def test_runs_csv_rows_must_agree_with_their_run(store):
 def test_a_broken_test_set_is_named(store):
     path = store.path / "test_set.npz"
     ids = np.array(["a", "b", "a"])
-    np.savez(path, dicom_id=ids, labels=np.array([0, 1, 2]), findings=np.zeros((3, 4, 4), bool))
+    np.savez(path, dicom_id=ids, labels=np.array([0, 1, 2]), findings=np.zeros((3, 32, 32), bool))
     with pytest.raises(ValueError, match=r"test_set\.npz: dicom_id 'a' appears more than once"):
         store.read_test_set()
     np.savez(path, dicom_id=np.array(["a", "b", "c"]), labels=np.array([0, 1, 3]),
-             findings=np.zeros((3, 4, 4), bool))
+             findings=np.zeros((3, 32, 32), bool))
     with pytest.raises(ValueError, match=r"dicom_id 'c', array 'labels': 3 is not a class 0 … 2"):
         store.read_test_set()
     np.savez(path, dicom_id=np.array(["a", "b", "c"]), labels=np.array([0, 1, 2]),
@@ -356,7 +357,9 @@ def _with_test_set(store) -> dict:
     np.savez(store.path / "test_set.npz", dicom_id=ids, labels=labels, findings=findings)
     for run_id in RUNS:
         _edit_predictions(store, lambda d: d.__setitem__("dicom_id", ids), run_id)
-        _edit_maps(store, run_id, dicom_id=ids, fixed_location=np.array([[-1, -1], [1, 1], [5, 3]]))
+        digest = hashlib.sha1(_pred_path(store, run_id).read_bytes()).hexdigest()  # a deliberate edit
+        _edit_maps(store, run_id, dicom_id=ids, fixed_location=np.array([[-1, -1], [1, 1], [5, 3]]),
+                   predictions_sha1=np.array(digest))
     return {"dicom_id": ids, "labels": labels, "findings": findings}
 
 
@@ -564,3 +567,27 @@ def test_a_directory_named_as_a_record_is_named(store, capsys):
             read()
     rc, _, err = run_cli(["rescore", "--profile", "smoke", "--results", store.path.parent], capsys)
     assert rc == 2 and f"{path} is a directory, not a run record" in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("last", [False, True])
+def test_another_runs_predictions_alone_copied_over_are_refused(tmp_path, last):
+    """Maps record the SHA-1 of the predictions written with them: a copied CSV shows."""
+    store = ResultsStore(tmp_path / "results" / "smoke")
+    for k, run_id in enumerate(RUNS):
+        preds, maps = _files(k)
+        store.write_run(_record(run_id, {}), preds, maps, None, last=(preds, {"cams": maps["cams"],
+                                                                             "dicom_id": maps["dicom_id"]}))
+    store.collect()
+    suffix = "__last" if last else ""
+    own = store.path / "predictions" / f"{RUNS[0]}{suffix}.csv"
+    own.write_bytes((store.path / "predictions" / f"{RUNS[1]}{suffix}.csv").read_bytes())
+    with pytest.raises(ValueError, match=rf"{re.escape(str(own))} is not the predictions file written with"):
+        store.maps(RUNS[0], last=last)
+    store.maps(RUNS[1], last=last)  # the other run is untouched
+
+
+def test_test_set_findings_not_on_whole_cells_are_named(store):
+    test = _with_test_set(store)
+    np.savez(store.path / "test_set.npz", **{**test, "findings": test["findings"][:, :10]})
+    with pytest.raises(ValueError, match=r"test_set\.npz: array 'findings' holds 10×64-pixel masks"):
+        _rescore_quietly(store)

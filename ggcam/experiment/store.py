@@ -24,7 +24,8 @@ Every reader and writer of results goes through this module (its readers check w
     ``dicom_id`` (N,) str, the images in order; with true findings, ``fixed_location`` (K, 2)
     int64, per class the input pixel (row, col) fitted on the training images ((-1, -1) for a
     class without findings): the best-fixed-location baseline; ``run_id`` () str and
-    ``config_hash`` () str, the run the file belongs to (files written before lack them).
+    ``config_hash`` () str, the run the file belongs to, and ``predictions_sha1`` () str, the
+    SHA-1 of the predictions file written with it (files written before lack them).
 ``predictions/<run_id>__last.csv``, ``maps/<run_id>__last.npz``
     The same for the last epoch's weights (maps: ``cams``, ``dicom_id`` and the identity only).
 ``test_set.npz``
@@ -105,8 +106,9 @@ class ResultsStore:
                               self.path / ".gitignore")
         for suffix, (preds, arrays) in {"": (predictions, maps), LAST: last or (None, None)}.items():
             if preds is not None:
-                atomic_write_bytes(_csv_bytes(preds), self.path / "predictions" / f"{rid}{suffix}.csv")
-                atomic_write_bytes(_npz_bytes({**arrays, **validation.identity_arrays(record)}),
+                table = _csv_bytes(preds)
+                atomic_write_bytes(table, self.path / "predictions" / f"{rid}{suffix}.csv")
+                atomic_write_bytes(_npz_bytes({**arrays, **validation.identity_arrays(record, table)}),
                                    self.path / "maps" / f"{rid}{suffix}.npz")
         if curves is not None and len(curves):
             atomic_write_bytes(_csv_bytes(curves.assign(run_id=rid)),
@@ -259,6 +261,7 @@ class ResultsStore:
         path = self.path / "maps" / f"{run_id}{suffix}.npz"
         maps = checks.load_arrays(path, "maps")
         validation.check_own_run(maps, path, run_id, self.record_dict_of(run_id))
+        validation.check_predictions_digest(maps, path, self.path / "predictions" / f"{run_id}{suffix}.csv")
         shape = self.read_test_set()["findings"].shape[1:] if self.has_test_set() else None
         checks.check_maps(maps, path, self.predictions(run_id, last),
                           self.path / "predictions" / f"{run_id}{suffix}.csv", full=not last,

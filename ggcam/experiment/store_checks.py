@@ -282,6 +282,10 @@ def check_test_set(arrays: dict[str, np.ndarray], path: Path, n_classes: int) ->
         if not _dtype_ok(a, kind) or a.ndim != ndim or a.shape[0] != n:
             raise ValueError(f"{path}: array {key!r} is {a.dtype} {a.shape}; expected "
                              f"{_KIND_WORDS[kind]} with {ndim} axis/axes and one row per dicom_id")
+    H, W = arrays["findings"].shape[1:]
+    if H < 32 or W < 32 or H % 32 or W % 32:  # the network input, whole Ω cells of 32 px
+        raise ValueError(f"{path}: array 'findings' holds {H}×{W}-pixel masks; the network input "
+                         "it marks is a multiple of 32 on each side")
     _, first, counts = np.unique(ids, return_index=True, return_counts=True)
     if (counts > 1).any():
         raise ValueError(f"{path}: dicom_id {_plain(ids[first[counts > 1][0]])!r} appears more than once")

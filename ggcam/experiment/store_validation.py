@@ -8,6 +8,7 @@ column or array. Nothing is repaired.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -221,10 +222,25 @@ def check_fixed_location(loc: np.ndarray, path: Path, input_shape: tuple[int, in
                              f"of {where} (nor (-1, -1), no location)")
 
 
-def identity_arrays(record) -> dict[str, np.ndarray]:
-    """What a maps archive stores of its run (a ``RunRecord``), for ``check_own_run``."""
+def identity_arrays(record, predictions_csv: bytes | None = None) -> dict[str, np.ndarray]:
+    """What a maps archive stores of its run (a ``RunRecord``) and of the predictions file
+    written beside it (its SHA-1), for ``check_own_run`` and ``check_predictions_digest``."""
     ids = {"run_id": record.run_id, "config_hash": record.config_hash}
+    if predictions_csv is not None:
+        ids["predictions_sha1"] = hashlib.sha1(predictions_csv).hexdigest()
     return {k: np.array(v) for k, v in ids.items() if isinstance(v, str) and v}
+
+
+def check_predictions_digest(maps: dict[str, np.ndarray], path: Path, predictions_path: Path) -> None:
+    """The predictions file is the one written beside these maps (archives written since files
+    carry their identity store its SHA-1): another run's predictions copied in are refused."""
+    if "predictions_sha1" not in maps:
+        return
+    digest = hashlib.sha1(predictions_path.read_bytes()).hexdigest()
+    if digest != str(maps["predictions_sha1"]):
+        raise ValueError(f"{predictions_path} is not the predictions file written with {path} "
+                         "(its SHA-1 differs from the one the maps record): edited, or another "
+                         "run's file copied in")
 
 
 def check_own_run(maps: dict[str, np.ndarray], path: Path, run_id: str, record: dict | None) -> None:
