@@ -137,3 +137,10 @@ def test_the_front_page_words_for_both_designs():
     table = headline.effects_display(plain)
     assert list(table.columns) == ["comparison", "metric", "replicates", "Δ [95% interval]", "p (Holm)", "family"]
     assert table["comparison"].iloc[0] == "GG-CAM − standard" and (table["replicates"] == 8).all()
+
+
+def test_a_raised_auc_is_compared_with_the_papers_gain_in_words():
+    up = verdicts(arm_effects(_runs(delta=0.1, noise=0.01), CPU))["classification"]
+    assert up.startswith("Gaze supervision raised") and "a gain larger than the paper's (+0.055)" in up
+    near = verdicts(arm_effects(_runs(delta=0.05, noise=0.02), CPU))["classification"]
+    assert "raised" in near and "as large as the paper's (+0.055) is inside the interval" in near

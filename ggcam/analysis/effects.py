@@ -216,6 +216,15 @@ def _auc_sentence(row: pd.Series, subject: str, network_label: str, margin: floa
             f"{row['low']:+.3f} to {row['high']:+.3f}, {int(row['n'])} {unit}){equiv}")
 
 
+def _against_paper(row: pd.Series, gain: float) -> str:
+    """The interval against the paper's gain, in words: excluded, inside, or exceeded."""
+    if row["low"] > gain:
+        return f"a gain larger than the paper's (+{gain:g})"
+    if row["low"] > 0:
+        return f"a gain as large as the paper's (+{gain:g}) is inside the interval"
+    return exclusion_sentence(row["low"], row["high"], gain)
+
+
 def verdicts(effects: pd.DataFrame, primary: str = "ggcam-warm", gain: float | None = None,
              margin: float = 0.03, network_label: str = "ResNet18") -> dict[str, str]:
     """One plain sentence per question, from ``arm_effects``: classification, localisation
@@ -228,7 +237,7 @@ def verdicts(effects: pd.DataFrame, primary: str = "ggcam-warm", gain: float | N
         out["classification"] = "Not enough paired replicates yet to say whether gaze supervision changes the test AUC."
     else:
         out["classification"] = (_auc_sentence(auc, "Gaze supervision", network_label, margin, gain)
-                                 + f": {exclusion_sentence(auc['low'], auc['high'], gain)}.")
+                                 + f": {_against_paper(auc, gain)}.")
     for key, (metric, arm, question, template, words) in _QUESTIONS.items():
         row = _get(effects, arm or primary, metric)
         if row is None:
