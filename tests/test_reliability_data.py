@@ -242,3 +242,19 @@ def test_a_mask_larger_than_its_image_is_refused_by_its_header(phantom_copy):
     _claim_size(path, 9000, 9000)  # under PIL's limit; decoding would fail or take 81 MB
     with pytest.raises(ValueError, match=r"left_lung\.png has shape \(9000, 9000\), the image has"):
         _open(phantom_copy).masks(2)
+
+
+def test_prepare_refuses_a_dicom_that_is_a_byte_copy_of_another_rows(phantom_copy, tmp_path):
+    """Not a link (the reader refuses those): a copy, which only its pixels give away."""
+    import shutil
+
+    sheet = _sheet(phantom_copy)
+    root = phantom_copy["mimic_root"]
+    shutil.copy(root / sheet["path"][1], root / sheet["path"][0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(ValueError, match=r"the images of dicom_id .* are identical pixel for pixel") as err:
+            prepare(phantom_copy["egd_root"], root, tmp_path / "c",
+                    input_shape=(192, 160), sigma=SIGMA, workers=1, progress=False)
+    assert sheet["dicom_id"][0] in str(err.value) and sheet["dicom_id"][1] in str(err.value)
+    assert not (tmp_path / "c").exists()

@@ -59,6 +59,7 @@ from ggcam.data.cache_write import (
     GRID_ARRAYS,
     INPUT_ARRAYS,
     allocate_arrays,
+    check_distinct_images,
     write_gaze_points,
     write_images,
     write_tables,
@@ -198,6 +199,7 @@ def _build(ds: EGDCXR, cache_dir: Path, params: dict, findings, roots: tuple, wo
     try:
         allocate_arrays(tmp, len(ds), tuple(params["input_shape"]), grid, params["image_dtype"])
         write_images(ds, tmp, stride, findings, workers, progress)
+        check_distinct_images(ds, tmp)
         write_gaze_points(ds, tmp, grid, stride, params["gaze"])
         manifest = {"params": params, "n_images": len(ds), "gaze_report": ds.gaze_report,
                     "data_identity": params["data_identity"], "has_truth": findings is not None,

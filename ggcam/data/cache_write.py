@@ -3,6 +3,7 @@ worker processes (``write_images``), then the gaze points and the small tables."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -147,3 +148,20 @@ def write_tables(ds: EGDCXR, folder: Path, manifest: dict) -> None:
     np.save(folder / "has_gaze.npy", ds.metadata["has_gaze"].to_numpy(dtype=bool))
     ds.metadata.to_csv(folder / "metadata.csv", index=False)
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+
+
+def check_distinct_images(ds: EGDCXR, folder: Path) -> None:
+    """No two rows hold the same pixels: a DICOM that is a byte copy of another row's (not a
+    link, which the reader already refuses) would train on that image under this row's label."""
+    images = np.load(folder / "images.npy", mmap_mode="r")
+    seen: dict[bytes, int] = {}
+    for i in range(len(images)):
+        key = hashlib.blake2b(np.ascontiguousarray(images[i]).tobytes(), digest_size=16).digest()
+        if key in seen:
+            ids, paths = ds.metadata["dicom_id"], ds.metadata["path"]
+            raise ValueError(f"{ds.egd_root / 'master_sheet.csv'}: the images of dicom_id "
+                             f"{ids.iat[seen[key]]!r} and {ids.iat[i]!r} are identical pixel for "
+                             f"pixel ({paths.iat[seen[key]]}, {paths.iat[i]} under {ds.mimic_root}): "
+                             "one DICOM is a copy of the other, so a row would train on another "
+                             "row's image")
+        seen[key] = i
