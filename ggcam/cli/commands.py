@@ -102,7 +102,7 @@ def _dispatch(args) -> int:
         store = ResultsStore(args.results / args.profile)
         if not store.exists():
             raise FileNotFoundError(f"no runs under {store.path}")
-        print(f"{rescore(store)} records rescored in {store.path / 'runs.csv'}")
+        print(f"{rescore(store)} records rescored in {store.runs_csv}")
     else:
         _run_command(args)
     return 0
@@ -136,7 +136,7 @@ def _run_command(args) -> None:
                          results_root=args.results, work_root=args.work, shard=args.shard,
                          device=args.device, progress=not args.quiet, fresh=fresh,
                          networks=args.networks, variants=args.variants)
-        print(f"{len(runs)} runs in {args.results / profile.name / 'runs.csv'}")
+        print(f"{len(runs)} runs in {store.runs_csv}")
         return
     variant = canonical_variant(args.variant)
     if variant not in profile.variants:

@@ -24,8 +24,8 @@ Every reader and writer of results goes through this module (its readers check w
     ``dicom_id`` (N,) str, the images in order; with true findings, ``fixed_location`` (K, 2)
     int64, per class the input pixel (row, col) fitted on the training images ((-1, -1) for a
     class without findings): the best-fixed-location baseline; ``run_id`` () str and
-    ``config_hash`` () str, the run the file belongs to, and ``predictions_sha1`` () str, the
-    SHA-1 of the predictions file written with it (files written before lack them).
+    ``config_hash`` () str, the run it belongs to, ``predictions_sha1`` () str, the SHA-1 of its
+    predictions file (files written before lack them).
 ``predictions/<run_id>__last.csv``, ``maps/<run_id>__last.npz``
     The same for the last epoch's weights (maps: ``cams``, ``dicom_id`` and the identity only).
 ``test_set.npz``
@@ -93,7 +93,10 @@ class ResultsStore:
     def profile(self) -> str:
         return self.path.name
 
-    # -- writing -----------------------------------------------------------------------------
+    @property
+    def runs_csv(self) -> Path:  # the runs table, one row per record (``collect`` rebuilds it)
+        return self.path / "runs.csv"
+
     def write_run(self, record: RunRecord, predictions: pd.DataFrame, maps: dict[str, np.ndarray],
                   curves: pd.DataFrame | None,
                   last: tuple[pd.DataFrame, dict[str, np.ndarray]] | None = None) -> None:
@@ -125,10 +128,9 @@ class ResultsStore:
         df = pd.DataFrame(records, columns=RunRecord.columns())
         if len(df):
             df = df.sort_values(["network", "variant", "seed"]).reset_index(drop=True)
-        atomic_write_bytes(_csv_bytes(df), self.path / "runs.csv")
+        atomic_write_bytes(_csv_bytes(df), self.runs_csv)
         return df
 
-    # -- reading -----------------------------------------------------------------------------
     @staticmethod
     def record_dict(path: Path, profile: str | None = None) -> dict:
         """The record in ``path`` as written, checked against its file name (and, given
@@ -149,7 +151,7 @@ class ResultsStore:
         return sorted(records, key=lambda r: (r.network, r.variant, r.seed))
 
     def runs(self) -> pd.DataFrame:
-        path = self.path / "runs.csv"
+        path = self.runs_csv
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist; run `ggcam sweep --profile {self.profile}`")
         try:
