@@ -54,7 +54,7 @@ def _at_base(runs: pd.DataFrame, profile: Profile) -> pd.Series:
     return ok
 
 
-def test_train_ratio(profile: Profile) -> float | None:
+def resplit_ratio(profile: Profile) -> float | None:
     """n_test / n_train of a profile that re-splits one pool per seed (Nadeau & Bengio's
     correction); None for independent replicates, which need none."""
     if profile.replicates is not None or not profile.split_fractions:
@@ -130,7 +130,7 @@ def arm_effects(runs: pd.DataFrame, profile: Profile, gain: float | None = None,
     network = network or profile.networks[0]
     runs = runs[runs["network"] == network] if "network" in runs.columns else runs
     base = base_runs(runs, profile)
-    ratio = test_train_ratio(profile)
+    ratio = resplit_ratio(profile)
     rows = []
     for fam in families or profile.families or STUDY_FAMILIES:
         for a, b in fam.comparisons:

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ggcam.analysis.effects import test_train_ratio
-from ggcam.analysis.summary_paired import METRIC_LABELS
+from ggcam.analysis.effects import arm_effects, resplit_ratio, verdict_markdown, verdicts
+from ggcam.analysis.summary_paired import METRIC_LABELS, fmt_ci
 from ggcam.analysis.summary_store import open_results, progress_facts, runs_of
-from ggcam.experiment.profiles import Profile
+from ggcam.experiment.profiles import Profile, get_profile
 from ggcam.experiment.store import ResultsStore
 from ggcam.study import ARM
 
@@ -55,9 +55,10 @@ def running_study_line(running: str, shown: ResultsStore, root: str | Path | Non
 
 
 def _ci(row) -> str:
+    """``fmt_ci``, or the estimate alone while one replicate gives no interval."""
     if not np.isfinite(row["low"]):
         return f"{row['estimate']:+.3f}" if np.isfinite(row["estimate"]) else "–"
-    return f"{row['estimate']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]"
+    return fmt_ci(row)
 
 
 def effects_display(effects: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +78,7 @@ def effects_display(effects: pd.DataFrame) -> pd.DataFrame:
 
 def interval_sentence(effects: pd.DataFrame, profile: Profile) -> str:
     """What the intervals of ``effects`` are, in words (they differ between the two designs)."""
-    ratio = test_train_ratio(profile)
+    ratio = resplit_ratio(profile)
     if ratio is None:
         return ("Each replicate has its own training, validation and test images, so the "
                 "paired differences are independent: the intervals are plain t intervals over "
@@ -85,20 +86,19 @@ def interval_sentence(effects: pd.DataFrame, profile: Profile) -> str:
     return ("This study's seeds re-split one pool of images, so their test sets overlap and "
             "the paired differences are correlated: the intervals and p-values use Nadeau and "
             f"Bengio's corrected resampled t (test/train ratio {ratio:.2f}), "
-            f"{widening(effects, ratio):.1f} times as wide as a plain t interval over the "
+            f"{widening(int(effects['n'].max()), ratio):.1f} times as wide as a plain t interval over the "
             "seeds would be.")
 
 
-def widening(effects: pd.DataFrame, ratio: float) -> float:
-    """How much wider the corrected interval is than the plain one, at the table's seed count."""
-    n = int(effects["n"].max())
-    return float(np.sqrt((1 / n + ratio) * n))
+def widening(seeds: int, ratio: float) -> float:
+    """How much wider the corrected interval is than the plain one at ``seeds`` seeds."""
+    return float(np.sqrt((1 / seeds + ratio) * seeds))
 
 
 def resplit_caveat(profile: Profile) -> str:
     """For a results page's seed-bootstrap intervals: what they miss when seeds re-split one
     pool (their test sets overlap), and where the corrected interval is; "" otherwise."""
-    ratio = test_train_ratio(profile)
+    ratio = resplit_ratio(profile)
     if ratio is None:
         return ""
     seeds = max(len(a.seeds) for a in profile.arms)
@@ -107,15 +107,12 @@ def resplit_caveat(profile: Profile) -> str:
             "correlated, while this page's seed bootstrap treats the seeds as independent. The "
             "[front page](01_answer.ipynb) gives the primary comparison's intervals corrected "
             "for the overlap (Nadeau and Bengio's resampled t), about "
-            f"{np.sqrt((1 / seeds + ratio) * seeds):.1f} times as wide at {seeds} seeds.")
+            f"{widening(seeds, ratio):.1f} times as wide at {seeds} seeds.")
 
 
 def verdict_lines(store: ResultsStore, keys: tuple[str, ...] | None = None) -> str:
     """The front page's verdict list for ``store`` (only ``keys``, e.g. ("classification",
     "controls") on the classification page), as Markdown."""
-    from ggcam.analysis.effects import arm_effects, verdict_markdown, verdicts
-    from ggcam.experiment.profiles import get_profile
-
     profile = get_profile(store.profile)
     sentences = verdicts(arm_effects(runs_of(store), profile), margin=profile.equivalence_margin)
     if keys is not None:

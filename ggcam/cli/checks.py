@@ -50,13 +50,6 @@ OUTPUTS = ("results", "work", "out", "cache")  # the folders a command writes in
 DATA_ROOTS = ("data_root", "mimic_root", "egd_root")  # the folders it only reads
 
 
-def _storage_file(url: str | None):
-    """The file an Optuna storage URL writes (``ggcam.tune.storage.storage_file``), else None."""
-    from ggcam.tune.storage import storage_file
-
-    return storage_file(url)
-
-
 def check_outputs_outside_data(args) -> None:
     """Nothing a command writes lands inside the data it reads: the data roots are never
     written to (README). Compared resolved, so a symlink or ``..`` does not slip through.
@@ -65,7 +58,9 @@ def check_outputs_outside_data(args) -> None:
         ValueError: naming the output option and path and the data option and path.
     """
     outputs = [(flag(n), getattr(args, n)) for n in OUTPUTS if getattr(args, n, None) is not None]
-    storage = _storage_file(getattr(args, "storage", None))
+    from ggcam.tune.storage import storage_file
+
+    storage = storage_file(getattr(args, "storage", None))
     if storage is not None:
         outputs.append(("--storage", storage))
     for data_name in DATA_ROOTS:
