@@ -51,7 +51,7 @@ from ggcam.analysis.paper_values import paper_auc_change, related_sentence
 from ggcam.config import WARM
 from ggcam.experiment import get_profile
 from ggcam.viz import figures, report
-from ggcam.viz.figures.study import effects_figure
+from ggcam.viz.figures.study import dose_response_figure, effects_figure
 
 warnings.filterwarnings("ignore", category=UserWarning)  # notes go into the tables
 
@@ -80,6 +80,28 @@ glue("paper_resnet", paper_auc_change("resnet50"), display=False)
 
 # %% tags=["remove-cell", "nbval-ignore-output"]
 glue("running_line", Markdown(headline.running_study_line(running_profile, store, results_dir or None)), display=False)
+
+# %% [markdown]
+# ## Where gaze starts to help
+#
+# A single point cannot say why an effect is what it is, so the current study varies one thing
+# at a time around its base point, the number of training images and how informative the
+# simulated reader's gaze is, and pairs each GG-CAM run with the standard network trained on
+# the same images.
+#
+# ```{glue:md} dose_section
+# :format: myst
+# ```
+
+# %% tags=["hide-input"]
+dose = effects.dose_response(runs, study) if study.doses else None
+fig_dose = (dose_response_figure(dose[dose["n"] >= 2], study.equivalence_margin, effects.paper_gain())
+            if dose is not None and (dose["n"] >= 2).any() else None)
+
+# %% tags=["remove-cell"]
+glue("dose_section", Markdown(headline.dose_markdown(study, dose, runs)), display=False)
+if fig_dose is not None:
+    glue("fig_dose", fig_dose, display=False)
 
 # %% [markdown]
 # ## The answer in detail

@@ -74,6 +74,16 @@ def test_verdicts_are_plain_sentences_and_say_what_cannot_be_excluded():
     assert all(s.startswith("Not enough paired replicates yet") for s in empty.values())
 
 
+def test_verdicts_name_the_oracle_and_the_mean_gaze_prior_only_where_the_study_has_them():
+    v = verdicts(arm_effects(_runs(oracle=0.08, noise=0.01), CPU))
+    assert v["oracle"].startswith("Supervising the maps with the true findings instead raised")
+    assert "; the mean-gaze prior for every image: Δ -0.0" in v["controls"]
+    assert list(v) == ["classification", "localisation", "gaze", "oracle", "controls"]
+    no_oracle = arm_effects(_runs(), CPU)
+    no_oracle = no_oracle[no_oracle["arm"] != "ggcam-oracle"]
+    assert "oracle" not in verdicts(no_oracle)
+
+
 def test_best_epoch_share_counts_early_stops_and_early_checkpoints():
     runs = _runs()
     share = best_epoch_share(runs, CPU)
@@ -144,3 +154,17 @@ def test_a_raised_auc_is_compared_with_the_papers_gain_in_words():
     assert up.startswith("Gaze supervision raised") and "a gain larger than the paper's (+0.055)" in up
     near = verdicts(arm_effects(_runs(delta=0.05, noise=0.02), CPU))["classification"]
     assert "raised" in near and "as large as the paper's (+0.055) is inside the interval" in near
+
+
+def test_the_dose_section_waits_for_two_replicates_off_the_base_point():
+    from ggcam.analysis.effects import dose_response
+    from ggcam.analysis.headline import dose_markdown
+
+    runs = _runs(seeds=3)
+    runs["run_id"] = [f"r{i}" for i in range(len(runs))]
+    full = dose_markdown(CPU, dose_response(runs, CPU), runs)
+    assert "{glue:figure} fig_dose" in full and "{numref}`fig-dose`" in full
+    base = runs[(runs["n_train"] == 400) & (runs["informativeness"] == 0.6)]
+    waiting = dose_markdown(CPU, dose_response(base, CPU), base)  # base pairs only
+    assert waiting.startswith("Not enough paired replicates yet at the dose points (0 of ")
+    assert "measured one point only" in dose_markdown(get_profile("cpu-v1"), dose_response(base, CPU), base)

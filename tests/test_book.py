@@ -408,7 +408,7 @@ def test_pages_label_the_data_by_where_the_runs_came_from(tmp_path):
     from ggcam.analysis import summary
 
     store = _synthetic_store(tmp_path)
-    assert "of the phantom" in summary.scope_note(store)
+    assert "on the phantom (synthetic radiographs" in summary.scope_note(store)
     runs = pd.read_csv(store.path / "runs.csv")
     runs.assign(data_origin="real").to_csv(store.path / "runs.csv", index=False)
     note = summary.scope_note(store)  # the cpu profile pointed at the real release

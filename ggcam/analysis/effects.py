@@ -134,6 +134,8 @@ def arm_effects(runs: pd.DataFrame, profile: Profile, gain: float | None = None,
     rows = []
     for fam in families or profile.families or STUDY_FAMILIES:
         for a, b in fam.comparisons:
+            if not {a, b} <= set(profile.variants):
+                continue  # an arm this study never planned (the first study had no oracle)
             for metric in fam.metrics:
                 if metric not in base.columns:
                     continue
@@ -246,12 +248,27 @@ def verdicts(effects: pd.DataFrame, primary: str = "ggcam-warm", gain: float | N
             continue
         out[key] = (template.format(words[0] if row["low"] > 0 else words[1])
                     + f" Δ {row['estimate']:+.2f}, 95% interval {row['low']:+.2f} to {row['high']:+.2f}).")
+    if (effects["arm"] == "ggcam-oracle").any():  # a study without the oracle gets no line
+        oracle = _get(effects, "ggcam-oracle", "auc_ovo")
+        out["oracle"] = ("Not enough paired replicates yet to say what supervising with the true "
+                         "findings does." if oracle is None else _auc_sentence(
+                             oracle, "Supervising the maps with the true findings instead",
+                             network_label, margin, gain) + ".")
     shuffled = _get(effects, "ggcam-shuffled", "auc_ovo")
     out["controls"] = ("Not enough paired replicates yet to say what another image's gaze does."
                        if shuffled is None else
                        _auc_sentence(shuffled, "Training on another image's gaze (same class)",
-                                     network_label, margin, gain) + ".")
+                                     network_label, margin, gain) + _prior_clause(effects) + ".")
     return out
+
+
+def _prior_clause(effects: pd.DataFrame) -> str:
+    """The mean-gaze prior's ΔAUC against the standard network, as a clause (or nothing)."""
+    row = _get(effects, "ggcam-centre", "auc_ovo")
+    if row is None:
+        return ""
+    return (f"; the mean-gaze prior for every image: Δ {row['estimate']:+.3f} "
+            f"({row['low']:+.3f} to {row['high']:+.3f})")
 
 
 def best_epoch_share(runs: pd.DataFrame, profile: Profile) -> float:
@@ -268,7 +285,8 @@ def best_epoch_share(runs: pd.DataFrame, profile: Profile) -> float:
 
 
 VERDICT_HEADS = {"classification": "Classification.", "localisation": "Where the maps peak.",
-                 "gaze": "Following the reader.", "controls": "Wrong gaze."}
+                 "gaze": "Following the reader.", "oracle": "The upper bound.",
+                 "controls": "Wrong gaze."}
 
 
 def verdict_markdown(sentences: dict[str, str]) -> str:

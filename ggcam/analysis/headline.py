@@ -33,7 +33,10 @@ def short_provenance(store: ResultsStore) -> str:
     info = store.provenance()
     data = ("the phantom, not the paper's data" if info["origin"] == "phantom"
             else f"{info['origin']} data")
-    return (f"From `results/{store.profile}/`: {info['runs']} runs on {data}. "
+    facts = progress_facts(store)
+    interim = ("" if facts["done"] >= facts["planned"] else
+               f" of {facts['planned']} planned (an interim look: the sweep is still running)")
+    return (f"From `results/{store.profile}/`: {info['runs']} runs{interim} on {data}. "
             "[How and when each page ran](execution.md).")
 
 
@@ -118,6 +121,40 @@ def verdict_lines(store: ResultsStore, keys: tuple[str, ...] | None = None) -> s
     if keys is not None:
         sentences = {k: v for k, v in sentences.items() if k in keys}
     return verdict_markdown(sentences)
+
+
+DOSE_FIGURE = """```{{glue:figure}} fig_dose
+:name: fig-dose
+:alt: Line plots of the paired difference in test AUC and in the pneumonia pointing game against training-set size and against the reader's informativeness, with 95% intervals, the equivalence margin and the paper's gain.
+
+**Where gaze starts to help.** Paired Δ against the standard network at each point, mean over
+replicates with its 95% t interval; one factor changes at a time around the base point
+({base}). A replicate's images do not change with the reader, so its one standard run pairs
+with every informativeness level.
+```"""
+
+
+def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFrame) -> str:
+    """The front page's dose-response section: the figure (glued as ``fig_dose``) once a dose
+    point has ≥ 2 paired replicates, else what is missing. ``dose``: ``effects.dose_response``
+    (None for a study without dose points)."""
+    from ggcam.experiment.profiles import run_specs
+
+    if not profile.doses:
+        return (f"The study shown (`{profile.name}`) measured one point only; the current "
+                "study's points appear here once its sweep has reached them.")
+    planned = {s.run_id for s in run_specs(profile) if s.n_train or s.informativeness is not None}
+    done = len(planned & set(runs["run_id"])) if "run_id" in runs.columns else 0
+    base = (f"{profile.replicates.n_train} training images, informativeness "
+            f"{profile.informativeness:g}")
+    at_base = np.where(dose["factor"] == "n_train", dose["value"] == profile.replicates.n_train,
+                       np.isclose(dose["value"].astype(float), profile.informativeness))
+    if not (dose.loc[~at_base, "n"] >= 2).any():
+        return (f"Not enough paired replicates yet at the dose points ({done} of {len(planned)} "
+                "of their runs are done): the figure appears here once each point has two.")
+    lead = (f"{{numref}}`fig-dose` shows how the effects change with the training-set size and "
+            f"with how informative the reader's gaze is ({done} of {len(planned)} dose runs done).")
+    return lead + "\n\n" + DOSE_FIGURE.format(base=base)
 
 
 _CRITERIA_WORDS = {"val_auc": "validation AUC", "val_ce": "validation cross-entropy",

@@ -138,11 +138,11 @@ def scope_note(store: ResultsStore) -> str:
     runs = runs_of(store)
     origins = set(runs["data_origin"]) if len(runs) else {prof.data}
     data = " and ".join(
-        "the phantom (synthetic radiographs and a simulated reader)" if o == "phantom"
+        "the phantom (synthetic radiographs, a simulated reader)" if o == "phantom"
         else "the real EGD-CXR + MIMIC-CXR release" for o in sorted(origins))
-    return (f"Ours: {nets} at {h}×{w} (Ω {h // STRIDE}×{w // STRIDE}), {prof.n_images:,} images of "
-            f"{data}, profile `{prof.name}`. The paper's: ResNet50 and EffNetV2-S at 1536×1280 "
-            "(Ω 48×40) on the real EGD-CXR data. The paper's numbers are shown beside ours, "
+    return (f"Ours: {nets} at {h}×{w} (Ω {h // STRIDE}×{w // STRIDE}) on {data}, "
+            f"{prof.images_phrase}; profile `{prof.name}`. The paper's: ResNet50 and EffNetV2-S "
+            "at 1536×1280 (Ω 48×40) on the real EGD-CXR data. The paper's numbers are shown beside ours, "
             "labelled; they are not comparable as numbers, only as a direction.")
 
 

@@ -85,6 +85,13 @@ class Profile:
         """Images of one phantom the profile draws: the pool, or a replicate's."""
         return self.n_images or (self.replicates.n_val + self.n_train_pool)
 
+    @property
+    def images_phrase(self) -> str:
+        """The images a run sees, in words: a replicate's own draws, or one re-split pool."""
+        r = self.replicates
+        return (f"{r.n_train} training + {r.n_val} validation images per replicate, {r.n_test} test images"
+                if r else f"{self.n_images:,} images")
+
     def blur_sigma(self, kernel_size: int) -> float | None:
         """Phantom images are scaled; so is the blur (B is given in full-size pixels)."""
         return None if self.data == "real" else sigma_from_kernel_size(kernel_size) * self.scale
@@ -254,8 +261,7 @@ def profiles_frame():
 
     return pd.DataFrame([{
         "profile": p.name, "data": p.data,
-        "images": (f"{p.replicates.n_train} train + {p.replicates.n_val} val per replicate, "
-                   f"{p.replicates.n_test} test" if p.replicates else p.n_images),
+        "images": p.images_phrase,
         "input (H×W)": f"{p.input_shape[0]}×{p.input_shape[1]}",
         "Ω grid": f"{p.grid_shape[0]}×{p.grid_shape[1]}",
         "networks": ", ".join(NETWORK_LABELS.get(n, n) for n in p.networks),
