@@ -211,7 +211,7 @@ glue("fig_method", fig_method, display=False)
 # | [The CAM layer and Figure 2](04_cam_layer.ipynb) | eqs. 1–12; the layer's equivalence with GAP + Linear; the distribution of Ω |
 # | [Training](05_training.ipynb) | one run on the page, the loss parameters, what saturates or freezes |
 # | [Classification](06_classification.ipynb) | Table 1, Figure 3a–b, the paired tests, Table 2 |
-# | [Interpretability](07_interpretability.ipynb) | eq. 12 and the pointing game against chance, Figure 3c–f, Table 3, CAM methods side by side |
+# | [Interpretability](07_interpretability.ipynb) | localisation in image space beside constant maps, eq. 12 and the pointing game against chance, Figure 3c–f, Table 3, CAM methods side by side |
 # | [The paper versus the released code](08_paper_vs_code.ipynb) | what the released code does, and which of it the legacy arm reproduces |
 # | [Running on the real data](09_real_data.ipynb) | the commands for a user with PhysioNet access |
 # | [Performance](10_performance.ipynb) | benchmark figures with their machines |

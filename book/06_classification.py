@@ -43,7 +43,7 @@ import warnings
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam.analysis import headline, summary
+from ggcam.analysis import checkpoint_rule, headline, summary
 from ggcam.experiment import get_profile
 from ggcam.viz import figures, report
 
@@ -59,6 +59,7 @@ cache_dir = "../.cache/book"  # the paired table, shared with the front page
 # %%
 store = summary.open_results(profile, results_dir or None)
 runs = summary.runs_of(store)
+study = get_profile(store.profile)
 paired = summary.paired_table(store, n_boot=n_boot, seed=seed, cache_dir=cache_dir)
 
 # %% tags=["remove-input"]
@@ -67,7 +68,7 @@ Markdown(summary.provenance_markdown(store) + " " + summary.progress_facts(store
 # %% tags=["remove-cell"]
 glue("answer_text", Markdown(headline.verdict_lines(store, ("classification", "controls"))), display=False)
 glue("scope_text", Markdown(summary.scope_note(store)), display=False)
-glue("resplit_caveat", Markdown(headline.resplit_caveat(get_profile(store.profile))), display=False)
+glue("resplit_caveat", Markdown(headline.resplit_caveat(study)), display=False)
 glue("configs_shared", Markdown(summary.configs_shared(store)), display=False)
 glue("target_auc", summary.TARGET_AUC, display=False)
 glue("n_runs", len(runs), display=False)
@@ -192,6 +193,21 @@ report.styled(summary.paired_brief(paired, "auc_ovo"),
 # %%
 report.styled(summary.anova_display(summary.anova_table(runs, "auc_ovo")),
               caption="The paper's ANOVA, per network and arm")
+
+# %% [markdown]
+# ## Does the answer hinge on the checkpoint rule?
+#
+# ```{glue:md} checkpoint_text
+# :format: myst
+# ```
+
+# %% tags=["hide-input"]
+if checkpoint_rule.has_last_epoch(runs) and study.criterion:
+    display(report.styled(checkpoint_rule.checkpoint_table(runs, study),
+                          caption="Chosen and last epoch per arm, with ΔAUC against standard at each"))
+
+# %% tags=["remove-cell"]
+glue("checkpoint_text", Markdown(checkpoint_rule.checkpoint_markdown(runs, study)), display=False)
 
 # %% [markdown]
 # ## How certain is one run's AUC?

@@ -441,7 +441,7 @@ def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):
         assert rows["p_floor"].eq(m * 2.0 ** (1 - 6)).all()
     assert primary["family"].iloc[0] == "primary"
     where = summary.localisation_sentence(store, paired, "resnet18")
-    assert "pointing game against the true findings" in where and "centre prior" not in where
+    assert "grid pointing game against the true findings" in where and "centre prior" not in where
     assert (tmp_path / "cache").is_dir() and any((tmp_path / "cache").iterdir())
     again = summary.paired_table(store, n_boot=50, cache_dir=tmp_path / "cache")
     assert again.equals(paired)

@@ -57,7 +57,7 @@ def running_study_line(running: str, shown: ResultsStore, root: str | Path | Non
             "({ref}`its design <training-study-design>`).")
 
 
-def _ci(row) -> str:
+def ci_text(row) -> str:
     """``fmt_ci``, or the estimate alone while one replicate gives no interval."""
     if not np.isfinite(row["low"]):
         return f"{row['estimate']:+.3f}" if np.isfinite(row["estimate"]) else "–"
@@ -73,7 +73,7 @@ def effects_display(effects: pd.DataFrame) -> pd.DataFrame:
         "comparison": [f"{label(b)} − {label(a)}" for a, b in zip(e["reference"], e["arm"])],
         "metric": e["metric"].map(lambda m: LABELS.get(m, m)),
         "replicates": e["n"].astype(int),
-        "Δ [95% interval]": [_ci(r) for _, r in e.iterrows()],
+        "Δ [95% interval]": [ci_text(r) for _, r in e.iterrows()],
         "p (Holm)": e["p_holm"],
         "family": e["family"],
     })

@@ -159,7 +159,7 @@ def answer_markdown(store: ResultsStore, paired: pd.DataFrame) -> str:
     return "\n\n".join(answer_sentence(store, paired, n) for n in networks)
 
 
-LOCALISATION_METRICS = (("pointing", "pointing game against the true findings"),
+LOCALISATION_METRICS = (("pointing", "grid pointing game against the true findings"),
                         ("cc", "CC between $\\Omega^Y$ and Ψ"),
                         ("interp_chf", "eq. 12 for CHF (peak inside the CHF region)"),
                         ("interp_pneumonia", "eq. 12 for pneumonia"))

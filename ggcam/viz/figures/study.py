@@ -87,3 +87,37 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
                 ax.set_ylabel(PANELS.get(metric, metric))
     axes[0, 0].legend(loc="best", frameon=False)
     return fig
+
+
+_BASELINE_STYLE = {"prior": ("--", "0.25"), "fixed": (":", "0.25"), "random": ("-.", "0.55")}
+
+
+def image_scores_figure(long: pd.DataFrame) -> Figure:
+    """Each arm's image-space localisation per replicate (dots) and mean (bar), one panel per
+    class × metric, with the constant maps' means as horizontal lines (``image_scores``)."""
+    from ggcam.analysis.image_scores import BASELINES, CLASSES, METRICS
+
+    short_to_arm = {spec.short: name for name, spec in ARM.items()}
+    arms = list(dict.fromkeys(long.loc[long["kind"] == "arm", "map"]))
+    fig = figure(6.4, 4.6)
+    axes = fig.subplots(len(CLASSES), len(METRICS), sharex=True, squeeze=False)
+    for i, (cls, cls_label) in enumerate(CLASSES.items()):
+        for j, (metric, metric_label) in enumerate(METRICS.items()):
+            ax = axes[i, j]
+            here = long[(long["class"] == cls) & (long["metric"] == metric)]
+            for x, arm in enumerate(arms):
+                v = here.loc[here["map"] == arm, "value"].to_numpy()
+                colour = variant_colour(short_to_arm.get(arm, arm))
+                ax.plot(np.full(len(v), x) + np.linspace(-0.15, 0.15, len(v)), v, "o", ms=3,
+                        color=colour, alpha=0.7)
+                ax.hlines(v.mean() if len(v) else np.nan, x - 0.3, x + 0.3, color=colour, lw=2)
+            for prefix, (label, _) in BASELINES.items():
+                v = here.loc[here["map"] == label, "value"]
+                if len(v):
+                    ls, c = _BASELINE_STYLE[prefix]
+                    ax.axhline(v.mean(), ls=ls, color=c, lw=1, label=label)
+            ax.set_title(f"{metric_label}, {cls_label}", fontsize="medium")
+            ax.set_xticks(range(len(arms)), arms, rotation=30, ha="right")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, frameon=False)
+    return fig
