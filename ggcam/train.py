@@ -49,6 +49,7 @@ class FitResult:
     # The model and loss parameters after the last epoch (the model itself holds the best):
     # a run is also tested as it stopped, so a result cannot hinge on the checkpoint rule.
     last_weights: dict | None = None
+    resumed_epochs: int = 0  # epochs restored from last.pt (their time is in history.seconds)
 
 
 @dataclass
@@ -128,6 +129,7 @@ def fit(model: CAMNet, loss_fn: nn.Module, train: Dataset, val: Dataset, config:
     state = _State()
     if resume and ckpt is not None and (ckpt / "last.pt").is_file():
         state = _restore(ckpt, config, objective, optimizer, scheduler, device, data_id)
+    resumed = state.epoch
     stop_reason = "max_epochs"
     for epoch in range(state.epoch + 1, config.max_epochs + 1):
         stop_reason = _stop_reason(state, optimizer, config) or stop_reason
@@ -152,7 +154,7 @@ def fit(model: CAMNet, loss_fn: nn.Module, train: Dataset, val: Dataset, config:
     if state.best_weights is not None:
         objective.load_state_dict(state.best_weights)
     return FitResult(pd.DataFrame(state.history), state.best_epoch, state.epoch, stop_reason,
-                     state.flags, last)
+                     state.flags, last, resumed)
 
 
 def _check_sets(train: Dataset, val: Dataset) -> None:

@@ -511,3 +511,20 @@ def test_paper_medians_follow_the_network_family():
     marks = figures.paper_medians(runs)["auc_ovo"]
     assert marks[("resnet18", "standard")] == PAPER_MEDIAN_AUC[("resnet50", "standard")]
     assert marks[("efficientnet_b0", "ggcam-warm")] == PAPER_MEDIAN_AUC[("efficientnet_v2_s", "ggcam")]
+
+
+def test_training_time_counts_the_epochs_before_a_resume(tmp_path):
+    import pandas as pd
+
+    from ggcam.analysis.summary_store import training_seconds
+
+    store = _synthetic_store(tmp_path, seeds=(0, 1))
+    runs = pd.read_csv(store.path / "runs.csv").assign(wall_s=100.0)
+    (store.path / "curves").mkdir()
+    for rid, seconds in (("resnet18__standard__s0", [40, 40]), ("resnet18__standard__s1", [90, 90])):
+        pd.DataFrame({"epoch": [1, 2], "seconds": seconds, "run_id": rid}).to_csv(
+            store.path / "curves" / f"{rid}.csv", index=False)
+    wall = training_seconds(store, runs)
+    assert wall["resnet18__standard__s0"] == 100  # the record: epochs plus testing
+    assert wall["resnet18__standard__s1"] == 180  # resumed: the record missed epoch 1
+    assert wall["resnet18__ggcam-warm__s0"] == 100  # no curves: the record

@@ -279,3 +279,15 @@ def test_ctrl_c_during_train_then_resume(smoke_run, capsys):
     assert rc == 0, err
     curves = pd.read_csv(smoke_run.root / "results" / "smoke" / "curves" / "resnet18__standard__s0.csv")
     assert first >= 1 and list(curves["epoch"]) == [1, 2]
+    runs = pd.read_csv(smoke_run.root / "results" / "smoke" / "runs.csv").set_index("run_id")
+    assert runs.loc["resnet18__standard__s0", "wall_s"] >= curves["seconds"].sum() - 0.1  # both processes
+
+
+def test_a_resumed_runs_wall_time_includes_its_earlier_epochs():
+    from ggcam.experiment.run import _resumed_seconds
+    from ggcam.train import FitResult
+
+    history = pd.DataFrame({"epoch": [1, 2, 3], "seconds": [10.0, 20.0, 30.0]})
+    assert _resumed_seconds(FitResult(history, 3, 3, "max_epochs", resumed_epochs=2)) == 30.0
+    assert _resumed_seconds(FitResult(history, 3, 3, "max_epochs")) == 0.0
+    assert _resumed_seconds(None) == 0.0

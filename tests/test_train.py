@@ -98,6 +98,7 @@ def test_resume_equals_uninterrupted(tmp_path):
     run(tiny(max_epochs=1), tmp_path / "cut")  # "interrupted" after epoch 1
     m_res, l_res, res = run(tiny(max_epochs=3), tmp_path / "cut", resume=True)
     assert list(res.history["epoch"]) == [1, 2, 3]
+    assert (full.resumed_epochs, res.resumed_epochs) == (0, 1)  # the record's wall time adds epoch 1
     np.testing.assert_allclose(res.history["train_loss"], full.history["train_loss"], rtol=0, atol=0)
     for (k, a), b in zip(m_full.state_dict().items(), m_res.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)

@@ -102,16 +102,28 @@ def progress_facts(store: ResultsStore) -> dict:
     elif done == planned:
         sentence += " The sweep is complete."
     runs = runs_of(store)
-    wall_h = float(runs["wall_s"].sum()) / 3600 if len(runs) else 0.0
+    wall = training_seconds(store, runs)
+    wall_h = float(wall.sum()) / 3600
     if len(runs):
         threads = sorted(set(runs["threads"].dropna().astype(int)))
         sentence += (f" Training took {wall_h:.1f} h of wall time in all (median "
-                     f"{runs['wall_s'].median() / 60:.1f} min per run; "
+                     f"{wall.median() / 60:.1f} min per run; "
                      f"{'/'.join(map(str, threads))} thread(s) per run, on "
                      f"{', '.join(sorted(set(runs['device'].dropna())))}).")
     return {"done": done, "planned": planned, "primary_done": p_done,
             "primary_planned": p_planned, "share": done / planned if planned else 0.0,
             "wall_hours": wall_h, "sentence": sentence}
+
+
+def training_seconds(store: ResultsStore, runs: pd.DataFrame) -> pd.Series:
+    """Each run's training wall time: its record's, or the sum of its epochs' times where
+    that is larger (records written before resumed runs counted their earlier epochs)."""
+    wall = runs.set_index("run_id")["wall_s"].astype(float)
+    try:
+        epochs = store.curves().groupby("run_id")["seconds"].sum()
+    except (FileNotFoundError, KeyError):
+        return wall
+    return np.fmax(wall, epochs.reindex(wall.index))
 
 
 def provenance_markdown(store: ResultsStore) -> str:

@@ -79,7 +79,7 @@ class RunRecord:
     w_sm_final: float | None  # 1/(2σ_sm²) and 1/σ_ce² (None for standard arms)
     w_ce_final: float | None
     # provenance
-    wall_s: float  # training wall time, seconds
+    wall_s: float  # training wall time, seconds (a resumed run: earlier epochs included)
     device: str  # e.g. "cpu" or the GPU's name
     threads: int  # torch.get_num_threads() during the run
     commit: str  # git commit of the ggcam package that ran it

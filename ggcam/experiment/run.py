@@ -83,6 +83,13 @@ def _train(spec, config, options, sets: RunSets, ckpt_dir, progress):
         return model, loss_fn, None, str(err)
 
 
+def _resumed_seconds(result) -> float:
+    """Training time of the epochs an earlier process ran before this one resumed."""
+    if result is None or not result.resumed_epochs or "seconds" not in result.history:
+        return 0.0
+    return float(result.history["seconds"].iloc[:result.resumed_epochs].sum())
+
+
 def _flags(result) -> dict:
     flags = result.flags if result is not None else []
     return {"flags": ";".join(flags),
@@ -136,7 +143,7 @@ def run_one(spec: RunSpec, profile: Profile, data: ProfileData, store: ResultsSt
     prepare_checkpoints(ckpt_root / spec.run_id, sets.data_id)
     t0 = time.perf_counter()
     model, loss_fn, result, message = _train(spec, config, options, sets, ckpt_root / spec.run_id, progress)
-    wall = time.perf_counter() - t0
+    wall = time.perf_counter() - t0 + _resumed_seconds(result)
     predictions, maps, ev = _test_files(model, loss_fn, sets, options)
     scores = run_metrics(predictions, maps, store.test_findings(sets.test))
     last = None
