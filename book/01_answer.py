@@ -73,7 +73,7 @@ paired_effects = effects.arm_effects(runs, study)
 fig_headline = effects_figure(paired_effects, study.equivalence_margin, effects.paper_gain())
 
 # %% tags=["remove-cell"]
-glue("verdicts", Markdown(effects.verdict_markdown(effects.verdicts(paired_effects, margin=study.equivalence_margin))), display=False)
+glue("verdicts", Markdown(headline.verdict_lines(store)), display=False)
 glue("fig_headline", fig_headline, display=False)
 glue("provenance_line", Markdown(headline.short_provenance(store)), display=False)
 glue("paper_resnet", paper_auc_change("resnet50"), display=False)

@@ -50,6 +50,19 @@ def test_the_sentence_names_who_beats_both_constant_maps():
     assert "fig_image_scores" in image_scores.section_markdown(long, CPU, 1.26)
 
 
+def test_the_front_pages_localisation_verdict_carries_the_hit_rates():
+    from ggcam.analysis.effects import arm_effects, verdicts
+
+    runs = _runs()
+    levels = image_scores.pointing_levels(runs, CPU)
+    assert levels == {"localisation": "hit rates: GG-CAM 0.31, standard 0.02, "
+                                      "best fixed location (constant) 0.12"}
+    v = verdicts(arm_effects(runs.assign(auc_ovo=0.8, cc_partial=0.1), CPU), levels=levels)
+    assert v["localisation"].endswith("to +0.31; hit rates: GG-CAM 0.31, standard 0.02, "
+                                      "best fixed location (constant) 0.12).")
+    assert image_scores.pointing_levels(runs.drop(columns="pointing_pneumonia"), CPU) == {}
+
+
 def test_a_study_scored_on_the_grid_only_says_so():
     runs = _runs().drop(columns=[c for c in _runs().columns if "pointing_" in c])
     assert not image_scores.has_image_scores(runs)

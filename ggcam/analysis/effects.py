@@ -228,7 +228,8 @@ def _against_paper(row: pd.Series, gain: float) -> str:
 
 
 def verdicts(effects: pd.DataFrame, primary: str = "ggcam-warm", gain: float | None = None,
-             margin: float = 0.03, network_label: str = "ResNet18") -> dict[str, str]:
+             margin: float = 0.03, network_label: str = "ResNet18",
+             levels: dict[str, str] | None = None) -> dict[str, str]:
     """One plain sentence per question, from ``arm_effects``: classification, localisation
     toward the findings, attention toward this reader's gaze, and the wrong-gaze control;
     "not yet" while replicates are missing; no sentence for a metric the study lacks."""
@@ -246,8 +247,10 @@ def verdicts(effects: pd.DataFrame, primary: str = "ggcam-warm", gain: float | N
             if _measured(effects, arm or primary, metric):  # else: the study lacks the metric
                 out[key] = f"Not enough paired replicates yet to say {question}."
             continue
+        level = f"; {levels[key]}" if levels and key in levels else ""
         out[key] = (template.format(words[0] if row["low"] > 0 else words[1])
-                    + f" Δ {row['estimate']:+.2f}, 95% interval {row['low']:+.2f} to {row['high']:+.2f}).")
+                    + f" Δ {row['estimate']:+.2f}, 95% interval {row['low']:+.2f} to "
+                    f"{row['high']:+.2f}{level}).")
     if (effects["arm"] == "ggcam-oracle").any():  # a study without the oracle gets no line
         oracle = _get(effects, "ggcam-oracle", "auc_ovo")
         out["oracle"] = ("Not enough paired replicates yet to say what supervising with the true "

@@ -116,8 +116,12 @@ def resplit_caveat(profile: Profile) -> str:
 def verdict_lines(store: ResultsStore, keys: tuple[str, ...] | None = None) -> str:
     """The front page's verdict list for ``store`` (only ``keys``, e.g. ("classification",
     "controls") on the classification page), as Markdown."""
+    from ggcam.analysis.image_scores import pointing_levels
+
     profile = get_profile(store.profile)
-    sentences = verdicts(arm_effects(runs_of(store), profile), margin=profile.equivalence_margin)
+    runs = runs_of(store)
+    sentences = verdicts(arm_effects(runs, profile), margin=profile.equivalence_margin,
+                         levels=pointing_levels(runs, profile))
     if keys is not None:
         sentences = {k: v for k, v in sentences.items() if k in keys}
     return verdict_markdown(sentences)

@@ -88,6 +88,19 @@ def scores_markdown(long: pd.DataFrame, profile: Profile, tolerance_px: float) -
             f"replicates). {_clears(long, arm)}")
 
 
+def pointing_levels(runs: pd.DataFrame, profile: Profile) -> dict[str, str]:
+    """The pneumonia pointing rates behind the front page's localisation verdict: the primary
+    arms' and the best constant map's, as a clause for ``effects.verdicts(levels=...)``."""
+    if not has_image_scores(runs):
+        return {}
+    long = scores_long(runs, profile)
+    val = lambda who: _mean(long, who, "pointing", "pneumonia")
+    ref, arm = (_label(a) for a in profile.primary)
+    constant = max((BASELINES[b][0] for b in ("prior", "fixed")), key=val)
+    return {"localisation": f"hit rates: {arm} {val(arm):.2f}, standard {val(ref):.2f}, "
+                            f"{constant} {val(constant):.2f}"}
+
+
 def _clears(long: pd.DataFrame, who: str) -> str:
     """On which scores ``who``'s mean clears both constant maps' means, and on which not."""
     won, lost = [], []
