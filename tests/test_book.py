@@ -528,3 +528,24 @@ def test_training_time_counts_the_epochs_before_a_resume(tmp_path):
     assert wall["resnet18__standard__s0"] == 100  # the record: epochs plus testing
     assert wall["resnet18__standard__s1"] == 180  # resumed: the record missed epoch 1
     assert wall["resnet18__ggcam-warm__s0"] == 100  # no curves: the record
+
+
+def test_older_records_are_judged_by_the_current_learned_rule(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from ggcam.analysis import summary
+
+    store = _synthetic_store(tmp_path, seeds=(0,))
+    runs = pd.read_csv(store.path / "runs.csv")
+    runs = runs.assign(auc_ovo_low=0.56, recall_normal=0.5, recall_chf=0.5, recall_pneumonia=0.5,
+                       learned_reason=pd.Series([np.nan] * 3, dtype=object), learned=True)
+    runs.loc[0, "recall_pneumonia"] = 0.05  # AUC 0.56 but pneumonia all but never named
+    runs.loc[1, "learned_reason"] = "written under the current rule"  # left as written
+    runs.loc[1, "recall_pneumonia"] = 0.0
+    runs.to_csv(store.path / "runs.csv", index=False)
+    judged = summary.runs_of(store)
+    assert list(judged["learned"]) == [False, True, True] and judged["learned"].dtype == bool
+    assert judged.loc[0, "learned_reason"].startswith("pneumonia has recall 0.05, below 0.1")
+    assert judged.loc[0, "learned_reason"].endswith("(the current rule, applied to an older record)")
+    assert judged.loc[1, "learned_reason"] == "written under the current rule"
