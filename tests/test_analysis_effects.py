@@ -168,3 +168,19 @@ def test_the_dose_section_waits_for_two_replicates_off_the_base_point():
     waiting = dose_markdown(CPU, dose_response(base, CPU), base)  # base pairs only
     assert waiting.startswith("Not enough paired replicates yet at the dose points (0 of ")
     assert "measured one point only" in dose_markdown(get_profile("cpu-v1"), dose_response(base, CPU), base)
+
+
+def test_the_learned_sensitivity_repeats_the_primary_comparison_on_replicates_where_both_learned():
+    from ggcam.analysis.headline import learned_sensitivity
+
+    runs = _runs(seeds=4).assign(learned=True)
+    text = learned_sensitivity(runs, CPU)
+    assert text.startswith("On the 4 of 4 replicates in which both arms learned")
+    runs.loc[(runs["variant"] == "standard") & (runs["seed"] == 0), "learned"] = False
+    base = runs[(runs["n_train"] == 400) & (runs["informativeness"] == 0.6)]
+    d = (base[base["variant"] == "ggcam-warm"].set_index("seed")["auc_ovo"]
+         - base[base["variant"] == "standard"].set_index("seed")["auc_ovo"]).drop(0)
+    assert f"On the 3 of 4 replicates in which both arms learned, the primary ΔAUC is {d.mean():+.3f} [" \
+        in learned_sensitivity(runs, CPU)
+    runs.loc[runs["variant"] == "standard", "learned"] = False
+    assert learned_sensitivity(runs, CPU).startswith("Fewer than two replicates have both arms learned (0 of 4)")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ggcam.analysis.effects import arm_effects, resplit_ratio, verdict_markdown, verdicts
+from ggcam.analysis.effects import arm_effects, base_runs, resplit_ratio, verdict_markdown, verdicts
 from ggcam.analysis.summary_paired import METRIC_LABELS, fmt_ci
 from ggcam.analysis.summary_store import open_results, progress_facts, runs_of
 from ggcam.experiment.profiles import Profile, get_profile
@@ -159,6 +159,25 @@ def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFram
     lead = (f"{{numref}}`fig-dose` shows how the effects change with the training-set size and "
             f"with how informative the reader's gaze is ({done} of {len(planned)} dose runs done).")
     return lead + "\n\n" + DOSE_FIGURE.format(base=base)
+
+
+def learned_sensitivity(runs: pd.DataFrame, profile: Profile) -> str:
+    """The primary ΔAUC over the replicates in which both arms learned, beside all of them:
+    the comparisons keep every replicate (dropping one hides an arm's failure), so this is a
+    check that the answer is not made by failures alone."""
+    ref, arm = profile.primary
+    base = base_runs(runs, profile)
+    both = base.groupby("seed").filter(
+        lambda g: {ref, arm} <= set(g.loc[g["learned"].astype(bool), "variant"]))
+    every = arm_effects(base, profile)
+    learned = arm_effects(both, profile)
+    pick = lambda e: e[(e["arm"] == arm) & (e["metric"] == "auc_ovo") & (e["reference"] == ref)].iloc[0]
+    a, b = pick(every), pick(learned)
+    if b["n"] < 2:
+        return (f"Fewer than two replicates have both arms learned ({int(b['n'])} of "
+                f"{int(a['n'])}), too few to repeat the comparison on them alone.")
+    return (f"On the {int(b['n'])} of {int(a['n'])} replicates in which both arms learned, the "
+            f"primary ΔAUC is {ci_text(b)}, against {ci_text(a)} on all of them.")
 
 
 _CRITERIA_WORDS = {"val_auc": "validation AUC", "val_ce": "validation cross-entropy",
