@@ -52,7 +52,7 @@ import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam.analysis import headline, image_scores, summary
+from ggcam.analysis import constant_maps, headline, image_scores, summary
 from ggcam.experiment import design_checks, get_profile
 from ggcam.metrics.image_localisation import tolerance_at
 from ggcam.viz import figures, report
@@ -160,23 +160,29 @@ if image_long is not None:
 # is mostly a CHF score. The image-space pointing game above has no such gap.
 
 # %%
-report.styled(summary.eq12_by_class(runs, "chf"),
-              caption="Eq. 12 for CHF, the heart (medians over seeds) and the rate "
-                      "of a random peak")
+prior_eq12 = constant_maps.prior_eq12(store, runs)  # the mean-gaze map, scored like any Ω^Y
+report.styled(summary.eq12_by_class(runs, "chf", prior_eq12),
+              caption="Eq. 12 for CHF, the heart (medians over seeds), the rate "
+                      "of a random peak and of the mean-gaze map")
 
 # %%
-report.styled(summary.eq12_by_class(runs, "pneumonia"),
-              caption="Eq. 12 for pneumonia, the lungs (medians over seeds) and the "
-                      "rate of a random peak")
+report.styled(summary.eq12_by_class(runs, "pneumonia", prior_eq12),
+              caption="Eq. 12 for pneumonia, the lungs (medians over seeds), the "
+                      "rate of a random peak and of the mean-gaze map")
 
 # %%
 report.styled(summary.pointing_table(runs),
               caption="Grid pointing game against the true findings (medians over seeds) "
                       "and the rate of a random peak")
 
+# %% tags=["remove-cell"]
+glue("prior_eq12_text", Markdown(constant_maps.prior_sentence(runs, prior_eq12, study)), display=False)
+
 # %% [markdown]
 # On a coarse grid the 3×3 tolerance covers a large part of the image, so it inflates eq. 12;
-# compare any rate with its chance column before reading it as localisation. Eq. 12 scores a
+# compare any rate with its chance column before reading it as localisation, and with the
+# **mean-gaze map**: the mean training Ψ given to every image, a map that knows nothing of
+# the image. {glue:md}`prior_eq12_text` Eq. 12 scores a
 # CHF image against the heart alone, while the phantom's reader, like a radiologist, also
 # looks at the edema and effusion of CHF cases, in the lungs: a map that follows gaze can peak
 # in a lung, lose eq. 12 for CHF and still point at a true finding. Read eq. 12 for CHF

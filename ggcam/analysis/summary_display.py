@@ -214,18 +214,26 @@ def configs_compared(store: ResultsStore, arms=("ggcam", "ggcam-legacy"),
 EQ12_CLASSES = {"chf": "CHF", "pneumonia": "pneumonia"}
 
 
-def eq12_by_class(runs: pd.DataFrame, cls: str) -> pd.DataFrame:
+def eq12_by_class(runs: pd.DataFrame, cls: str, prior: pd.DataFrame | None = None) -> pd.DataFrame:
     """Eq. 12 for one class (``"chf"`` or ``"pneumonia"``), medians over seeds: the peak cell
-    in the region, any cell of its 3×3 neighbourhood in it, and the rate of a random peak."""
+    in the region, any cell of its 3×3 neighbourhood in it, and the rate of a random peak;
+    with ``prior`` (``constant_maps.prior_eq12``), the mean-gaze map's strict rate too."""
     if cls not in EQ12_CLASSES:
         raise ValueError(f"cls must be one of {list(EQ12_CLASSES)}, got {cls!r}")
     from ggcam.analysis.summary import localisation_table  # summary re-exports this module
 
     local = localisation_table(runs)
-    return pd.DataFrame({"network": local["network"], "arm": local["variant"], "runs": local["runs"],
-                         "peak in region": local[f"interp_{cls}"],
-                         "3×3 in region": local[f"interp3x3_{cls}"],
-                         "random peak": local[f"interp_chance_{cls}"]})
+    table = pd.DataFrame({"network": local["network"], "arm": local["variant"], "runs": local["runs"],
+                          "peak in region": local[f"interp_{cls}"],
+                          "3×3 in region": local[f"interp3x3_{cls}"],
+                          "random peak": local[f"interp_chance_{cls}"]})
+    if prior is not None and len(runs):
+        scored = runs[["run_id", "network", "variant"]].merge(prior, on="run_id")
+        scored["network"] = scored["network"].map(network_label)  # as localisation_table names it
+        by_arm = scored.groupby(["network", "variant"])[f"prior_interp_{cls}"].median()
+        table["mean-gaze map"] = [by_arm.get((n, v), np.nan)
+                                  for n, v in zip(local["network"], local["variant"])]
+    return table
 
 
 AGREEMENT = {"cc": "CC", "kl": "KL", "sim": "SIM", "nss": "NSS", "auc_judd": "AUC-Judd"}

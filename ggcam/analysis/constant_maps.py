@@ -1,0 +1,54 @@
+"""Eq. 12 of a map that knows nothing of the image: the mean-gaze map (the mean training Ψ,
+stored with every run as ``centre_prior``) given to every test image, scored exactly as the
+networks' Ω^Y are (``ggcam.metrics.interpretability``). On a coarse grid this constant map's
+peak sits in the lungs or near the heart for most images, so a network's eq. 12 means
+something only above it. Computed from the stored maps; nothing is trained.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ggcam.analysis.summary_store import network_label
+from ggcam.experiment.store import ResultsStore
+from ggcam.metrics import interpretability
+
+EQ12_KEYS = {"chf": "CHF", "pneumonia": "pneumonia"}
+
+
+def prior_eq12(store: ResultsStore, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per run: eq. 12 (strict and 3×3) of its mean-gaze map on its own test images, columns
+    ``run_id``, ``prior_interp_<class>`` and ``prior_interp3x3_<class>``."""
+    rows = []
+    for run_id in runs["run_id"]:
+        maps = store.maps(run_id)
+        labels = store.predictions(run_id)["label"].to_numpy()
+        n, k = maps["cams"].shape[:2]
+        constant = np.broadcast_to(maps["centre_prior"], (n, k, *maps["centre_prior"].shape))
+        regions = {"heart": maps["mask_heart"], "lung": maps["mask_lung"]}
+        row = {"run_id": run_id}
+        for r, prefix in ((0, "prior_interp"), (1, "prior_interp3x3")):
+            scores = interpretability(constant, labels, regions, neighbourhood=r)
+            row |= {f"{prefix}_{key}": scores.get(name) for key, name in EQ12_KEYS.items()}
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["run_id", *(f"{p}_{c}" for p in ("prior_interp", "prior_interp3x3")
+                                                   for c in EQ12_KEYS)])
+
+
+def prior_sentence(runs: pd.DataFrame, prior: pd.DataFrame, profile) -> str:
+    """Eq. 12 for pneumonia, strict: the primary arms' medians beside the mean-gaze map's."""
+    if runs.empty or prior.empty:
+        return ""
+    network = profile.networks[0]
+    here = runs[runs["network"] == network].merge(prior, on="run_id")
+    med = lambda col, arm: float(here.loc[here["variant"] == arm, col].median())
+    ref, arm = profile.primary
+    if not {ref, arm} <= set(here["variant"]):
+        return ""
+    rate = med("prior_interp_pneumonia", ref)
+    a, b = med("interp_pneumonia", ref), med("interp_pneumonia", arm)
+    verdict = ("at or above both" if rate >= max(a, b) else "below both" if rate < min(a, b)
+               else "between")
+    return (f"On {network_label(network)} for pneumonia it reaches {rate:.2f}, {verdict} "
+            f"`{ref}` ({a:.2f}) and `{arm}` ({b:.2f}), medians over seeds.")

@@ -1,0 +1,44 @@
+"""Eq. 12 of the mean-gaze map, scored from stored maps (``ggcam.analysis.constant_maps``)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ggcam.analysis import constant_maps
+from ggcam.experiment import get_profile
+
+
+class _Store:
+    """The two store methods prior_eq12 reads, over made-up maps of 3 images on a 2×2 grid."""
+
+    def __init__(self, prior):
+        heart = np.zeros((3, 2, 2), bool)
+        heart[:, 0, 0] = True
+        lung = np.zeros((3, 2, 2), bool)
+        lung[:, 1, :] = True
+        self._maps = {"cams": np.zeros((3, 3, 2, 2)), "centre_prior": np.asarray(prior, float),
+                      "mask_heart": heart, "mask_lung": lung}
+
+    def maps(self, run_id):
+        return self._maps
+
+    def predictions(self, run_id):
+        return pd.DataFrame({"label": [1, 2, 2]})  # one CHF, two pneumonia images
+
+
+def test_the_constant_map_is_scored_like_any_map():
+    lungs = constant_maps.prior_eq12(_Store([[0, 0], [1, 0]]), pd.DataFrame({"run_id": ["r"]}))
+    assert lungs.loc[0, "prior_interp_pneumonia"] == 1.0 and lungs.loc[0, "prior_interp_chf"] == 0.0
+    assert lungs.loc[0, "prior_interp3x3_chf"] == 1.0  # the heart cell is within the 3×3
+    heart = constant_maps.prior_eq12(_Store([[1, 0], [0, 0]]), pd.DataFrame({"run_id": ["r"]}))
+    assert heart.loc[0, "prior_interp_chf"] == 1.0 and heart.loc[0, "prior_interp_pneumonia"] == 0.0
+
+
+@pytest.mark.parametrize("rate, words", [(0.9, "at or above both"), (0.5, "between"), (0.1, "below both")])
+def test_the_sentence_places_the_constant_map_among_the_arms(rate, words):
+    runs = pd.DataFrame({"run_id": ["a", "b"], "network": "resnet18",
+                         "variant": ["standard", "ggcam-warm"], "interp_pneumonia": [0.3, 0.8]})
+    prior = pd.DataFrame({"run_id": ["a", "b"], "prior_interp_pneumonia": [rate, rate]})
+    text = constant_maps.prior_sentence(runs, prior, get_profile("cpu"))
+    assert text == (f"On ResNet18 for pneumonia it reaches {rate:.2f}, {words} `standard` (0.30) "
+                    "and `ggcam-warm` (0.80), medians over seeds.")
