@@ -17,7 +17,7 @@ import pandas as pd
 from ggcam.experiment.profiles import CONTROLS, PROFILES, get_profile, run_specs
 from ggcam.experiment.store import ResultsStore, RunRecord, open_store, results_root
 from ggcam.geometry import STRIDE
-from ggcam.study import NETWORK_LABELS, VARIANT_LABELS, arm_rank
+from ggcam.study import CLASS_KEYS, NETWORK_LABELS, VARIANT_LABELS, arm_rank
 
 SWEPT_PROFILE = "cpu"  # the profile a page shows when no profile has results yet
 
@@ -59,7 +59,11 @@ def current_learned_rule(runs: pd.DataFrame) -> pd.DataFrame:
 
     if "learned_reason" not in runs.columns:
         runs = runs.assign(learned_reason=np.nan)
-    old = runs["learned_reason"].isna() & runs["status"].eq("ok")
+    scores = ["auc_ovo_low", *(f"recall_{k}" for k in CLASS_KEYS)]
+    if not set(scores) <= set(runs.columns):
+        return runs
+    # Re-judged only where the record holds what the rule reads; otherwise as written.
+    old = runs["learned_reason"].isna() & runs["status"].eq("ok") & runs[scores].notna().all(axis=1)
     if not old.any():
         return runs
     runs = runs.astype({"learned_reason": object, "learned": object})
