@@ -1,8 +1,8 @@
 """Does the answer hinge on the checkpoint rule? Every arm of a study chooses its epoch by one
 criterion, and the last epoch's predictions are stored too (``auc_ovo_last``), so each paired
-ΔAUC can be read twice: at the chosen epoch and at the last. ``convergence_share`` is the
-study's bar that training was long enough (≥ 80% of runs choose an epoch before the last fifth
-of the budget, or stop early).
+ΔAUC can be read twice: at the chosen epoch and at the last. ``convergence_sentence`` states
+the study's bar that training was long enough (≥ 80% of runs choose an epoch before the last
+fifth of the budget, or stop early).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ggcam.analysis.effects import REFERENCE, arm_effects, base_runs, best_epoch_share
-from ggcam.analysis.headline import ci_text
+from ggcam.analysis.headline import CRITERIA_WORDS, ci_text
 from ggcam.experiment.profiles import Profile
 from ggcam.study import ARM
 
@@ -97,8 +97,7 @@ def checkpoint_markdown(runs: pd.DataFrame, profile: Profile) -> str:
         return (f"The study shown (`{profile.name}`) let each arm choose its epoch by its own "
                 "criterion and stored only that epoch's predictions, so it cannot answer this; "
                 "the current study can.")
-    rule = {"val_auc": "validation AUC", "val_ce": "validation cross-entropy"}.get(
-        profile.criterion, profile.criterion)
+    rule = CRITERIA_WORDS.get(profile.criterion, profile.criterion)
     return (f"Every arm keeps the epoch with the best {rule} on its replicate's "
             f"{profile.replicates.n_val} validation images, and every run also stores its last "
             f"epoch's predictions. {convergence_sentence(runs, profile)} "

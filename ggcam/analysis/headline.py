@@ -180,7 +180,7 @@ def learned_sensitivity(runs: pd.DataFrame, profile: Profile) -> str:
             f"primary ΔAUC is {ci_text(b)}, against {ci_text(a)} on all of them.")
 
 
-_CRITERIA_WORDS = {"val_auc": "validation AUC", "val_ce": "validation cross-entropy",
+CRITERIA_WORDS = {"val_auc": "validation AUC", "val_ce": "validation cross-entropy",
                    "val_loss": "validation loss"}
 _FACTOR_WORDS = {"n_train": "training images", "informativeness": "reader informativeness"}
 
@@ -203,7 +203,7 @@ def study_design_markdown(profile: Profile) -> str:
                       for d in profile.doses) or "none"
     families = "; ".join(f"*{f.name}*: {len(f.comparisons)} comparison(s) × {len(f.metrics)} "
                          "metric(s)" for f in profile.families)
-    criterion = _CRITERIA_WORDS.get(profile.criterion, profile.criterion or "Table 1's, per arm")
+    criterion = CRITERIA_WORDS.get(profile.criterion, profile.criterion or "Table 1's, per arm")
     return "\n".join([
         f"- **Data.** Each replicate draws its own phantom: {rep.n_train} training and "
         f"{rep.n_val} validation images; one independent phantom of {rep.n_test} images is the "
