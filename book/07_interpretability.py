@@ -252,6 +252,14 @@ report.styled(summary.agreement_display(runs),
                       "centre prior")
 
 # %% [markdown]
+# ```{glue:md} partial_cc_text
+# :format: myst
+# ```
+
+# %% tags=["remove-cell"]
+glue("partial_cc_text", Markdown(constant_maps.partial_cc_sentence(runs, study)), display=False)
+
+# %% [markdown]
 # ## Table 3: where the radiologist and the networks look
 #
 # {numref}`fig-table3` shows one test image per class (the same images for every arm: seed 0

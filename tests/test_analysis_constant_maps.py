@@ -42,3 +42,14 @@ def test_the_sentence_places_the_constant_map_among_the_arms(rate, words):
     text = constant_maps.prior_sentence(runs, prior, get_profile("cpu"))
     assert text == (f"On ResNet18 for pneumonia it reaches {rate:.2f}, {words} `standard` (0.30) "
                     "and `ggcam-warm` (0.80), medians over seeds.")
+
+
+def test_the_partial_cc_sentence_sets_each_arm_beside_the_mean_gaze_map():
+    runs = pd.DataFrame({"variant": ["standard", "standard", "ggcam-warm", "ggcam-warm"],
+                         "seed": [0, 1, 0, 1], "n_train": 400, "informativeness": 0.6,
+                         "cc": [0.1, 0.3, 0.6, 0.7], "cc_partial": [0.0, 0.02, 0.1, 0.2],
+                         "cc_centre": 0.74})
+    text = constant_maps.partial_cc_sentence(runs, get_profile("cpu"))
+    assert "standard 0.20 / +0.01; GG-CAM 0.65 / +0.15." in text
+    assert "The mean-gaze map itself reaches a CC of 0.74" in text
+    assert constant_maps.partial_cc_sentence(runs.drop(columns="cc_partial"), get_profile("cpu")) == ""

@@ -52,3 +52,24 @@ def prior_sentence(runs: pd.DataFrame, prior: pd.DataFrame, profile) -> str:
                else "between")
     return (f"On {network_label(network)} for pneumonia it reaches {rate:.2f}, {verdict} "
             f"`{ref}` ({a:.2f}) and `{arm}` ({b:.2f}), medians over seeds.")
+
+
+def partial_cc_sentence(runs: pd.DataFrame, profile) -> str:
+    """CC with Ψ beside the mean-gaze map's, and the partial CC given that map (what of this
+    image's gaze the map follows beyond where readers look on average), per arm at the base
+    point; "" for a study that did not record the partial CC."""
+    from ggcam.analysis.effects import base_runs
+    from ggcam.study import ARM
+
+    if "cc_partial" not in runs.columns or runs["cc_partial"].isna().all():
+        return ""
+    base = base_runs(runs, profile)
+    by_arm = base.groupby("variant")[["cc", "cc_partial"]].median()
+    parts = [f"{ARM[v].short if v in ARM else v} {by_arm.loc[v, 'cc']:.2f} / "
+             f"{by_arm.loc[v, 'cc_partial']:+.2f}"
+             for v in profile.variants if v in by_arm.index]
+    prior = float(base["cc_centre"].median())
+    return (f"Medians over replicates, CC with Ψ / partial CC given the mean-gaze map: "
+            f"{'; '.join(parts)}. The mean-gaze map itself reaches a CC of {prior:.2f}; a "
+            "partial CC near 0 means a map follows no more of this image's gaze than that map "
+            "already does.")
