@@ -43,9 +43,10 @@ import warnings
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam.analysis import checkpoint_rule, headline, summary
+from ggcam.analysis import checkpoint_rule, effects, headline, summary
 from ggcam.experiment import get_profile
 from ggcam.viz import figures, report
+from ggcam.viz.figures.study import validation_curves_figure
 
 warnings.filterwarnings("ignore", category=UserWarning)  # notes go into the tables
 
@@ -202,12 +203,18 @@ report.styled(summary.anova_display(summary.anova_table(runs, "auc_ovo")),
 # ```
 
 # %% tags=["hide-input"]
-if checkpoint_rule.has_last_epoch(runs) and study.criterion:
+one_rule = checkpoint_rule.has_last_epoch(runs) and bool(study.criterion)
+if one_rule:
     display(report.styled(checkpoint_rule.checkpoint_table(runs, study),
                           caption="Chosen and last epoch per arm, with ΔAUC against standard at each"))
+    base = effects.base_runs(runs, study)
+    fig_validation = validation_curves_figure(summary.curves_of(store), base, study.primary)
 
 # %% tags=["remove-cell"]
-glue("checkpoint_text", Markdown(checkpoint_rule.checkpoint_markdown(runs, study)), display=False)
+glue("checkpoint_text", Markdown(checkpoint_rule.checkpoint_markdown(runs, study)
+                                 + ("\n\n" + checkpoint_rule.CURVES_FIGURE if one_rule else "")), display=False)
+if one_rule:
+    glue("fig_validation", fig_validation, display=False)
 
 # %% [markdown]
 # ## How certain is one run's AUC?

@@ -44,3 +44,19 @@ def test_a_study_without_last_epochs_says_it_cannot_answer():
     assert not rule.has_last_epoch(runs)
     assert "cannot answer this" in rule.checkpoint_markdown(runs, get_profile("cpu-v1"))
     assert rule.last_epoch_sentence(_runs().iloc[:2], CPU).startswith("Not enough paired")
+
+
+def test_the_validation_curves_figure_marks_each_runs_chosen_epoch(tmp_path):
+    import numpy as np
+
+    from ggcam.viz.figures.study import validation_curves_figure
+
+    runs = _runs().assign(run_id=lambda r: r["variant"] + r["seed"].astype(str))
+    curves = pd.concat([pd.DataFrame({"run_id": rid, "epoch": np.arange(1, e + 1),
+                                      "val_auc": np.linspace(0.5, 0.9, e), "val_ce": np.linspace(2, 1, e)})
+                        for rid, e in zip(runs["run_id"], runs["epochs"])])
+    fig = validation_curves_figure(curves, runs, CPU.primary)
+    assert [a.get_title() for a in fig.axes[:2]] == ["standard", "GG-CAM"]
+    dots = [line for line in fig.axes[1].get_lines() if line.get_marker() == "o"]
+    assert sorted(int(d.get_xdata()[0]) for d in dots) == [20, 22, 29]  # GG-CAM's chosen epochs
+    fig.savefig(tmp_path / "curves.png")

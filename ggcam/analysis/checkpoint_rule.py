@@ -16,6 +16,17 @@ from ggcam.experiment.profiles import Profile
 from ggcam.study import ARM
 
 CONVERGENCE_BAR = 0.8  # share of runs that must choose before the last fifth of the budget
+CURVES_FIGURE = """{numref}`fig-validation` shows what the rule saw, run by run.
+
+```{glue:figure} fig_validation
+:name: fig-validation
+:alt: Validation AUC and validation cross-entropy per epoch of every run of the primary comparison, one column per arm, a line per replicate and a dot at the epoch each run kept.
+
+**What the checkpoint rule saw.** Validation AUC (top) and cross-entropy (bottom, log scale)
+per epoch of each run of the primary comparison at the base point; dots: the epoch each run
+kept. A run stops after its patience without a better validation AUC, so where a curve swings
+widely from epoch to epoch the rule can stop a run before it has levelled off.
+```"""
 
 
 def has_last_epoch(runs: pd.DataFrame) -> bool:

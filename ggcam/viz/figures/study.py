@@ -121,3 +121,26 @@ def image_scores_figure(long: pd.DataFrame) -> Figure:
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=2, frameon=False)
     return fig
+
+
+def validation_curves_figure(curves: pd.DataFrame, runs: pd.DataFrame, arms) -> Figure:
+    """Validation AUC and cross-entropy per epoch of every run of ``arms`` (one column each),
+    a line per replicate, its chosen epoch as a dot: what the one checkpoint rule saw."""
+    arms = [a for a in arms if (runs["variant"] == a).any()]
+    fig = figure(6.4, 4.4)
+    axes = fig.subplots(2, len(arms), sharex=True, sharey="row", squeeze=False)
+    best = runs.set_index("run_id")["best_epoch"]
+    for j, arm in enumerate(arms):
+        colour = variant_colour(arm)
+        for run_id in runs.loc[runs["variant"] == arm, "run_id"]:
+            c = curves[curves["run_id"] == run_id].sort_values("epoch")
+            chosen = c[c["epoch"] == best.get(run_id)]
+            for i, column in enumerate(("val_auc", "val_ce")):
+                axes[i, j].plot(c["epoch"], c[column], color=colour, lw=1, alpha=0.7)
+                axes[i, j].plot(chosen["epoch"], chosen[column], "o", color=colour, ms=4)
+        axes[0, j].set_title(ARM[arm].short if arm in ARM else arm, fontsize="medium")
+        axes[1, j].set_xlabel("epoch")
+    axes[0, 0].set_ylabel("validation AUC")
+    axes[1, 0].set_ylabel("validation cross-entropy")
+    axes[1, 0].set_yscale("log")
+    return fig
