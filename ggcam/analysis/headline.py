@@ -51,8 +51,8 @@ def running_study_line(running: str, shown: ResultsStore, root: str | Path | Non
     if store.profile != running:
         return ""
     facts = progress_facts(store)
-    return (f"A second study with independent replicates, an oracle arm and training to "
-            f"convergence (profile `{running}`) is running: {facts['done']} of "
+    return (f"A second study with independent replicates, an oracle arm and one checkpoint "
+            f"rule for every arm (profile `{running}`) is running: {facts['done']} of "
             f"{facts['planned']} runs done; the book moves to it once it is complete "
             "({ref}`its design <training-study-design>`).")
 
