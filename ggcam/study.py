@@ -69,6 +69,11 @@ def arm(name: str) -> ArmSpec:
     return ARM[name]
 
 
+def short_label(name: str) -> str:
+    """An arm's word for figure axes and tables (``ArmSpec.short``); an unknown name as it is."""
+    return ARM[name].short if name in ARM else name
+
+
 def arm_rank(name: str) -> int:
     """An arm's place in the study order (``ARMS``); unknown names after every arm."""
     name = VARIANT_ALIASES.get(name, name)

@@ -13,7 +13,7 @@ import pandas as pd
 from ggcam.analysis.effects import REFERENCE, arm_effects, base_runs, best_epoch_share
 from ggcam.analysis.headline import CRITERIA_WORDS, ci_text
 from ggcam.experiment.profiles import Profile
-from ggcam.study import ARM
+from ggcam.study import short_label
 
 CONVERGENCE_BAR = 0.8  # share of runs that must choose before the last fifth of the budget
 CURVES_FIGURE = """{numref}`fig-validation` shows what the rule saw, run by run.
@@ -34,7 +34,9 @@ def has_last_epoch(runs: pd.DataFrame) -> bool:
     return "auc_ovo_last" in runs.columns and runs["auc_ovo_last"].notna().any()
 
 
-def _auc_effects(runs: pd.DataFrame, profile: Profile, column: str) -> pd.DataFrame:
+def auc_effects(runs: pd.DataFrame, profile: Profile, column: str = "auc_ovo") -> pd.DataFrame:
+    """Each arm's paired ΔAUC against the standard network, indexed by arm; ``column`` picks
+    which AUC (``auc_ovo_last``: the last epoch's)."""
     e = arm_effects(runs.assign(auc_ovo=runs[column]), profile)
     return e[(e["metric"] == "auc_ovo") & (e["reference"] == REFERENCE)].set_index("arm")
 
@@ -48,13 +50,13 @@ def checkpoint_table(runs: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     before the last fifth of the budget (or early-stopped), and ΔAUC against the standard
     network at the chosen epoch and at the last, with 95% intervals over replicates."""
     base = base_runs(runs, profile)
-    chosen = _auc_effects(base, profile, "auc_ovo")
-    last = _auc_effects(base, profile, "auc_ovo_last")
+    chosen = auc_effects(base, profile, "auc_ovo")
+    last = auc_effects(base, profile, "auc_ovo_last")
     rows = []
     for arm in [a for a in profile.variants if a in set(base["variant"])]:
         r = base[base["variant"] == arm]
         rows.append({
-            "arm": ARM[arm].short if arm in ARM else arm,
+            "arm": short_label(arm),
             "runs": len(r),
             "epochs (median)": float(np.median(r["epochs"])),
             "chosen (median)": float(np.median(r["best_epoch"])),
@@ -71,7 +73,7 @@ def convergence_sentence(runs: pd.DataFrame, profile: Profile) -> str:
     if primary.empty:
         return "No run of the primary comparison has finished yet."
     share = best_epoch_share(primary, profile)
-    shares = {ARM[a].short if a in ARM else a: best_epoch_share(primary[primary["variant"] == a], profile)
+    shares = {short_label(a): best_epoch_share(primary[primary["variant"] == a], profile)
               for a in profile.primary if (primary["variant"] == a).any()}
     per_arm = ", ".join(f"{a} {v:.0%}" for a, v in shares.items())
     if share >= CONVERGENCE_BAR:
@@ -88,13 +90,13 @@ def last_epoch_sentence(runs: pd.DataFrame, profile: Profile) -> str:
     """Whether the primary ΔAUC keeps its sign and interval at the last epoch."""
     base = base_runs(runs, profile)
     arm = profile.primary[1]
-    chosen = _auc_effects(base, profile, "auc_ovo")
-    last = _auc_effects(base, profile, "auc_ovo_last")
+    chosen = auc_effects(base, profile, "auc_ovo")
+    last = auc_effects(base, profile, "auc_ovo_last")
     if arm not in chosen.index or chosen.loc[arm, "n"] < 2 or last.loc[arm, "n"] < 2:
         return "Not enough paired replicates yet to compare the checkpoint rules."
     c, e = chosen.loc[arm], last.loc[arm]
     same = (c["low"] > 0) == (e["low"] > 0) and (c["high"] < 0) == (e["high"] < 0)
-    label = ARM[arm].short if arm in ARM else arm
+    label = short_label(arm)
     return (f"{label} against the standard network: ΔAUC {ci_text(c)} at the chosen epoch, "
             f"{ci_text(e)} at the last epoch. The answer "
             f"{'does not hinge' if same else 'hinges'} on the checkpoint rule: the two "

@@ -59,13 +59,13 @@ def partial_cc_sentence(runs: pd.DataFrame, profile) -> str:
     image's gaze the map follows beyond where readers look on average), per arm at the base
     point; "" for a study that did not record the partial CC."""
     from ggcam.analysis.effects import base_runs
-    from ggcam.study import ARM
+    from ggcam.study import short_label
 
     if "cc_partial" not in runs.columns or runs["cc_partial"].isna().all():
         return ""
     base = base_runs(runs, profile)
     by_arm = base.groupby("variant")[["cc", "cc_partial"]].median()
-    parts = [f"{ARM[v].short if v in ARM else v} {by_arm.loc[v, 'cc']:.2f} / "
+    parts = [f"{short_label(v)} {by_arm.loc[v, 'cc']:.2f} / "
              f"{by_arm.loc[v, 'cc_partial']:+.2f}"
              for v in profile.variants if v in by_arm.index]
     prior = float(base["cc_centre"].median())

@@ -12,12 +12,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ggcam.analysis.effects import arm_effects, base_runs, resplit_ratio, verdict_markdown, verdicts
+from ggcam.analysis.effects import (
+    arm_effects,
+    base_runs,
+    resplit_ratio,
+    verdict_markdown,
+    verdicts,
+)
 from ggcam.analysis.summary_paired import METRIC_LABELS, fmt_ci
 from ggcam.analysis.summary_store import open_results, progress_facts, runs_of
-from ggcam.experiment.profiles import Profile, get_profile
+from ggcam.experiment.profiles import Profile, get_profile, run_specs
 from ggcam.experiment.store import ResultsStore
-from ggcam.study import ARM
+from ggcam.study import ARM, short_label
 
 LABELS = {**METRIC_LABELS, "pointing_pneumonia": "pointing game, pneumonia",
           "pointing_chf": "pointing game, CHF", "cc_partial": "partial CC with Ψ",
@@ -68,9 +74,8 @@ def effects_display(effects: pd.DataFrame) -> pd.DataFrame:
     """``effects.arm_effects`` for readers: comparison, metric, replicates, Δ [95% interval],
     Holm-adjusted p within its family; comparisons without a replicate yet are left out."""
     e = effects[effects["n"] > 0]
-    label = lambda arm: ARM[arm].short if arm in ARM else arm
     return pd.DataFrame({
-        "comparison": [f"{label(b)} − {label(a)}" for a, b in zip(e["reference"], e["arm"])],
+        "comparison": [f"{short_label(b)} − {short_label(a)}" for a, b in zip(e["reference"], e["arm"])],
         "metric": e["metric"].map(lambda m: LABELS.get(m, m)),
         "replicates": e["n"].astype(int),
         "Δ [95% interval]": [ci_text(r) for _, r in e.iterrows()],
@@ -142,8 +147,6 @@ def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFram
     """The front page's dose-response section: the figure (glued as ``fig_dose``) once a dose
     point has ≥ 2 paired replicates, else what is missing. ``dose``: ``effects.dose_response``
     (None for a study without dose points)."""
-    from ggcam.experiment.profiles import run_specs
-
     if not profile.doses:
         return (f"The study shown (`{profile.name}`) measured one point only; the current "
                 "study's points appear here once its sweep has reached them.")
@@ -165,14 +168,13 @@ def learned_sensitivity(runs: pd.DataFrame, profile: Profile) -> str:
     """The primary ΔAUC over the replicates in which both arms learned, beside all of them:
     the comparisons keep every replicate (dropping one hides an arm's failure), so this is a
     check that the answer is not made by failures alone."""
+    from ggcam.analysis.checkpoint_rule import auc_effects  # it imports this module
+
     ref, arm = profile.primary
     base = base_runs(runs, profile)
     both = base.groupby("seed").filter(
         lambda g: {ref, arm} <= set(g.loc[g["learned"].astype(bool), "variant"]))
-    every = arm_effects(base, profile)
-    learned = arm_effects(both, profile)
-    pick = lambda e: e[(e["arm"] == arm) & (e["metric"] == "auc_ovo") & (e["reference"] == ref)].iloc[0]
-    a, b = pick(every), pick(learned)
+    a, b = auc_effects(base, profile).loc[arm], auc_effects(both, profile).loc[arm]
     if b["n"] < 2:
         return (f"Fewer than two replicates have both arms learned ({int(b['n'])} of "
                 f"{int(a['n'])}), too few to repeat the comparison on them alone.")

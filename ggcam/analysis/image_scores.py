@@ -12,7 +12,7 @@ import pandas as pd
 
 from ggcam.analysis.effects import base_runs
 from ggcam.experiment.profiles import Profile
-from ggcam.study import ARM
+from ggcam.study import short_label
 
 CLASSES = {"chf": "CHF", "pneumonia": "pneumonia"}
 METRICS = {"pointing": "pointing", "energy": "energy inside", "inside_auroc": "AUROC inside"}
@@ -28,10 +28,6 @@ def has_image_scores(runs: pd.DataFrame) -> bool:
     return "pointing_pneumonia" in runs.columns and runs["pointing_pneumonia"].notna().any()
 
 
-def _label(arm: str) -> str:
-    return ARM[arm].short if arm in ARM else arm
-
-
 def scores_long(runs: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     """One row per (map, replicate, class, metric) at the base point (``LONG_COLUMNS``):
     every arm's runs, then the three constant maps once per replicate (they do not depend on
@@ -40,7 +36,7 @@ def scores_long(runs: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     rows = []
     for arm in [a for a in profile.variants if a in set(base["variant"])]:
         for _, r in base[base["variant"] == arm].iterrows():
-            rows += [(_label(arm), "arm", r["seed"], c, m, r.get(f"{m}_{c}"))
+            rows += [(short_label(arm), "arm", r["seed"], c, m, r.get(f"{m}_{c}"))
                      for c in CLASSES for m in METRICS]
     per_seed = base.drop_duplicates("seed")
     for prefix, (label, metrics) in BASELINES.items():
@@ -75,7 +71,7 @@ def scores_markdown(long: pd.DataFrame, profile: Profile, tolerance_px: float) -
     """The pneumonia pointing game in words: the primary arms beside the best constant map."""
     if long.empty:
         return "No run with image-space localisation has finished yet."
-    ref, arm = (_label(a) for a in profile.primary)
+    ref, arm = (short_label(a) for a in profile.primary)
     fixed = BASELINES["fixed"][0]
     prior = BASELINES["prior"][0]
     val = lambda who: _mean(long, who, "pointing", "pneumonia")
@@ -95,7 +91,7 @@ def pointing_levels(runs: pd.DataFrame, profile: Profile) -> dict[str, str]:
         return {}
     long = scores_long(runs, profile)
     val = lambda who: _mean(long, who, "pointing", "pneumonia")
-    ref, arm = (_label(a) for a in profile.primary)
+    ref, arm = (short_label(a) for a in profile.primary)
     constant = max((BASELINES[b][0] for b in ("prior", "fixed")), key=val)
     return {"localisation": f"hit rates: {arm} {val(arm):.2f}, standard {val(ref):.2f}, "
                             f"{constant} {val(constant):.2f}"}

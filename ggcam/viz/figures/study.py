@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ggcam.study import ARM
+from ggcam.study import ARM, short_label
 from ggcam.viz.style import figure, variant_colour
 
 HEADLINE_ARMS = ("ggcam-warm", "ggcam-oracle", "ggcam-shuffled", "ggcam-centre")
@@ -78,7 +78,7 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
             for arm, rows in part.groupby("arm", sort=False):
                 rows = rows.sort_values("value")
                 ax.plot(rows["value"], rows["estimate"], "o-", color=variant_colour(arm),
-                        label=ARM[arm].short if arm in ARM else arm)
+                        label=short_label(arm))
                 ax.fill_between(rows["value"], rows["low"], rows["high"], color=variant_colour(arm),
                                 alpha=0.15, lw=0)
             _guides(ax, metric, margin, gain, vertical=False)
@@ -138,7 +138,7 @@ def validation_curves_figure(curves: pd.DataFrame, runs: pd.DataFrame, arms) -> 
             for i, column in enumerate(("val_auc", "val_ce")):
                 axes[i, j].plot(c["epoch"], c[column], color=colour, lw=1, alpha=0.7)
                 axes[i, j].plot(chosen["epoch"], chosen[column], "o", color=colour, ms=4)
-        axes[0, j].set_title(ARM[arm].short if arm in ARM else arm, fontsize="medium")
+        axes[0, j].set_title(short_label(arm), fontsize="medium")
         axes[1, j].set_xlabel("epoch")
     axes[0, 0].set_ylabel("validation AUC")
     axes[1, 0].set_ylabel("validation cross-entropy")
