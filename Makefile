@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ggcam-installed
 PROFILE ?= cpu
 
-.PHONY: setup book test test-unit test-notebooks test-html bench reproduce study clean
+.PHONY: setup book test test-unit test-notebooks test-html bench reproduce study audit-study clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,13 @@ study: $(STAMP)
 	test -d $(STUDY_TREE) || { git worktree prune; git worktree add --detach $(STUDY_TREE) $(STUDY_COMMIT); }
 	cd $(STUDY_TREE) && PYTHONPATH=$(CURDIR)/$(STUDY_TREE) $(CURDIR)/$(PY) -m ggcam sweep --profile cpu \
 		--results $(CURDIR)/results --work $(CURDIR)/.cache/study-work
+
+# After the study: retrain one run of each primary arm at this commit and keep the outcome in
+# results/cpu/reruns.csv (the book's page 05 lists it). ggcam-warm s3 was interrupted and
+# resumed during the sweep, so its rerun also checks that resuming changes nothing.
+AUDIT_RUNS ?= resnet18__standard__s3 resnet18__ggcam-warm__s3
+audit-study: $(STAMP)
+	for run in $(AUDIT_RUNS); do $(PY) -m ggcam rerun $$run --profile cpu --work .cache/study-work || exit 1; done
 
 clean:
 	rm -rf _build .cache

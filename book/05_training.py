@@ -261,13 +261,17 @@ report.styled(run_curves[["epoch", "sigma_sm", "sigma_ce", "alpha", "w_sm", "w_c
 # ## Train it yourself
 #
 # `ggcam rerun` trains the run above again at the current commit and compares its test logits
-# with the stored ones bit for bit; `ggcam train` trains it (or any network, arm and seed of a
+# with the stored ones bit for bit (it keeps the outcome in the store's `reruns.csv`, listed
+# below the commands); `ggcam train` trains it (or any network, arm and seed of a
 # profile) into a results folder of your own, and the `smoke` profile trains a toy run in
 # about a minute on a CPU, far too small to learn: it shows the machinery only. Each
 # command resumes where it was interrupted.
 
 # %%
 Markdown(figures.train_commands(sweep.profile, spec))
+
+# %%
+Markdown(figures.rerun_audits(sweep))
 
 # %% [markdown]
 # ## The loss parameters and the paper's tiny $\sigma_{sm}$

@@ -137,6 +137,9 @@ def test_rerun_retrains_a_stored_run_to_identical_logits(smoke_run, capsys):
     rc, out, err = run_cli(["rerun", "--profile", "smoke", RUN_ID, *where, "--quiet"], capsys)
     assert rc == 0, err
     assert out.startswith(f"{RUN_ID}: made at ") and "identical test logits" in out
+    audits = pd.read_csv(smoke_run.root / "results" / "smoke" / "reruns.csv")  # kept for the book
+    assert list(audits["run_id"]) == [RUN_ID] and bool(audits["identical"].iloc[0])
+    assert audits["auc_then"].iloc[0] == json.loads(smoke_run.record.read_text())["auc_ovo"]
     # A record whose configuration the profile no longer trains is refused, by name.
     rec = json.loads(smoke_run.record.read_text())
     edited = smoke_run.root / "edited" / "smoke" / "runs"

@@ -80,3 +80,14 @@ def test_stored_metrics_equal_their_recomputation(store_path, record_path):
 def _plain(v):
     """A runs.csv cell as the record holds it (numpy scalars to Python)."""
     return v.item() if hasattr(v, "item") else v
+
+
+@pytest.mark.parametrize("store_path", committed_stores(), ids=lambda p: p.name)
+def test_recorded_reruns_agree_with_the_runs_they_audit(store_path):
+    # reruns.csv (ggcam rerun) says "trained at X, AUC Y then": both must be the record's own.
+    from ggcam.experiment.verify import recorded_reruns
+
+    store = ResultsStore(store_path)
+    for audit in recorded_reruns(store).itertuples():
+        record = json.loads((store_path / "runs" / f"{audit.run_id}.json").read_text())
+        assert (audit.commit_then, audit.auc_then) == (record["commit"], record["auc_ovo"]), audit.run_id

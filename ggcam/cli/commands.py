@@ -88,12 +88,14 @@ def _dispatch(args) -> int:
         print(f"cache: {path}")
     elif args.command == "rerun":
         from ggcam.experiment.store import ResultsStore
-        from ggcam.experiment.verify import rerun
+        from ggcam.experiment.verify import record_rerun, rerun
 
-        report = rerun(ResultsStore(args.results / args.profile), args.run_id, args.work,
-                       data_root=args.data_root, mimic_root=args.mimic_root,
-                       progress=not args.quiet)
+        store = ResultsStore(args.results / args.profile)
+        report = rerun(store, args.run_id, args.work, data_root=args.data_root,
+                       mimic_root=args.mimic_root, progress=not args.quiet)
         print(report.sentence())
+        if not args.no_record:
+            print(f"recorded in {record_rerun(store, report)}")
         return 0 if report.identical else 1
     elif args.command == "rescore":
         from ggcam.experiment.metrics import rescore

@@ -195,4 +195,6 @@ def _add_rerun(sub) -> None:
                     help="phantoms, caches; the rerun goes to WORK/reruns (default: .cache)")
     rr.add_argument("--data-root", type=checks.path_argument, default=None, help="the data the run read, if not a phantom")
     rr.add_argument("--mimic-root", type=checks.path_argument, default=None, help="MIMIC-CXR folder if not beside EGD-CXR")
+    rr.add_argument("--no-record", action="store_true",
+                    help="do not add the outcome to the store's reruns.csv (the book shows it)")
     rr.add_argument("--quiet", action="store_true", help="no progress bars")

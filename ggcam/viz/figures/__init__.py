@@ -52,6 +52,7 @@ from ggcam.viz.figures.results import (
     omega_edges,
     omega_figure,
     paper_medians,
+    rerun_audits,
     run_facts,
     sigma_figure,
     stored_run_config,
@@ -66,7 +67,8 @@ __all__ = [
     "first_case_per_class",
     "geometry_table", "informativeness_effect", "method_figure", "omega_edges", "omega_figure",
     "paper_medians", "paper_vs_code", "phantom_sizes", "psi_figure", "psi_sources",
-    "randomisation_table", "receptive_field_centres", "released_behaviours", "road_table",
+    "randomisation_table", "receptive_field_centres", "released_behaviours", "rerun_audits",
+    "road_table",
     "run_facts", "sampling_figure", "sigma_figure", "split_table", "stored_run_config",
     "table3_figure", "train_commands", "training_figure", "tree", "truth_table",
 ]

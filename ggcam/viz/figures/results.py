@@ -111,6 +111,27 @@ def train_commands(profile: str, spec) -> str:
             "```\n")
 
 
+def rerun_audits(store) -> str:
+    """Markdown: the runs of ``store`` that ``ggcam rerun`` retrained at a later commit (its
+    ``reruns.csv``) and whether their test logits came out bit-identical, or that none has been."""
+    from ggcam.experiment.verify import recorded_reruns
+
+    audits = recorded_reruns(store)
+    if audits.empty:
+        return (f"No run of the `{store.profile}` sweep has been retrained with `ggcam rerun` "
+                "and recorded yet.")
+    lines = []
+    for a in audits.itertuples():
+        outcome = ("**bit-identical test logits**" if a.identical else
+                   f"**different test logits** (largest difference {a.max_abs_diff:.3g})")
+        lines.append(f"- `{a.run_id}`: trained at `{a.commit_then}`, retrained at `{a.commit_now}` "
+                     f"on {a.checked_utc[:10]}: {outcome}; test AUC {a.auc_then:.6f} then, "
+                     f"{a.auc_now:.6f} now.")
+    same = int(audits["identical"].sum())
+    return (f"Retrained with `ggcam rerun` ({same} of {len(audits)} with identical logits):\n\n"
+            + "\n".join(lines) + "\n")
+
+
 def training_figure(curves: pd.DataFrame, run_id: str):
     """One run's curves (``plots.training_curves``), or a note."""
     from ggcam.viz import paper_figures as plots
