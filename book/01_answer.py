@@ -51,7 +51,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from ggcam.analysis import effects, first_study, headline, summary
-from ggcam.analysis.paper_values import paper_auc_change, related_sentence
+from ggcam.analysis.paper_values import paper_auc_change
 from ggcam.config import WARM
 from ggcam.experiment import get_profile
 from ggcam.stats.equivalence import MIN_RECALL
@@ -163,7 +163,7 @@ if fig_dose is not None:
 facts = summary.progress_facts(store)
 glue("interval_text", Markdown(headline.interval_sentence(paired_effects, study)), display=False)
 glue("scope_text", Markdown(summary.scope_note(store)), display=False)
-glue("related_text", Markdown(related_sentence()), display=False)
+glue("related_text", Markdown(headline.related_text(paired_effects)), display=False)
 glue("effects_table", report.styled(headline.effects_display(paired_effects), caption="Each comparison of the primary network, paired by replicate"), display=False)
 glue("arm_status", report.styled(summary.arm_status_display(runs), caption="Runs per arm, how many learned", labels={"variant": "arm"}), display=False)
 glue("learning_targets", report.styled(summary.learning_target_table(store), caption="The learning target per network"), display=False)

@@ -357,6 +357,14 @@ def test_summary_of_an_empty_store_says_what_is_missing(tmp_path):
     facts = summary.progress_facts(store)
     assert facts["done"] == 0 and facts["planned"] == len(run_specs(get_profile("cpu")))
     assert facts["sentence"].startswith(f"0 of {facts['planned']} runs")
+    # The primary comparison counts its base point only; the dose points are counted apart.
+    specs = run_specs(get_profile("cpu"))
+    base = sum(s.is_base and s.variant in get_profile("cpu").primary for s in specs)
+    dose = sum(not s.is_base for s in specs)
+    assert f"0 of {base} of the primary comparison, 0 of {dose} at the dose–response points." in facts["sentence"]
+    points = summary.progress_table(store).set_index(["variant", "point"])
+    assert points.loc[("standard", "200 training images"), "tier"] == "dose"
+    assert points.loc[("ggcam-oracle", "base"), "tier"] == "control"
     paired = summary.paired_table(store, n_boot=10)
     assert paired.empty and "usable" in paired
     table = summary.answer(store, paired)

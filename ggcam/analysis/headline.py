@@ -13,12 +13,14 @@ import numpy as np
 import pandas as pd
 
 from ggcam.analysis.effects import (
+    REFERENCE,
     arm_effects,
     base_runs,
     resplit_ratio,
     verdict_markdown,
     verdicts,
 )
+from ggcam.analysis.paper_values import related_sentence
 from ggcam.analysis.summary_paired import METRIC_LABELS, fmt_ci
 from ggcam.analysis.summary_store import open_results, progress_facts, runs_of
 from ggcam.experiment.profiles import Profile, get_profile, run_specs
@@ -130,6 +132,14 @@ def verdict_lines(store: ResultsStore, keys: tuple[str, ...] | None = None) -> s
     if keys is not None:
         sentences = {k: v for k, v in sentences.items() if k in keys}
     return verdict_markdown(sentences)
+
+
+def related_text(effects: pd.DataFrame, primary: str = "ggcam-warm") -> str:
+    """The real-data study beside ours (``paper_values.related_sentence``), set against the
+    primary arm's paired ΔAUC in ``effects`` (``arm_effects``) once it has 2 replicates."""
+    rows = effects[(effects["arm"] == primary) & (effects["metric"] == "auc_ovo")
+                   & (effects["reference"] == REFERENCE)]
+    return related_sentence(rows.iloc[0] if len(rows) and rows.iloc[0]["n"] >= 2 else None)
 
 
 DOSE_FIGURE = """```{{glue:figure}} fig_dose

@@ -75,32 +75,47 @@ def current_learned_rule(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.astype({"learned": bool})
 
 
-def _tier(profile, variant: str) -> str:
-    return ("primary" if variant in profile.primary else "control" if variant in CONTROLS
-            else "other")
+def _tier(profile, spec) -> str:
+    if not spec.is_base:
+        return "dose"
+    if spec.variant in profile.primary:
+        return "primary"
+    # the oracle is the study's positive control: it trains beside the gaze controls
+    return "control" if spec.variant in (*CONTROLS, "ggcam-oracle") else "other"
+
+
+def point_label(spec) -> str:
+    """Where a run sits in the design: "base", or the one factor its dose point changes."""
+    if spec.n_train is not None:
+        return f"{spec.n_train} training images"
+    if spec.informativeness is not None:
+        return f"informativeness {spec.informativeness:g}"
+    return "base"
 
 
 def progress_table(store: ResultsStore) -> pd.DataFrame:
-    """Per network × arm of the profile: runs planned, done, learned, in sweep order."""
+    """Per network × arm × design point of the profile: runs planned, done, learned, in sweep
+    order (the ``point`` column only where the profile has dose points)."""
     prof = get_profile(store.profile)
-    plan = pd.DataFrame([{"network": s.network, "variant": s.variant, "run_id": s.run_id}
-                         for s in run_specs(prof)])
+    plan = pd.DataFrame([{"tier": _tier(prof, s), "network": s.network, "variant": s.variant,
+                          "point": point_label(s), "run_id": s.run_id} for s in run_specs(prof)])
     runs = runs_of(store)
     done = set(runs["run_id"])
     learned = set(runs.loc[runs["learned"].astype(bool), "run_id"])
     plan["done"] = plan["run_id"].isin(done)
     plan["learned"] = plan["run_id"].isin(learned)
-    g = plan.groupby(["network", "variant"], sort=False)
+    g = plan.groupby(["tier", "network", "variant", "point"], sort=False)
     table = pd.DataFrame({"planned": g.size(), "done": g["done"].sum(),
                           "learned": g["learned"].sum()}).reset_index()
-    table.insert(0, "tier", [_tier(prof, v) for v in table["variant"]])
-    order = {"primary": 0, "control": 1, "other": 2}
+    order = {"primary": 0, "control": 1, "dose": 2, "other": 3}
     table = table.sort_values(["tier", "network", "variant"], kind="stable",
                               key=lambda c: c.map(order) if c.name == "tier" else
                               c.map(arm_rank) if c.name == "variant" else
                               c.map(network_rank(prof)))
     table = table.assign(network=table["network"].map(network_label),
                          done=[f"{d} of {n}" for d, n in zip(table["done"], table["planned"])])
+    if not prof.doses:
+        table = table.drop(columns="point")
     return table.drop(columns="planned").reset_index(drop=True)
 
 
@@ -115,12 +130,14 @@ def progress_facts(store: ResultsStore) -> dict:
     counts = t["done"].str.split(" of ", expand=True).astype(int) if len(t) else pd.DataFrame(
         {0: [], 1: []})
     t = t.assign(done=counts[0], planned=counts[1])
-    primary = t[t["tier"] == "primary"]
+    primary, dose = t[t["tier"] == "primary"], t[t["tier"] == "dose"]
     done, planned = int(t["done"].sum()), int(t["planned"].sum())
     p_done, p_planned = int(primary["done"].sum()), int(primary["planned"].sum())
-    arms_missing = t.loc[t["done"] == 0, "variant"].drop_duplicates().tolist()
+    arms_missing = t.loc[(t["done"] == 0) & (t["tier"] != "dose"), "variant"].drop_duplicates().tolist()
     sentence = (f"{done} of {planned} runs of profile `{store.profile}` are done; "
-                f"{p_done} of {p_planned} of the primary comparison.")
+                f"{p_done} of {p_planned} of the primary comparison")
+    sentence += (f", {int(dose['done'].sum())} of {int(dose['planned'].sum())} at the dose–response "
+                 "points." if len(dose) else ".")
     if arms_missing:
         sentence += (" No run yet of " + ", ".join(f"`{v}`" for v in arms_missing) + ".")
     elif done == planned:
