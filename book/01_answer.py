@@ -35,7 +35,7 @@
 # :format: myst
 # ```
 #
-# ```{glue:md} first_study_limits
+# ```{glue:md} study_limits
 # :format: myst
 # ```
 #
@@ -50,7 +50,7 @@ import warnings
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam.analysis import effects, first_study, headline, summary
+from ggcam.analysis import effects, headline, study_limits, summary
 from ggcam.analysis.paper_values import paper_auc_change
 from ggcam.config import WARM
 from ggcam.experiment import get_profile
@@ -81,7 +81,7 @@ fig_headline = effects_figure(paired_effects, study.equivalence_margin, effects.
 glue("verdicts", Markdown(headline.verdict_lines(store)), display=False)
 glue("fig_headline", fig_headline, display=False)
 glue("provenance_line", Markdown(headline.short_provenance(store)), display=False)
-glue("first_study_limits", Markdown(first_study.limits_markdown(store)), display=False)
+glue("study_limits", Markdown(study_limits.limits_markdown(store)), display=False)
 glue("paper_resnet", paper_auc_change("resnet50"), display=False)
 
 # %% tags=["remove-cell", "nbval-ignore-output"]

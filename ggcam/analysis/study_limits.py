@@ -1,0 +1,103 @@
+"""What the study on the page cannot tell, measured from its own records and curves, for the
+front page's box: the first study's limits (``first_study``), or, for a study of independent
+replicates, the ones a referee would still raise: a budget some runs outgrew, the number of
+replicates and the smallest p it allows, an unsteady baseline, and simulated data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ggcam.analysis import first_study
+from ggcam.analysis.checkpoint_rule import (
+    CONVERGENCE_BAR,
+    convergence_sentence,
+    has_last_epoch,
+    last_epoch_sentence,
+)
+from ggcam.analysis.effects import REFERENCE, base_runs, best_epoch_share
+from ggcam.analysis.summary_store import runs_of
+from ggcam.experiment.profiles import Profile, get_profile
+from ggcam.experiment.store import ResultsStore
+from ggcam.study import short_label
+
+# The study's design asked for at least this many paired replicates; the budget cut it (the
+# profile's comment says in which order).
+DESIGN_REPLICATES = 10
+CHANCE_CE = float(np.log(3))  # the cross-entropy of a uniform guess over three classes
+
+
+def largest_val_ce(store: ResultsStore, runs: pd.DataFrame) -> pd.Series:
+    """Each run's largest validation cross-entropy over its epochs, by run_id (NaN where its
+    curves are missing)."""
+    try:
+        curves = store.curves()
+    except FileNotFoundError:
+        return pd.Series(np.nan, index=runs["run_id"])
+    if "val_ce" not in curves.columns:
+        return pd.Series(np.nan, index=runs["run_id"])
+    return curves.groupby("run_id")["val_ce"].max().reindex(runs["run_id"])
+
+
+def _replicates_item(base: pd.DataFrame, profile: Profile) -> str:
+    pairs = base[base["variant"].isin(profile.primary)].groupby("seed")["variant"].nunique()
+    n = int((pairs == len(profile.primary)).sum())
+    planned = max(len(a.seeds) for a in profile.arms if a.variant == REFERENCE)
+    cut = (f" (the design asked for {DESIGN_REPLICATES}; the training budget cut it to {planned})"
+           if planned < DESIGN_REPLICATES else "")
+    return (f"**{n} paired replicates{cut}.** With {n} pairs the smallest p an exact sign-flip "
+            f"test can give is 2/{2 ** n} = {2 / 2 ** n:.4f}, so no comparison can be more certain "
+            "than that, however large its effect.")
+
+
+def _baseline_item(store: ResultsStore, base: pd.DataFrame, profile: Profile) -> str | None:
+    ref, arm = profile.primary
+    std, gg = base[base["variant"] == ref], base[base["variant"] == arm]
+    if std.empty or gg.empty:
+        return None
+    failed = int((~std["learned"].astype(bool)).sum())
+    peaks = largest_val_ce(store, base)
+    std_peak, gg_peak = peaks.reindex(std["run_id"]).median(), peaks.reindex(gg["run_id"]).median()
+    if failed == 0 and not std_peak > 2 * gg_peak:
+        return None
+    swing = ("" if not np.isfinite(std_peak) else
+             f" Its validation cross-entropy swings from epoch to epoch: a run's largest has "
+             f"median {std_peak:.1f} over replicates, against {gg_peak:.1f} for {short_label(arm)} "
+             f"(a uniform guess scores {CHANCE_CE:.2f}).")
+    return (f"**An unsteady baseline.** {failed} of {len(std)} standard runs did not learn by "
+            f"the study's bar.{swing} Part of the gain may be steadier training rather than "
+            "information in the gaze; a standard network without early stopping, or at a lower "
+            "learning rate, would tell, and was not run.")
+
+
+def current_items(store: ResultsStore, runs: pd.DataFrame, profile: Profile) -> list[str]:
+    """The limits of a study of independent replicates, each only where it applies."""
+    base = base_runs(runs, profile)
+    items = []
+    primary = runs[runs["variant"].isin(profile.primary)]
+    if has_last_epoch(runs) and len(primary) and best_epoch_share(primary, profile) < CONVERGENCE_BAR:
+        items.append(f"**A budget some runs outgrew.** {convergence_sentence(runs, profile)} "
+                     f"{last_epoch_sentence(runs, profile)}")
+    items.append(_replicates_item(base, profile))
+    baseline = _baseline_item(store, base, profile)
+    if baseline:
+        items.append(baseline)
+    if profile.data == "phantom":
+        items.append("**Simulated images and a simulated reader.** Effects here show a direction "
+                     "and where it appears, not its size on real radiographs; the same code reads "
+                     "the real release ([Running on the real data](09_real_data.ipynb)).")
+    return items
+
+
+def limits_markdown(store: ResultsStore) -> str:
+    """The front page's "What this study cannot tell" box for the study in ``store``, or ""
+    before it has a run."""
+    profile = get_profile(store.profile)
+    if profile.replicates is None:
+        return first_study.limits_markdown(store)
+    runs = runs_of(store)
+    if runs.empty:
+        return ""
+    body = "\n".join(f"- {item}" for item in current_items(store, runs, profile))
+    return f":::{{admonition}} What this study cannot tell\n:class: note\n\n{body}\n:::"
