@@ -1,5 +1,6 @@
 """Where the results stores are: the repository's ``results/`` folder (``results_root``) and
-the store a page reads when it names no profile (``open_store``)."""
+the store a page reads when it names no profile (``open_store``): the best profile whose sweep
+is complete, so a study still training never replaces a finished one on the book's pages."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ggcam.experiment.store import ResultsStore
 
-PREFERRED_PROFILES = ("paper", "gpu", "gpu-fast", "cpu-v1")  # best first (the book's default)
+PREFERRED_PROFILES = ("paper", "gpu", "gpu-fast", "cpu", "cpu-v1")  # best first (the book's default)
 
 
 def results_root(start: str | Path | None = None) -> Path:
@@ -21,18 +22,35 @@ def results_root(start: str | Path | None = None) -> Path:
     raise FileNotFoundError(f"no results/ folder beside a pyproject.toml above {here}")
 
 
+def is_complete(store: ResultsStore) -> bool:
+    """Whether every run its profile plans is in ``store``'s runs table (a store of a profile
+    ggcam no longer defines counts as complete: nothing more will be added to it)."""
+    from ggcam.experiment.profiles import PROFILES, run_specs
+
+    if store.profile not in PROFILES:
+        return True
+    planned = {s.run_id for s in run_specs(PROFILES[store.profile])}
+    return planned <= set(store.runs()["run_id"])
+
+
 def open_store(profile: str | None = None, root: str | Path | None = None) -> ResultsStore:
-    """The store of ``profile``, or of the best profile with results (``gpu-fast`` before
-    ``cpu``); only committed phantom results are considered unless a profile is named."""
+    """The store of ``profile``, or of the best profile with results (``PREFERRED_PROFILES``'s
+    order), preferring one whose sweep is complete; only phantom results are considered
+    unless a profile is named."""
     from ggcam.experiment.store import ResultsStore  # the store's module names this one
 
     root = Path(root) if root else results_root()
     names = [profile] if profile else list(PREFERRED_PROFILES)
+    found = []
     for name in names:
         store = ResultsStore(root / name)
         if (store.path / "runs.csv").is_file():
             if profile is None and "real" in set(store.runs()["data_origin"]):
                 continue  # never pick real-data results silently
-            return store
+            if profile is not None or is_complete(store):
+                return store
+            found.append(store)
+    if found:
+        return found[0]  # no sweep is complete: the best one under way
     raise FileNotFoundError(f"no results/<profile>/runs.csv for {names} under {root}; run "
                             "`ggcam sweep`")
