@@ -91,3 +91,16 @@ def test_recorded_reruns_agree_with_the_runs_they_audit(store_path):
     for audit in recorded_reruns(store).itertuples():
         record = json.loads((store_path / "runs" / f"{audit.run_id}.json").read_text())
         assert (audit.commit_then, audit.auc_then) == (record["commit"], record["auc_ovo"]), audit.run_id
+
+
+@pytest.mark.parametrize("store_path", committed_stores(), ids=lambda p: p.name)
+def test_a_study_of_independent_replicates_is_made_at_one_clean_commit(store_path):
+    # The second study's promise (make study runs it from a worktree pinned at one commit):
+    # a run from another commit, or from a changed working tree, must not slip into it.
+    from ggcam.experiment import get_profile
+
+    runs = ResultsStore(store_path).runs()
+    if get_profile(runs["profile"].iloc[0]).replicates is None:
+        pytest.skip("the first study (re-split pool) was made at many commits; its page says so")
+    commits = runs["commit"].astype(str)
+    assert commits.nunique() == 1 and not commits.str.endswith("+dirty").any(), sorted(set(commits))
