@@ -20,10 +20,11 @@
 # Section 4.3 of the paper {cite:p}`zhu2022ggcam` compares each standard CNN with its GG-CAM
 # version by the test AUC of five independent trainings (Hand and Till's multi-class AUC
 # {cite:p}`hand2001auc`), tests the difference with a one-way ANOVA (Figure 3a–b), and reports
-# per-class precision and recall as "median ± std" (Table 2). Here the arms share a split
-# and a seed per run, so the comparison is **paired**: per seed, the difference in test AUC
-# between two arms trained on the same images, averaged over seeds, with a hierarchical
-# bootstrap interval (seeds, then test images {cite:p}`efron1993bootstrap`) and an exact
+# per-class precision and recall as "median ± std" (Table 2). Here the arms of one seed share
+# its images, initial weights and batch order and differ only in the loss, so the comparison
+# is **paired**: per seed, the difference in test AUC between two arms, averaged over seeds,
+# with a hierarchical bootstrap interval (seeds, then test images
+# {cite:p}`efron1993bootstrap`) and an exact
 # sign-flip p-value. The primary comparison, named before the sweep, is reported unadjusted;
 # every other comparison is Holm-adjusted {cite:p}`holm1979`. The paper's ANOVA
 # {cite:p}`welch1951anova` is shown beside it, because the paper used it.
@@ -91,6 +92,9 @@ glue("n_runs", len(runs), display=False)
 # %%
 report.styled(summary.configs_loss(store),
               caption="Training and loss settings per arm")
+
+# %%
+Markdown(summary.lr_drop_sentence(summary.curves_of(store)))
 
 # %%
 report.styled(summary.configs_maps(store),

@@ -1,7 +1,7 @@
 """How the runs trained, for the results pages: per network × arm, the flags a run raised
 (``flags_table``), the sigmoid's saturation (``saturation_table``), the spread of Ω
 (``omega_quantiles``) and, for the released code (page 08), which class map learned Ψ
-(``class_map_agreement``) and the learning-rate drops (``lr_drops``). ``summary`` names them all.
+(``class_map_agreement``) and the learning-rate drops (``lr_drops``, ``lr_drop_sentence``). ``summary`` names them all.
 """
 
 from __future__ import annotations
@@ -126,3 +126,19 @@ def lr_drops(curves: pd.DataFrame) -> pd.DataFrame:
     t = pd.DataFrame({"runs": g.size(), "lr drops": g["drops"].sum(),
                       "max epochs": g["epochs"].max()}).reset_index()
     return in_arm_order(t)
+
+
+def lr_drop_sentence(curves: pd.DataFrame) -> str:
+    """Whether the plateau patience P (which differs between arms, as in Table 1) ever acted:
+    how many runs lowered their learning rate, from their curves."""
+    t = lr_drops(curves)
+    if t.empty:
+        return ""
+    dropped = t[t["lr drops"] > 0]
+    if dropped.empty:
+        return (f"No run of the {int(t['runs'].sum())} shown ever lowered its learning rate: none "
+                "went P epochs without a better validation loss before it stopped, so the arms' "
+                "different P never acted.")
+    arms = ", ".join(f"{v} {int(n)}" for v, n in zip(dropped["variant"], dropped["lr drops"]))
+    return (f"Learning-rate drops after P epochs without a better validation loss, in all ({arms}); "
+            "arms with a larger P drop later.")
