@@ -100,12 +100,13 @@ glue("running_line", Markdown(headline.running_study_line(running_profile, store
 # ```
 
 # %% tags=["hide-input"]
-dose = effects.dose_response(runs, study) if study.doses else None
+all_runs = summary.runs_of(store, dose_points=True)  # the base point and every dose point
+dose = effects.dose_response(all_runs, study) if study.doses else None
 fig_dose = (dose_response_figure(dose[dose["n"] >= 2], study.equivalence_margin, effects.paper_gain())
             if dose is not None and (dose["n"] >= 2).any() else None)
 
 # %% tags=["remove-cell"]
-glue("dose_section", Markdown(headline.dose_markdown(study, dose, runs)), display=False)
+glue("dose_section", Markdown(headline.dose_markdown(study, dose, all_runs)), display=False)
 if fig_dose is not None:
     glue("fig_dose", fig_dose, display=False)
 

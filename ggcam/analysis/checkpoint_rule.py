@@ -68,7 +68,8 @@ def checkpoint_table(runs: pd.DataFrame, profile: Profile) -> pd.DataFrame:
 
 
 def convergence_sentence(runs: pd.DataFrame, profile: Profile) -> str:
-    """The convergence bar in words, over every run of the primary arms (dose points too)."""
+    """The convergence bar in words, over the primary arms' runs in ``runs`` (the pages pass
+    the base point's)."""
     primary = runs[runs["variant"].isin(profile.primary)]
     if primary.empty:
         return "No run of the primary comparison has finished yet."

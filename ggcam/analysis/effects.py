@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ggcam.analysis.paper_values import PAPER_MEDIAN_AUC
+from ggcam.analysis.summary_store import at_base_point
 from ggcam.experiment.profiles import Profile
 from ggcam.stats.equivalence import exclusion_sentence, tost
 from ggcam.stats.paired import holm, sign_flip_test
@@ -43,17 +44,6 @@ def paper_gain(network: str = "resnet50") -> float:
     return round(PAPER_MEDIAN_AUC[network, "ggcam"] - PAPER_MEDIAN_AUC[network, "standard"], 3)
 
 
-def _at_base(runs: pd.DataFrame, profile: Profile) -> pd.Series:
-    rep = profile.replicates
-    ok = pd.Series(True, index=runs.index)
-    if rep:
-        ok &= runs["n_train"] == rep.n_train
-    reader = runs.get("informativeness")
-    if reader is not None and profile.informativeness is not None:
-        ok &= np.isclose(reader.astype(float), profile.informativeness)
-    return ok
-
-
 def resplit_ratio(profile: Profile) -> float | None:
     """n_test / n_train of a profile that re-splits one pool per seed (Nadeau & Bengio's
     correction); None for independent replicates, which need none."""
@@ -65,7 +55,7 @@ def resplit_ratio(profile: Profile) -> float | None:
 
 def base_runs(runs: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     """The runs of the base design point (the profile's training-set size and reader)."""
-    return runs[_at_base(runs, profile)]
+    return runs[at_base_point(runs, profile)]
 
 
 def _se(d: np.ndarray, ratio: float | None) -> float:

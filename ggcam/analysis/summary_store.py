@@ -43,12 +43,34 @@ def open_results(profile: str = "", root: str | Path | None = None) -> ResultsSt
         return ResultsStore(base / (profile or SWEPT_PROFILE))
 
 
-def runs_of(store: ResultsStore) -> pd.DataFrame:
-    """``store.runs()``, or an empty table with the same columns before the first run."""
+def at_base_point(runs: pd.DataFrame, profile) -> pd.Series:
+    """Which runs are at the profile's base design point (its training-set size and reader);
+    the dose-response runs are not. A record that names neither (written before dose points
+    existed) is at the base point."""
+    rep = profile.replicates
+    ok = pd.Series(True, index=runs.index)
+    if rep and "n_train" in runs.columns:
+        n = pd.to_numeric(runs["n_train"])
+        ok &= n.isna() | (n == rep.n_train)
+    reader = runs.get("informativeness")
+    if reader is not None and profile.informativeness is not None:
+        r = pd.to_numeric(reader)
+        ok &= r.isna() | np.isclose(r, profile.informativeness)
+    return ok
+
+
+def runs_of(store: ResultsStore, dose_points: bool = False) -> pd.DataFrame:
+    """``store.runs()`` at the base design point, every run with ``dose_points`` (the
+    dose-response section, the study's progress), or an empty table with the same columns
+    before the first run. Every per-arm table and figure reads the base point only, so a
+    network trained on 200 images never joins its arm's runs at 400."""
     try:
-        return current_learned_rule(store.runs())
+        runs = current_learned_rule(store.runs())
     except FileNotFoundError:
         return pd.DataFrame(columns=RunRecord.columns())
+    if dose_points or store.profile not in PROFILES:
+        return runs
+    return runs[at_base_point(runs, PROFILES[store.profile])]
 
 
 def current_learned_rule(runs: pd.DataFrame) -> pd.DataFrame:
@@ -99,7 +121,7 @@ def progress_table(store: ResultsStore) -> pd.DataFrame:
     prof = get_profile(store.profile)
     plan = pd.DataFrame([{"tier": _tier(prof, s), "network": s.network, "variant": s.variant,
                           "point": point_label(s), "run_id": s.run_id} for s in run_specs(prof)])
-    runs = runs_of(store)
+    runs = runs_of(store, dose_points=True)
     done = set(runs["run_id"])
     learned = set(runs.loc[runs["learned"].astype(bool), "run_id"])
     plan["done"] = plan["run_id"].isin(done)
@@ -142,7 +164,7 @@ def progress_facts(store: ResultsStore) -> dict:
         sentence += (" No run yet of " + ", ".join(f"`{v}`" for v in arms_missing) + ".")
     elif done == planned:
         sentence += " The sweep is complete."
-    runs = runs_of(store)
+    runs = runs_of(store, dose_points=True)
     wall = training_seconds(store, runs)
     wall_h = float(wall.sum()) / 3600
     if len(runs):
@@ -169,7 +191,7 @@ def training_seconds(store: ResultsStore, runs: pd.DataFrame) -> pd.Series:
 
 def provenance_markdown(store: ResultsStore) -> str:
     """The provenance line every results page starts with, or what is missing."""
-    if len(runs_of(store)):
+    if len(runs_of(store, dose_points=True)):
         return _provenance_line(store.provenance())
     prof = PROFILES.get(store.profile)
     planned = ("**Real EGD-CXR data is planned for this profile.**" if prof and prof.data == "real"
@@ -222,12 +244,14 @@ def planned_seeds(store: ResultsStore, network: str, a: str, b: str) -> int:
     return len(seeds[0] & seeds[1]) if len(seeds) == 2 else 0
 
 
-def curves_of(store: ResultsStore) -> pd.DataFrame:
-    """``store.curves()``, or an empty table before the first run."""
+def curves_of(store: ResultsStore, dose_points: bool = False) -> pd.DataFrame:
+    """``store.curves()`` of the runs ``runs_of`` returns, or an empty table before the
+    first run."""
     try:
-        return store.curves()
+        curves = store.curves()
     except FileNotFoundError:
         return pd.DataFrame(columns=["run_id", "network", "variant", "seed", "epoch"])
+    return curves[curves["run_id"].isin(runs_of(store, dose_points)["run_id"])]
 
 
 def omega_histograms(store: ResultsStore, edges: np.ndarray) -> pd.DataFrame:
