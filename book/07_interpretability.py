@@ -196,8 +196,8 @@ glue("prior_eq12_text", Markdown(constant_maps.prior_sentence(runs, prior_eq12, 
 # %% tags=["hide-input"]
 eq12 = ["interp_chf", "interp_pneumonia"]
 fig_primary = figures.figure3(runs, eq12, ("standard", "ggcam-warm"))
-fig_arms = figures.figure3(runs, eq12, ("standard", "ggcam", "ggcam-fp64", "ggcam-warm",
-                                        "ggcam-legacy", "ggcam-shuffled", "ggcam-centre"))
+fig_arms = figures.figure3(runs, eq12, ("standard", "ggcam", "ggcam-fp64", "ggcam-warm", "ggcam-legacy",
+                                        "ggcam-oracle", "ggcam-shuffled", "ggcam-centre"), planned=study.variants)
 
 # %% tags=["remove-cell"]
 glue("fig_interp_primary", fig_primary, display=False)
@@ -216,7 +216,8 @@ glue("fig_interp_arms", fig_arms, display=False)
 # :name: fig-interp-arms
 # :alt: Dot plots of the eq. 12 rate of every run of every arm, for CHF and for pneumonia, one panel per network and class, arms coloured as in the legend.
 #
-# **The paper's Figure 3c–f: every arm.** The same rate for each arm, coloured as in the legend.
+# **The paper's Figure 3c–f: every arm of the study.** The same rate for each arm, coloured as
+# in the legend.
 # ```
 #
 # ## Paired: does GG-CAM move the peak, or the map towards Ψ?
@@ -262,12 +263,12 @@ glue("partial_cc_text", Markdown(constant_maps.partial_cc_sentence(runs, study))
 # %% [markdown]
 # ## Table 3: where the radiologist and the networks look
 #
-# {numref}`fig-table3` shows one test image per class (the same images for every arm: seed 0
-# shares one split), Ψ in the first row and each arm's $\Omega^Y$ below.
+# {numref}`fig-table3` shows one test image per class (the same images for every arm, from its
+# first seed's run), Ψ in the first row and each arm's $\Omega^Y$ below.
 
 # %% tags=["hide-input"]
 fig_table3 = figures.table3_figure(
-    store.examples(), variants=("standard", "ggcam", "ggcam-warm", "ggcam-legacy"))
+    store.examples(), variants=("standard", "ggcam", "ggcam-warm", "ggcam-legacy", "ggcam-oracle"))
 
 # %% tags=["remove-cell"]
 glue("fig_table3", fig_table3, display=False)
@@ -277,9 +278,10 @@ glue("fig_table3", fig_table3, display=False)
 # :name: fig-table3
 # :alt: A grid of heat maps over three phantom radiographs, one per class: the radiologist's gaze map in the first row, each arm's class activation map below.
 #
-# **Table 3, ours.** Ψ (first row) and $\Omega^Y$ of the standard network, the paper's GG-CAM,
-# `ggcam-warm` and the released code's, over the same test images; each map scaled to [0, 1]
-# on its own (viridis: yellow high, dark purple low).
+# **Table 3, ours.** Ψ (first row) and $\Omega^Y$ of the standard network and of each GG-CAM
+# arm the study trained (the paper's, `ggcam-warm`, the released code's, the oracle; rows
+# labelled), over the same test images; each map scaled to [0, 1] on its own (viridis: yellow
+# high, dark purple low).
 # ```
 #
 # ## CAM methods side by side

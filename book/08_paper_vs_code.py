@@ -74,10 +74,12 @@ report.styled(figures.released_behaviours(),
 # [classification page](06_classification.ipynb) lists every arm's):
 
 # %%
-store = summary.open_results(profile, results_dir or None)
+store = summary.open_results(profile, results_dir or None, variants=("ggcam", "ggcam-legacy"))
 runs = summary.runs_of(store)
 
 # %% tags=["remove-input"]
+display(Markdown(summary.borrowed_note(store, summary.open_results("", results_dir or None),
+                                       "the paper's GG-CAM as published or the released code's arm")))
 display(Markdown(summary.provenance_markdown(store)))
 display(Markdown(summary.scope_note(store)))
 

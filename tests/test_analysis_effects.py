@@ -201,3 +201,10 @@ def test_the_real_data_study_agrees_with_ours_only_where_our_interval_holds_zero
     text = related_sentence(ours)
     assert text.startswith("On real chest X-rays (REFLACX), {cite:t}`bigolinlanfredi2023localization`")
     assert says in text and ("same pattern" in text) == (ours is not None and ours["low"] <= 0)
+
+
+def test_the_effnet_probes_are_pointed_to_only_where_the_study_trained_effnet():
+    from ggcam.analysis.summary import probes_sentence
+
+    assert probes_sentence(pd.DataFrame({"network": ["resnet18"]})) == ""
+    assert "results/cpu-probes/README.md" in probes_sentence(pd.DataFrame({"network": ["resnet18", "efficientnet_b0"]}))

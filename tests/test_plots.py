@@ -396,3 +396,16 @@ def test_table3_from_store_examples():
                       for k, v in examples.items()}, ["a", "b", "c"])
     with pytest.raises(ValueError, match="no examples for networks"):
         plots.table3(examples, ["a", "b", "c"], variants=["ggcam-legacy"])
+
+
+def test_figure3_names_only_planned_arms_as_not_run_yet():
+    import pandas as pd
+
+    from ggcam.viz import figures
+
+    runs = pd.DataFrame({"network": "resnet18", "variant": ["standard"] * 3 + ["ggcam-warm"] * 3,
+                         "seed": [0, 1, 2] * 2, "auc_ovo": [0.7, 0.72, 0.71, 0.8, 0.82, 0.81]})
+    arms = ("standard", "ggcam-warm", "ggcam-legacy", "ggcam-oracle")
+    fig = figures.figure3(runs, ["auc_ovo"], arms, planned=("standard", "ggcam-warm", "ggcam-oracle"))
+    assert fig._suptitle.get_text() == "not run yet: ggcam-oracle"
+    assert figures.figure3(runs, ["auc_ovo"], arms[:2], planned=arms)._suptitle is None

@@ -45,3 +45,17 @@ def test_completeness_counts_the_profiles_planned_runs(tmp_path):
     (tmp_path / "smoke").rmdir()
     _runs(tmp_path, "smoke")
     assert is_complete(ResultsStore(tmp_path / "smoke"))
+
+
+def test_a_section_about_arms_the_study_left_out_reads_the_study_that_trained_them(tmp_path):
+    from ggcam.analysis.summary_store import borrowed_note
+
+    _runs(tmp_path, "cpu")
+    _runs(tmp_path, "cpu-v1")
+    main = open_store(None, tmp_path)
+    legacy = open_store(None, tmp_path, variants=("ggcam", "ggcam-legacy"))
+    assert (main.profile, legacy.profile) == ("cpu", "cpu-v1")
+    assert borrowed_note(legacy, main, "these arms") == (
+        "The study the other pages show (`cpu`) does not train these arms (cut to fit its budget). "
+        "This section reads the study that does, `cpu-v1` (`results/cpu-v1/`).")
+    assert borrowed_note(main, main, "these arms") == ""

@@ -73,6 +73,7 @@ from ggcam.analysis.summary_paired import (
 )
 from ggcam.analysis.summary_store import (
     SWEPT_PROFILE,
+    borrowed_note,
     curves_of,
     network_label,
     network_rank,
@@ -94,6 +95,7 @@ from ggcam.analysis.summary_text import (
     answer_sentence,
     localisation_markdown,
     localisation_sentence,
+    probes_sentence,
 )
 from ggcam.analysis.summary_training import (
     class_map_agreement,
@@ -113,7 +115,7 @@ __all__ = [
     "agreement_display", "anova_display", "configs_compared", "configs_loss", "configs_maps",
     "configs_shared", "eq12_by_class", "legacy_paired", "paired_brief", "paired_by_metric",
     "run_display", "run_summary",
-    "ALPHA", "CACHE_VERSION", "LEARNED_SHARE", "MAX_SINGLE_CLASS_SHARE", "METRIC_LABELS",
+    "ALPHA", "borrowed_note", "CACHE_VERSION", "LEARNED_SHARE", "MAX_SINGLE_CLASS_SHARE", "METRIC_LABELS",
     "MIN_SEEDS", "NO_PAIR", "PAIRED_COLUMNS", "PAIRED_METRICS", "PRIMARY_METRIC", "SWEPT_PROFILE",
     "TARGET_AUC",
     "agreement_table", "all_predictions", "anova_table", "answer", "answer_markdown",
@@ -122,7 +124,7 @@ __all__ = [
     "learning_target_table", "learning_targets",
     "legacy_table", "localisation_markdown", "localisation_sentence", "localisation_table",
     "lr_drop_sentence", "lr_drops", "n_paired", "network_label", "omega_histograms", "omega_quantiles",
-    "open_results", "paired_display", "paired_table", "progress_facts", "progress_table",
+    "open_results", "paired_display", "paired_table", "probes_sentence", "progress_facts", "progress_table",
     "provenance_markdown", "run_table", "runs_of", "saturation_table", "scope_note",
     "short_flags", "study_networks", "table2", "table2_paper", "variant_label",
 ]

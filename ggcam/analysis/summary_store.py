@@ -30,11 +30,13 @@ def variant_label(variant: str) -> str:
     return VARIANT_LABELS.get(variant, variant)
 
 
-def open_results(profile: str = "", root: str | Path | None = None) -> ResultsStore:
-    """The store a results page reads: ``profile``'s (empty: the best with results); when
-    none has results yet, the store the ``cpu`` sweep is filling (``runs_of`` is then empty)."""
+def open_results(profile: str = "", root: str | Path | None = None,
+                 variants: tuple[str, ...] = ()) -> ResultsStore:
+    """The store a results page reads: ``profile``'s (empty: the best with results, and with
+    runs of every arm in ``variants``); when none has results yet, the store the ``cpu``
+    sweep is filling (``runs_of`` is then empty)."""
     try:
-        return open_store(profile or None, root or None)
+        return open_store(profile or None, root or None, variants)
     except FileNotFoundError:
         try:
             base = Path(root) if root else results_root()
@@ -57,6 +59,16 @@ def at_base_point(runs: pd.DataFrame, profile) -> pd.Series:
         r = pd.to_numeric(reader)
         ok &= r.isna() | np.isclose(r, profile.informativeness)
     return ok
+
+
+def borrowed_note(store: ResultsStore, main: ResultsStore, what: str) -> str:
+    """A sentence for a section that reads another study than the rest of the book (``main``),
+    because only that one trained ``what``; "" when it is the same study."""
+    if store.path == main.path:
+        return ""
+    return (f"The study the other pages show (`{main.profile}`) does not train {what} (cut to "
+            f"fit its budget). This section reads the study that does, `{store.profile}` "
+            f"(`results/{store.profile}/`).")
 
 
 def runs_of(store: ResultsStore, dose_points: bool = False) -> pd.DataFrame:

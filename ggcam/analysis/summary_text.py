@@ -208,3 +208,15 @@ def _centre_note(store: ResultsStore, network: str, arm: str) -> str:
 def localisation_markdown(store: ResultsStore, paired: pd.DataFrame) -> str:
     networks = study_networks(store)
     return "\n\n".join(localisation_sentence(store, paired, n) for n in networks)
+
+
+def probes_sentence(runs: pd.DataFrame) -> str:
+    """Where the probes of EfficientNet-B0's missed learning target are, for a study that
+    trained it (the first); "" otherwise."""
+    if "efficientnet_b0" not in set(runs["network"]):
+        return ""
+    return ("Probes of why EfficientNet-B0 misses it in the first study (head initialisation, "
+            "regularisation, learning rate, longer training, a 1,200-image phantom) are in "
+            "`results/cpu-probes/README.md`: more training images help most, but even a phantom "
+            "of 1,200 images (720 for training instead of 400) leaves the median below the "
+            "target, and more would not fit the study's budget.")

@@ -33,10 +33,12 @@ def is_complete(store: ResultsStore) -> bool:
     return planned <= set(store.runs()["run_id"])
 
 
-def open_store(profile: str | None = None, root: str | Path | None = None) -> ResultsStore:
+def open_store(profile: str | None = None, root: str | Path | None = None,
+               variants: tuple[str, ...] = ()) -> ResultsStore:
     """The store of ``profile``, or of the best profile with results (``PREFERRED_PROFILES``'s
-    order), preferring one whose sweep is complete; only phantom results are considered
-    unless a profile is named."""
+    order), preferring one whose sweep is complete and, with ``variants``, one that trained
+    every arm named there (a section about arms the current study does not train reads the
+    study that did); only phantom results are considered unless a profile is named."""
     from ggcam.experiment.store import ResultsStore  # the store's module names this one
 
     root = Path(root) if root else results_root()
@@ -45,8 +47,11 @@ def open_store(profile: str | None = None, root: str | Path | None = None) -> Re
     for name in names:
         store = ResultsStore(root / name)
         if (store.path / "runs.csv").is_file():
-            if profile is None and "real" in set(store.runs()["data_origin"]):
+            runs = store.runs() if profile is None else None
+            if profile is None and "real" in set(runs["data_origin"]):
                 continue  # never pick real-data results silently
+            if profile is None and not set(variants) <= set(runs["variant"]):
+                continue
             if profile is not None or is_complete(store):
                 return store
             found.append(store)

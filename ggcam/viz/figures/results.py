@@ -169,14 +169,15 @@ def paper_medians(runs: pd.DataFrame, arms=("ggcam", "ggcam-warm")) -> dict:
     return {"auc_ovo": marks}
 
 
-def figure3(runs: pd.DataFrame, metrics, variants, paper: dict | None = None):
-    """Figure 3 panels (``plots.metric_boxplots``) for the ``variants`` present, or a note."""
+def figure3(runs: pd.DataFrame, metrics, variants, paper: dict | None = None, planned=None):
+    """Figure 3 panels (``plots.metric_boxplots``) for the ``variants`` present, or a note.
+    ``planned``: the arms the study trains (default: all); only those are named "not run yet"."""
     from ggcam.viz import paper_figures as plots
 
     present = [v for v in variants if len(runs) and v in set(runs["variant"])]
     if len(present) < 1 or runs[runs["variant"].isin(present)][list(metrics)].notna().sum().sum() == 0:
         return note(f"No runs of {', '.join(variants)} with these metrics yet.")
-    missing = [v for v in variants if v not in present]
+    missing = [v for v in variants if v not in present and (planned is None or v in planned)]
     fig = plots.metric_boxplots(runs, list(metrics), variants=present, paper_medians=paper)
     if missing:
         fig.suptitle(f"not run yet: {', '.join(missing)}", fontsize=10)
