@@ -74,7 +74,8 @@ report.styled(figures.released_behaviours(),
 # [classification page](06_classification.ipynb) lists every arm's):
 
 # %%
-store = summary.open_results(profile, results_dir or None, variants=("ggcam", "ggcam-legacy"))
+legacy_arms = ("ggcam", "ggcam-legacy")  # the current study does not train them: read one that did
+store = summary.open_results(profile, results_dir or None, variants=legacy_arms)
 runs = summary.runs_of(store)
 
 # %% tags=["remove-input"]

@@ -53,3 +53,25 @@ def test_the_partial_cc_sentence_sets_each_arm_beside_the_mean_gaze_map():
     assert "standard 0.20 / +0.01; GG-CAM 0.65 / +0.15." in text
     assert "The mean-gaze map itself reaches a CC of 0.74" in text
     assert constant_maps.partial_cc_sentence(runs.drop(columns="cc_partial"), get_profile("cpu")) == ""
+
+
+def test_the_centre_note_reads_raw_cc_beside_the_partial_cc(tmp_path):
+    # Before: "the maps do not follow this image's gaze more closely than the average gaze map",
+    # next to a verdict that they follow it beyond that map (partial CC): both read as one.
+    from ggcam.analysis.summary_text import _centre_note
+    from ggcam.experiment import ResultsStore, RunRecord
+
+    store = ResultsStore(tmp_path / "cpu")
+    store.path.mkdir(parents=True)
+    rows = []
+    for s, (cc, partial) in enumerate(((0.60, 0.15), (0.65, 0.17), (0.70, 0.20))):
+        row = dict.fromkeys(RunRecord.columns())
+        row.update(profile="cpu", network="resnet18", variant="ggcam-warm", seed=s, status="ok",
+                   run_id=f"resnet18__ggcam-warm__s{s}", cc=cc, cc_centre=0.74, cc_partial=partial,
+                   data_origin="phantom", learned=True, n_train=400, informativeness=0.6)
+        rows.append(row)
+    pd.DataFrame(rows, columns=RunRecord.columns()).to_csv(store.path / "runs.csv", index=False)
+    assert _centre_note(store, "resnet18", "ggcam-warm") == (
+        " Its median CC with Ψ, 0.650, is below that of a fixed centre prior (0.740): as a whole the "
+        "maps match this image's gaze less closely than the average gaze map does. What they follow "
+        "of this image's gaze beyond the average map is the partial CC, median +0.170 (below).")

@@ -198,11 +198,16 @@ def _centre_note(store: ResultsStore, network: str, arm: str) -> str:
         return ""
     cc, centre = part["cc"].median(), part["cc_centre"].median()
     side = "above" if cc > centre else "below"
-    return (f" Its median CC with Ψ, {cc:.3f}, is {side} that of a fixed centre prior "
+    text = (f" Its median CC with Ψ, {cc:.3f}, is {side} that of a fixed centre prior "
             f"({centre:.3f}): " + ("the maps follow this image's gaze more than where gaze "
                                    "usually falls." if side == "above" else
-                                   "the maps do not follow this image's gaze more closely than "
-                                   "the average gaze map does."))
+                                   "as a whole the maps match this image's gaze less closely "
+                                   "than the average gaze map does."))
+    partial = part["cc_partial"].median() if "cc_partial" in part.columns else np.nan
+    if np.isfinite(partial):  # the second study: what the maps add beyond that average map
+        text += (f" What they follow of this image's gaze beyond the average map is the partial "
+                 f"CC, median {partial:+.3f} (below).")
+    return text
 
 
 def localisation_markdown(store: ResultsStore, paired: pd.DataFrame) -> str:
