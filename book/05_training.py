@@ -36,6 +36,7 @@ from ggcam.analysis import headline, summary
 from ggcam.config import RELEASED, TABLE1, WARM, table1_frame
 from ggcam.evaluate import SATURATION_LOGIT
 from ggcam.experiment import RunSpec, get_profile, profiles_frame
+from ggcam.stats.equivalence import MIN_RECALL
 from ggcam.train import SATURATION_SHARE
 from ggcam.tune import (
                         best_vs_table1,
@@ -316,9 +317,10 @@ report.styled(flags[["network", "variant", "runs", "diverged", "σ_sm frozen", "
               labels={"variant": "arm"})
 
 # %%
-report.styled(flags[["network", "variant", "runs", "single class", "AUC CI covers 0.5", "learned"]],
+report.styled(flags[["network", "variant", "runs", "single class", "low recall", "AUC CI covers 0.5", "learned"]],
               caption="Did the sweep's runs learn? (counts of runs)",
               labels={"variant": "arm", "single class": "one class predicted",
+                      "low recall": f"a class recalled < {MIN_RECALL:.0%}",
                       "AUC CI covers 0.5": "AUC interval covers 0.5"})
 
 # %% [markdown]

@@ -26,3 +26,16 @@ def test_drops_are_counted_per_arm():
     assert table.loc["standard", "lr drops"] == 3 and table.loc["ggcam-warm", "lr drops"] == 0
     assert "in all (standard 3)" in lr_drop_sentence(curves)
     assert lr_drop_sentence(curves.iloc[:0]) == ""
+
+
+def test_the_flags_count_each_test_of_the_learned_rule():
+    from ggcam.analysis.summary_training import flags_table
+
+    base = {"network": "resnet18", "variant": "standard", "status": "ok", "sigma_frozen": False,
+            "optimizer_overflow": False, "sigmoid_saturated": False, "single_class": False,
+            "auc_ci_covers_chance": False, "recall_chf": 0.6, "recall_pneumonia": 0.5}
+    runs = pd.DataFrame([{**base, "recall_normal": 0.0, "learned": False},   # a class never recalled
+                         {**base, "recall_normal": 0.09, "learned": False},  # just under 10%
+                         {**base, "recall_normal": 0.10, "learned": True}])
+    row = flags_table(runs).iloc[0]
+    assert (row["runs"], row["low recall"], row["learned"]) == (3, 2, 1)

@@ -25,18 +25,24 @@ def in_arm_order(t: pd.DataFrame) -> pd.DataFrame:
 
 def flags_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per network × arm: runs, diverged, σ_sm frozen, optimiser overflow anywhere, sigmoid
-    saturated, single-class, AUC interval covering chance, learned."""
+    saturated, single-class, a class recalled below ``MIN_RECALL``, AUC interval covering
+    chance, learned (the last three are the "learned" rule's tests)."""
+    from ggcam.stats.equivalence import MIN_RECALL
+
     cols = ["network", "variant", "runs", "diverged", "σ_sm frozen", "optimiser overflow",
-            "sigmoid saturated", "single class", "AUC CI covers 0.5", "learned"]
+            "sigmoid saturated", "single class", "low recall", "AUC CI covers 0.5", "learned"]
     if runs.empty:
         return pd.DataFrame(columns=cols)
-    r = runs.assign(diverged=runs["status"] != "ok")
+    recalls = runs[[c for c in runs.columns if c.startswith("recall_")]].astype(float)
+    r = runs.assign(diverged=runs["status"] != "ok",
+                    low_recall=(recalls < MIN_RECALL).any(axis=1) if recalls.shape[1] else False)
     g = r.groupby(["network", "variant"], sort=False)
     t = pd.DataFrame({"runs": g.size(), "diverged": g["diverged"].sum(),
                       "σ_sm frozen": g["sigma_frozen"].sum(),
                       "optimiser overflow": g["optimizer_overflow"].sum(),
                       "sigmoid saturated": g["sigmoid_saturated"].sum(),
                       "single class": g["single_class"].sum(),
+                      "low recall": g["low_recall"].sum(),
                       "AUC CI covers 0.5": g["auc_ci_covers_chance"].sum(),
                       "learned": g["learned"].sum()}).astype(int).reset_index()
     return in_arm_order(t)[cols]
