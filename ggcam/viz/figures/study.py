@@ -70,7 +70,7 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
                          metrics=("auc_ovo", "pointing_pneumonia")) -> Figure:
     """Paired Δ (arm − standard) at every dose point, one row per metric, one column per factor."""
     fig = figure(6.4, 2.4 * len(metrics))
-    axes = fig.subplots(len(metrics), len(FACTORS), squeeze=False)
+    axes = fig.subplots(len(metrics), len(FACTORS), sharey="row", squeeze=False)  # base point: one value
     for i, metric in enumerate(metrics):
         for j, (factor, label) in enumerate(FACTORS.items()):
             ax = axes[i, j]
@@ -85,7 +85,9 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
             ax.set_xlabel(label)
             if j == 0:
                 ax.set_ylabel(PANELS.get(metric, metric))
-    axes[0, 0].legend(loc="best", frameon=False)
+    # above the panels, as in the headline figure: inside one it hid a dose point
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside upper center", ncol=3,
+               frameon=False)
     return fig
 
 
