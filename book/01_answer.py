@@ -28,7 +28,9 @@
 # **Each arm against the same network trained without gaze.** Mean paired difference over
 # replicates with its 95% interval; grey band: the equivalence margin fixed before the
 # study; dashed line: the paper's gain in AUC. The arms are defined on the
-# [training page](05_training.ipynb).
+# [training page](05_training.ipynb). Localisation is compared for the arms the study named
+# before its sweep; the [interpretability page](07_interpretability.ipynb) scores every arm's
+# maps.
 # ```
 #
 # ```{glue:md} provenance_line
