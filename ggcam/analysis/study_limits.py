@@ -16,7 +16,8 @@ from ggcam.analysis.checkpoint_rule import (
     has_last_epoch,
     last_epoch_sentence,
 )
-from ggcam.analysis.effects import REFERENCE, base_runs, best_epoch_share
+from ggcam.analysis.effects import REFERENCE, arm_effects, base_runs, best_epoch_share
+from ggcam.analysis.headline import ci_text
 from ggcam.analysis.summary_store import runs_of
 from ggcam.experiment.profiles import Profile, get_profile
 from ggcam.experiment.store import ResultsStore
@@ -67,8 +68,31 @@ def _baseline_item(store: ResultsStore, base: pd.DataFrame, profile: Profile) ->
              f"(a uniform guess scores {CHANCE_CE:.2f}).")
     return (f"**An unsteady baseline.** {failed} of {len(std)} standard runs did not learn by "
             f"the study's bar.{swing} Part of the gain may be steadier training rather than "
-            "information in the gaze; a standard network without early stopping, or at a lower "
-            "learning rate, would tell, and was not run.")
+            f"information in the gaze.{_control_clause(base, profile)} A standard network without "
+            "early stopping, or at a lower learning rate, would tell more; neither was run.")
+
+
+def _control_clause(base: pd.DataFrame, profile: Profile, control: str = "ggcam-shuffled") -> str:
+    """What the wrong-gaze control (the same loss, another image's gaze) says about it: its
+    paired ΔAUC against standard and against the primary GG-CAM arm, once both have 2 paired
+    replicates; "" before."""
+    arm = profile.primary[1]
+    e = arm_effects(base, profile)
+    rows = e[(e["arm"] == control) & (e["metric"] == "auc_ovo")].set_index("reference")
+    if not {REFERENCE, arm} <= set(rows.index) or rows.loc[[REFERENCE, arm], "n"].min() < 2:
+        return ""
+    vs_std, vs_arm = rows.loc[REFERENCE], rows.loc[arm]
+    return (f" The wrong-gaze control trains with the same loss on another image's gaze: its "
+            f"paired ΔAUC is {ci_text(vs_std)} against standard and {ci_text(vs_arm)} against "
+            f"{short_label(arm)}, so " + _control_reading(vs_std, vs_arm))
+
+
+def _control_reading(vs_std: pd.Series, vs_arm: pd.Series) -> str:
+    if vs_arm["high"] >= 0:  # wrong gaze does as well as this image's gaze
+        return "a steadier loss may explain much of the gain."
+    if vs_std["low"] > 0:  # wrong gaze beats standard, and this image's gaze beats wrong gaze
+        return "part of the gain comes with the loss itself and part needs this image's gaze."
+    return "the gain needs this image's gaze, not only a steadier loss."
 
 
 def current_items(store: ResultsStore, runs: pd.DataFrame, profile: Profile) -> list[str]:
