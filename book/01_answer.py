@@ -257,8 +257,8 @@ glue("fig_method", fig_method, display=False)
 #
 # ## Summary
 #
-# - The verdicts and {numref}`fig-headline` are the study's result as far as its sweep has
-#   got; arms that did not learn are marked and not used for conclusions.
+# - The verdicts and {numref}`fig-headline` are the result of the study shown, with the limits
+#   its box states; runs that did not learn are counted, not dropped, and said so.
 # - Every number comes from `results/`; the paper's numbers are labelled as the paper's.
 
 # %% tags=["remove-input"]

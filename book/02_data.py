@@ -198,7 +198,9 @@ report.styled(figures.informativeness_effect(f"{work_dir}/informativeness",
 # (grouped by patient, so no patient is on two sides). The seed of a run fixes its split, so
 # two arms with the same seed see the same test images. On this page's small phantom
 # ({glue:text}`n_split_images` images) the shares are rounded per class, so the table below
-# is far from 70/10/20; the `cpu` profile's 800 images split 50/10/40 as set.
+# is far from 70/10/20. The first study (`cpu-v1`) re-split one pool of 800 images 50/10/40
+# per seed; the current one (`cpu`) draws each replicate's own phantom, split into 400
+# training and 200 validation images, and scores every run on one shared test phantom of 600.
 
 # %% tags=["remove-cell"]
 glue("n_split_images", len(raw.metadata), display=False)

@@ -112,7 +112,8 @@ report.styled(search_space_frame(), caption="Search space (ggcam.tune.SEARCH_SPA
 # %% [markdown]
 # The study committed with the repository is a **demonstration of the machinery on the
 # `smoke` profile** (two-epoch trials on a few dozen images): its best values are not a
-# replacement for Table 1, and the sweep below trains with Table 1's values. The same command
+# replacement for Table 1, and the sweep below trains with Table 1's values wherever its
+# profile sets none. The same command
 # on the `cpu` or `gpu` profile, left running (it resumes), is the real search:
 #
 # ```bash
@@ -171,8 +172,9 @@ report.styled(best_vs_table1(trials, tuned_network, tuned_variant),
 #
 # The run shown is one of the sweep's, read from its results store
 # (`ggcam.experiment.ResultsStore`): the record, predictions, maps and curves that
-# `ggcam.experiment.run.run_one` wrote when the sweep trained it. Its configuration: Table 1's
-# values for its arm, the profile's sizes.
+# `ggcam.experiment.run.run_one` wrote when the sweep trained it. Its configuration (below):
+# the profile's sizes, learning rate and checkpoint rule, and Table 1's values for its arm
+# wherever the profile sets none.
 
 # %%
 sweep = summary.open_results(sweep_profile, results_dir or None)
@@ -192,7 +194,7 @@ glue("run_minutes", facts["minutes"], display=False)
 glue("run_threads", facts["threads"], display=False)
 
 # %% [markdown]
-# Its record beside the same arm and seed on the sweep's other networks (AUC, its interval,
+# Its record beside the same arm and seed on every network of the sweep (AUC, its interval,
 # whether it learned); every run of the sweep is in the
 # [classification page's table of runs](06_classification.ipynb):
 
@@ -284,8 +286,9 @@ Markdown(figures.rerun_audits(sweep))
 # gains weight only after thousands of steps: for a long while the network is trained on gaze
 # alone. And the gradient of $\log \sigma_{sm}$ is about $\mathcal{L}_{sm} / \sigma_{sm}^2$;
 # Adam keeps its square in float32, which overflows (above $3.4 \times 10^{38}$) once
-# $\sigma_{sm}$ is small enough, and then $\sigma_{sm}$ never moves again. The arms separate
-# these effects: `ggcam` (Table 1, float32), `ggcam-fp64` (the same, with eq. {eq}`eq-11`, its three
+# $\sigma_{sm}$ is small enough, and then $\sigma_{sm}$ never moves again. Three arms separate
+# these effects (the first study, `cpu-v1`, trained all three; the current one trains only the
+# last): `ggcam` (Table 1, float32), `ggcam-fp64` (the same, with eq. {eq}`eq-11`, its three
 # parameters and their optimiser state in float64; the network stays float32), and `ggcam-warm`
 # (float64 and $\sigma_{sm}$ starting
 # at {glue:text}`warm_sigma`), the primary GG-CAM arm.
@@ -349,7 +352,8 @@ glue("fig_sigma_sm", sigma_fig, display=False)
 # :alt: The uncertainty sigma_sm per epoch on a log scale, one panel per network, one line per GG-CAM run coloured by arm.
 #
 # **$\sigma_{sm}$ during training.** Every GG-CAM run of the sweep, one line per seed, coloured
-# by arm; Table 1's tiny starting values sit at the bottom of the log scale.
+# by arm; runs that start at Table 1's tiny values (the first study's `ggcam` and `ggcam-fp64`)
+# sit at the bottom of the log scale.
 # ```
 #
 # (training-final-parameters)=
@@ -368,7 +372,8 @@ report.styled(summary.final_parameters(sweep_runs).drop(columns="runs"),
 # %% [markdown]
 # ## What the legacy arm trains
 #
-# `ggcam-legacy` trains what the authors' released code trains: Ω as the *mean* over
+# `ggcam-legacy` (trained in the first study, `cpu-v1`; the current one does not) trains
+# what the authors' released code trains: Ω as the *mean* over
 # channels, the Normal-class map compared *raw* with Ψ for every label, $\alpha$ frozen, the
 # code's initial $\sigma$ values ($\sigma_{ce}$ = {glue:text}`legacy_sigma_ce`, so the
 # cross-entropy starts with a weight of {glue:text}`legacy_w_ce`), B = {glue:text}`legacy_b`

@@ -151,7 +151,8 @@ fig_controls = figures.figure3(runs, ["auc_ovo"], ("ggcam-warm", "ggcam-oracle",
 # %% tags=["remove-cell"]
 glue("fig_auc_primary", fig_primary, display=False)
 glue("fig_auc_arms", fig_arms, display=False)
-glue("arms_note", Markdown(summary.borrowed_note(arms_store, store, "these three arms")), display=False)
+glue("arms_note", Markdown(summary.borrowed_note(arms_store, store, "these three arms", "The next figure")),
+     display=False)
 glue("fig_auc_controls", fig_controls, display=False)
 
 # %% [markdown]

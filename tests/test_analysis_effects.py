@@ -141,7 +141,8 @@ def test_the_front_page_words_for_both_designs():
     runs = runs[(runs["n_train"] == 400) & (runs["informativeness"] == 0.6)]
     corrected, plain = arm_effects(runs, v1), arm_effects(runs, CPU)
     assert "corrected resampled t (test/train ratio 0.80), 2.7 times as wide" in headline.interval_sentence(corrected, v1)
-    assert "plain t intervals over replicates" in headline.interval_sentence(plain, CPU)
+    assert "scored on one shared test set of 600 images" in headline.interval_sentence(plain, CPU)
+    assert "t intervals over replicates" in headline.interval_sentence(plain, CPU)
     assert "2.7 times as wide at 8 seeds" in headline.resplit_caveat(v1)
     assert headline.resplit_caveat(CPU) == ""
     table = headline.effects_display(plain)
@@ -151,7 +152,7 @@ def test_the_front_page_words_for_both_designs():
 
 def test_a_raised_auc_is_compared_with_the_papers_gain_in_words():
     up = verdicts(arm_effects(_runs(delta=0.1, noise=0.01), CPU))["classification"]
-    assert up.startswith("Gaze supervision raised") and "a gain larger than the paper's (+0.055)" in up
+    assert up.startswith("Gaze supervision raised") and "its interval lies above the paper's gain (+0.055, ResNet50 on real data" in up
     near = verdicts(arm_effects(_runs(delta=0.05, noise=0.02), CPU))["classification"]
     assert "raised" in near and "as large as the paper's (+0.055) is inside the interval" in near
 
@@ -208,3 +209,17 @@ def test_the_effnet_probes_are_pointed_to_only_where_the_study_trained_effnet():
 
     assert probes_sentence(pd.DataFrame({"network": ["resnet18"]})) == ""
     assert "results/cpu-probes/README.md" in probes_sentence(pd.DataFrame({"network": ["resnet18", "efficientnet_b0"]}))
+
+
+def test_a_family_that_cannot_reach_005_makes_its_intervals_descriptive():
+    from ggcam.analysis.headline import holm_floor_clause
+
+    effects = pd.DataFrame({"family": ["controls"] * 8 + ["primary"], "reference": "standard",
+                            "arm": ["ggcam-shuffled"] + ["x"] * 7 + ["ggcam-warm"],
+                            "metric": "auc_ovo", "n": 8, "p_holm": 0.0703, "interval": "t"})
+    # 8 tests × 2/2^8 = 0.0625 > 0.05: no result in the family could be called
+    assert holm_floor_clause(effects, "ggcam-shuffled") == (
+        " Both are descriptive: with 8 replicates this family of 8 tests cannot reach p < 0.05 "
+        "(its smallest possible Holm p is 0.0625; here 0.0703).")
+    assert holm_floor_clause(effects, "ggcam-warm") == ""  # 1 test: 0.0078
+    assert holm_floor_clause(effects.assign(interval="corrected t (re-split pool)"), "ggcam-shuffled") == ""

@@ -84,7 +84,17 @@ def convergence_sentence(runs: pd.DataFrame, profile: Profile) -> str:
     return (f"Only {share:.0%} of the {len(primary)} runs of the primary comparison ({per_arm}) "
             f"chose an epoch before the last fifth of their {profile.max_epochs}-epoch budget or "
             f"stopped early, below the study's bar of {CONVERGENCE_BAR:.0%}: some runs were still "
-            "improving when the budget ended, which favours the arm that converges faster.")
+            f"improving when the budget ended, which favours the arm that converges faster"
+            f"{_faster(shares)}.")
+
+
+def _faster(shares: dict[str, float]) -> str:
+    """", here X (the arm that stopped improving sooner)", when the arms' shares differ."""
+    if len(shares) < 2 or len(set(shares.values())) < 2:
+        return ""
+    ranked = sorted(shares.items(), key=lambda kv: kv[1])
+    return (f", here {ranked[-1][0]}: the runs cut short are mostly {ranked[0][0]}'s, so the "
+            f"budget, if anything, understates {ranked[0][0]}'s results")
 
 
 def last_epoch_sentence(runs: pd.DataFrame, profile: Profile) -> str:

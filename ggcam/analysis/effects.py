@@ -190,10 +190,10 @@ def _measured(effects: pd.DataFrame, arm: str, metric: str) -> bool:
 
 _QUESTIONS = {  # key: (metric, arm, the question, the sentence, (word if Δ > 0, word otherwise))
     "localisation": ("pointing_pneumonia", None, "whether gaze supervision moves the maps onto the findings",
-                     "Gaze supervision {} the pneumonia maps' peaks onto the true findings (pointing game",
+                     "Gaze supervision {} more of the pneumonia maps' peaks onto the true findings (pointing game",
                      ("moved", "did not clearly move")),
     "gaze": ("cc_partial", None, "whether the maps follow the reader's gaze beyond where readers look on average",
-             "Its maps {} this reader's gaze beyond the mean-gaze prior (partial CC",
+             "Beyond the mean-gaze map, its maps {} more of this reader's gaze than the standard network's (partial CC",
              ("follow", "do not clearly follow")),
 }
 
@@ -211,7 +211,7 @@ def _auc_sentence(row: pd.Series, subject: str, network_label: str, margin: floa
 def _against_paper(row: pd.Series, gain: float) -> str:
     """The interval against the paper's gain, in words: excluded, inside, or exceeded."""
     if row["low"] > gain:
-        return f"a gain larger than the paper's (+{gain:g})"
+        return f"its interval lies above the paper's gain (+{gain:g}, ResNet50 on real data: a direction to compare, not a size)"
     if row["low"] > 0:
         return f"a gain as large as the paper's (+{gain:g}) is inside the interval"
     return exclusion_sentence(row["low"], row["high"], gain)
@@ -278,7 +278,7 @@ def best_epoch_share(runs: pd.DataFrame, profile: Profile) -> float:
 
 
 VERDICT_HEADS = {"classification": "Classification.", "localisation": "Where the maps peak.",
-                 "gaze": "Following the reader.", "oracle": "The upper bound.",
+                 "gaze": "Following the reader.", "oracle": "The oracle (the true findings as Ψ).",
                  "controls": "Wrong gaze."}
 
 

@@ -29,7 +29,9 @@ from ggcam.study import ARM, short_label
 
 LABELS = {**METRIC_LABELS, "pointing_pneumonia": "pointing game, pneumonia",
           "pointing_chf": "pointing game, CHF", "cc_partial": "partial CC with Ψ",
-          "cc": "CC with Ψ"}
+          "cc": "CC with Ψ", "energy_pneumonia": "energy inside, pneumonia",
+          "energy_chf": "energy inside, CHF", "inside_auroc_pneumonia": "AUROC inside, pneumonia",
+          "inside_auroc_chf": "AUROC inside, CHF"}
 
 
 def short_provenance(store: ResultsStore) -> str:
@@ -90,9 +92,12 @@ def interval_sentence(effects: pd.DataFrame, profile: Profile) -> str:
     """What the intervals of ``effects`` are, in words (they differ between the two designs)."""
     ratio = resplit_ratio(profile)
     if ratio is None:
-        return ("Each replicate has its own training, validation and test images, so the "
-                "paired differences are independent: the intervals are plain t intervals over "
-                "replicates and the p-values exact sign-flip tests.")
+        return ("Each replicate draws its own training and validation images, and every run is "
+                f"scored on one shared test set of {profile.replicates.n_test} images, so the paired "
+                "differences are independent across replicates: the intervals are t intervals "
+                "over replicates and the p-values exact sign-flip tests. They hold for this test "
+                "set; the hierarchical bootstrap on the [classification page](06_classification.ipynb) "
+                "also resamples its images.")
     return ("This study's seeds re-split one pool of images, so their test sets overlap and "
             "the paired differences are correlated: the intervals and p-values use Nadeau and "
             f"Bengio's corrected resampled t (test/train ratio {ratio:.2f}), "
@@ -127,11 +132,32 @@ def verdict_lines(store: ResultsStore, keys: tuple[str, ...] | None = None) -> s
 
     profile = get_profile(store.profile)
     runs = runs_of(store)
-    sentences = verdicts(arm_effects(runs, profile), margin=profile.equivalence_margin,
+    effects = arm_effects(runs, profile)
+    sentences = verdicts(effects, margin=profile.equivalence_margin,
                          levels=pointing_levels(runs, profile))
+    if "controls" in sentences:
+        sentences["controls"] += holm_floor_clause(effects, "ggcam-shuffled")
     if keys is not None:
         sentences = {k: v for k, v in sentences.items() if k in keys}
     return verdict_markdown(sentences)
+
+
+def holm_floor_clause(effects: pd.DataFrame, arm: str, metric: str = "auc_ovo") -> str:
+    """A sentence for a comparison whose Holm family cannot reach p < 0.05 with the replicates
+    it has (m exact sign-flip tests on n replicates: the smallest adjusted p is m · 2/2ⁿ),
+    saying its intervals are descriptive; "" otherwise (or for corrected-t p-values)."""
+    rows = effects[(effects["arm"] == arm) & (effects["metric"] == metric)
+                   & (effects["reference"] == REFERENCE) & (effects["interval"] == "t")]
+    if rows.empty or not np.isfinite(rows.iloc[0]["p_holm"]):
+        return ""
+    row = rows.iloc[0]
+    family = effects[effects["family"] == row["family"]]
+    floor = min(1.0, len(family) * 2 / 2 ** int(row["n"]))
+    if floor <= 0.05:
+        return ""
+    return (f" Both are descriptive: with {int(row['n'])} replicates this family of "
+            f"{len(family)} tests cannot reach p < 0.05 (its smallest possible Holm p is "
+            f"{floor:.3g}; here {row['p_holm']:.3g}).")
 
 
 def related_text(effects: pd.DataFrame, primary: str = "ggcam-warm") -> str:

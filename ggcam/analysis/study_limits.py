@@ -47,9 +47,15 @@ def _replicates_item(base: pd.DataFrame, profile: Profile) -> str:
     planned = max(len(a.seeds) for a in profile.arms if a.variant == REFERENCE)
     cut = (f" (the design asked for {DESIGN_REPLICATES}; the training budget cut it to {planned})"
            if planned < DESIGN_REPLICATES else "")
+    floor = 2 / 2 ** n
+    blocked = [f"{f.name} ({len(f.comparisons) * len(f.metrics)} tests)" for f in profile.families
+               if len(f.comparisons) * len(f.metrics) * floor > 0.05]
+    holm = (f" A Holm family of m tests cannot go below m times that, so these families cannot "
+            f"reach p < 0.05 at all and their intervals are descriptive: {', '.join(blocked)}."
+            if blocked and n else "")
     return (f"**{n} paired replicates{cut}.** With {n} pairs the smallest p an exact sign-flip "
-            f"test can give is 2/{2 ** n} = {2 / 2 ** n:.4f}, so no comparison can be more certain "
-            "than that, however large its effect.")
+            f"test can give is 2/{2 ** n} = {floor:.4f}, so no comparison can be more certain "
+            f"than that, however large its effect.{holm}")
 
 
 def _baseline_item(store: ResultsStore, base: pd.DataFrame, profile: Profile) -> str | None:
@@ -88,11 +94,15 @@ def _control_clause(base: pd.DataFrame, profile: Profile, control: str = "ggcam-
 
 
 def _control_reading(vs_std: pd.Series, vs_arm: pd.Series) -> str:
+    # Another image of the same class still shows where that class's findings lie: what the
+    # control keeps may be a class-typical map as much as a steadier loss.
     if vs_arm["high"] >= 0:  # wrong gaze does as well as this image's gaze
-        return "a steadier loss may explain much of the gain."
+        return ("the gain may not need this image's gaze: a steadier loss or a class-typical "
+                "map could explain much of it.")
     if vs_std["low"] > 0:  # wrong gaze beats standard, and this image's gaze beats wrong gaze
-        return "part of the gain comes with the loss itself and part needs this image's gaze."
-    return "the gain needs this image's gaze, not only a steadier loss."
+        return ("part of the gain survives with another image's gaze of the same class (a "
+                "steadier loss, or a class-typical map) and part needs this image's gaze.")
+    return "the gain needs this image's gaze, not only a steadier loss or a class-typical map."
 
 
 def current_items(store: ResultsStore, runs: pd.DataFrame, profile: Profile) -> list[str]:

@@ -61,13 +61,13 @@ def at_base_point(runs: pd.DataFrame, profile) -> pd.Series:
     return ok
 
 
-def borrowed_note(store: ResultsStore, main: ResultsStore, what: str) -> str:
+def borrowed_note(store: ResultsStore, main: ResultsStore, what: str, where: str = "This section") -> str:
     """A sentence for a section that reads another study than the rest of the book (``main``),
     because only that one trained ``what``; "" when it is the same study."""
     if store.path == main.path:
         return ""
     return (f"The study the other pages show (`{main.profile}`) does not train {what} (cut to "
-            f"fit its budget). This section reads the study that does, `{store.profile}` "
+            f"fit its budget). {where} reads the study that does, `{store.profile}` "
             f"(`results/{store.profile}/`).")
 
 
