@@ -325,8 +325,9 @@ glue("fig_cam_methods", fig_methods, display=False)
 #
 # **Faithfulness (ROAD).** Remove the pixels a map ranks most relevant (or least relevant),
 # fill them in by noisy interpolation, and watch the true class's probability: ROAD is the mean
-# over thresholds of (drop when the least relevant go − drop when the most relevant go) / 2.
-# Higher is more faithful; a constant map scores about 0. Three test images, one per class,
+# over thresholds of (change when the least relevant go − change when the most relevant go) / 2,
+# a change being the new probability minus the old. A faithful map loses more when its most
+# relevant pixels go, so higher is more faithful; a constant map scores about 0. Three test images, one per class,
 # of the demonstration network: this shows how to read ROAD beside the maps above, not how
 # faithful each method is in general. (ROAD depends on a map only through its ranking of the
 # pixels, so Grad-CAM and HiResCAM, equal to the native map's ReLU, share its score.)

@@ -173,9 +173,9 @@ DOSE_FIGURE = """```{{glue:figure}} fig_dose
 :alt: Line plots of the paired difference in test AUC and in the pneumonia pointing game against training-set size and against the reader's informativeness, with 95% intervals, the equivalence margin and the paper's gain.
 
 **Where gaze starts to help.** Paired Δ against the standard network at each point, mean over
-replicates with its 95% t interval; one factor changes at a time around the base point
-({base}). A replicate's images do not change with the reader, so its one standard run pairs
-with every informativeness level.
+replicates with its 95% t interval ({counts}); one factor changes at a time around the base
+point ({base}). A replicate's images do not change with the reader, so its one standard run
+pairs with every informativeness level.
 ```"""
 
 
@@ -197,7 +197,9 @@ def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFram
                 "of their runs are done): the figure appears here once each point has two.")
     lead = (f"{{numref}}`fig-dose` shows how the effects change with the training-set size and "
             f"with how informative the reader's gaze is ({done} of {len(planned)} dose runs done).")
-    return lead + "\n\n" + DOSE_FIGURE.format(base=base)
+    counts = (f"{int(dose.loc[at_base, 'n'].max())} replicates at the base point, up to "
+              f"{int(dose.loc[~at_base, 'n'].max())} at the others")
+    return lead + "\n\n" + DOSE_FIGURE.format(base=base, counts=counts)
 
 
 def learned_sensitivity(runs: pd.DataFrame, profile: Profile) -> str:
