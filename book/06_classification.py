@@ -196,6 +196,12 @@ glue("fig_auc_controls", fig_controls, display=False)
 # possible" is the best p the family's test could give with these seeds (2 / 2ⁿ for n seeds,
 # times the family's size under Holm): where it exceeds 0.05, no difference could be called,
 # whatever its size. A comparison needs two paired seeds before it is tested.
+#
+# These families group the comparisons this page tests. The study's own comparisons and Holm
+# families, fixed before its sweep, are on the [front page](01_answer.ipynb): its intervals
+# are t intervals over replicates on the study's test set, and its p-values are adjusted
+# within those families, so they can differ from the ones here (whose primary interval also
+# resamples the test images). Where the two differ, the front page's are the study's answer.
 
 # %%
 report.styled(summary.paired_brief(paired, "auc_ovo"),

@@ -228,7 +228,10 @@ glue("fig_interp_arms", fig_arms, display=False)
 # arm − first) with its 95% interval over seeds, and its p-value. Every row is a secondary
 # comparison, Holm-adjusted within its family (per network: the primary pair's four
 # localisation metrics; the gaze controls; the other arms); the classification page says how
-# small a p each family's test could give with these seeds.
+# small a p each family's test could give with these seeds. The study's own localisation
+# comparisons (image space, per class) and their families, fixed before its sweep, are on the
+# [front page](01_answer.ipynb) and in the section above; the grid metrics here are the
+# paper's.
 
 # %%
 localisation = ["pointing", "cc", "interp_chf", "interp_pneumonia"]
