@@ -70,6 +70,9 @@ def test_run_display_and_summary(tmp_path):
     runs.loc[0, ["auc_ovo_low", "auc_ovo_high", "epochs", "best_epoch"]] = [0.5, 0.7, 12, 9]
     runs.loc[1:, ["auc_ovo_low", "auc_ovo_high", "epochs", "best_epoch"]] = [0.4, 0.6, 12, 3]
     runs.loc[0, ["sigma_frozen", "optimizer_overflow", "learned"]] = [True, True, False]
+    runs[["recall_normal", "recall_chf", "recall_pneumonia"]] = 0.5
+    runs["learned_reason"] = "as recorded"  # judged by the current rule when written: kept
+    runs.loc[1, ["recall_normal", "learned"]] = [0.05, False]  # why it did not learn, in its flags
     runs.to_csv(store.path / "runs.csv", index=False)
     shown = summary.run_display(store)
     assert list(shown.columns) == ["network", "arm", "seed", "AUC [95% CI]", "learned",
@@ -77,11 +80,13 @@ def test_run_display_and_summary(tmp_path):
     first = shown[(shown["arm"] == "standard") & (shown["seed"] == 0)].iloc[0]
     assert first["flags"] == "σ_sm frozen" and first["learned"] == "✗"
     assert first["epochs (best)"] == "12 (9)" and first["AUC [95% CI]"].endswith("[0.500, 0.700]")
+    second = shown[(shown["arm"] == "standard") & (shown["seed"] == 1)].iloc[0]
+    assert second["flags"] == "normal recalled < 10%" and second["learned"] == "✗"
     assert list(shown["arm"].unique()) == ["standard", "ggcam-warm", "ggcam-shuffled"]
     _fits(shown)
     per_arm = summary.run_summary(summary.runs_of(store))
     standard = per_arm[per_arm["arm"] == "standard"].iloc[0]
-    assert standard["learned"] == "5 of 6" and standard["arm counts"] == "✓"
+    assert standard["learned"] == "4 of 6" and standard["arm counts"] == "✓"
     assert standard["CI width"] == pytest.approx(0.2)
     _fits(per_arm)
     assert summary.run_display(summary.open_results("cpu", tmp_path / "none")).empty

@@ -84,11 +84,16 @@ def paired_by_metric(paired: pd.DataFrame, metrics) -> pd.DataFrame:
 
 def _flags(r) -> str:
     """A run's flags in words: diverged, σ_sm frozen, optimiser overflow, sigmoid saturated,
-    single class."""
+    single class, and each class recalled below the "learned" bar."""
+    from ggcam.stats.equivalence import MIN_RECALL
+    from ggcam.study import CLASS_KEYS
+
     words = [("diverged", r["status"] != "ok"), ("σ_sm frozen", bool(r["sigma_frozen"])),
              ("optimiser overflow", bool(r["optimizer_overflow"]) and not bool(r["sigma_frozen"])),
              ("sigmoid saturated", bool(r["sigmoid_saturated"])),
              ("single class", bool(r["single_class"]))]
+    words += [(f"{k} recalled < {MIN_RECALL:.0%}", pd.notna(r.get(f"recall_{k}"))
+               and float(r[f"recall_{k}"]) < MIN_RECALL) for k in CLASS_KEYS]
     return ", ".join(w for w, on in words if on) or MISSING
 
 
