@@ -123,6 +123,9 @@ if fig_dose is not None:
 # only in the loss. Two controls ask whether the *radiologist's* gaze matters or any map
 # would do: Ψ of another image of the same class, and the mean Ψ for every image.
 #
+# ```{glue} arms_table
+# ```
+#
 # {glue:md}`interval_text`
 #
 # ```{glue} effects_table
@@ -164,6 +167,7 @@ if fig_dose is not None:
 
 # %% tags=["remove-cell"]
 facts = summary.progress_facts(store)
+glue("arms_table", report.styled(headline.arms_table(study), caption="The arms of this study"), display=False)
 glue("interval_text", Markdown(headline.interval_sentence(paired_effects, study)), display=False)
 glue("scope_text", Markdown(summary.scope_note(store)), display=False)
 glue("related_text", Markdown(headline.related_text(paired_effects)), display=False)

@@ -223,3 +223,13 @@ def test_a_family_that_cannot_reach_005_makes_its_intervals_descriptive():
         "(its smallest possible Holm p is 0.0625; here 0.0703).")
     assert holm_floor_clause(effects, "ggcam-warm") == ""  # 1 test: 0.0078
     assert holm_floor_clause(effects.assign(interval="corrected t (re-split pool)"), "ggcam-shuffled") == ""
+
+
+def test_the_arms_table_names_each_arm_of_the_study_and_its_psi():
+    from ggcam.analysis.headline import arms_table
+
+    table = arms_table(CPU).set_index("arm")
+    assert list(table.index) == ["standard", "ggcam-warm", "ggcam-oracle", "ggcam-shuffled", "ggcam-centre"]
+    assert table.loc["ggcam-centre", "in figures"] == "mean-gaze prior"
+    assert table.loc["ggcam-oracle", "its maps are pulled towards"] == "the phantom's true findings"
+    assert "ggcam-oracle" not in set(arms_table(get_profile("cpu-v1"))["arm"])  # the first study had none

@@ -25,7 +25,7 @@ from ggcam.analysis.summary_paired import METRIC_LABELS, fmt_ci
 from ggcam.analysis.summary_store import open_results, progress_facts, runs_of
 from ggcam.experiment.profiles import Profile, get_profile, run_specs
 from ggcam.experiment.store import ResultsStore
-from ggcam.study import ARM, short_label
+from ggcam.study import ARM, ARMS, short_label
 
 LABELS = {**METRIC_LABELS, "pointing_pneumonia": "pointing game, pneumonia",
           "pointing_chf": "pointing game, CHF", "cc_partial": "partial CC with Ψ",
@@ -140,6 +140,19 @@ def verdict_lines(store: ResultsStore, keys: tuple[str, ...] | None = None) -> s
     if keys is not None:
         sentences = {k: v for k, v in sentences.items() if k in keys}
     return verdict_markdown(sentences)
+
+
+PSI_WORDS = {"own": "this image's gaze", "shuffled": "another image's gaze (same class)",
+             "centre": "the mean training Ψ, one map for every image",
+             "oracle": "the phantom's true findings", "none": "– (no gaze)"}
+
+
+def arms_table(profile: Profile) -> pd.DataFrame:
+    """The arms a study trains: the name in run ids and tables, the word in figures, what it
+    is, and the Ψ its maps are pulled towards (one place that maps names to meanings)."""
+    return pd.DataFrame([{"arm": a.name, "in figures": a.short, "what it is": a.label,
+                          "its maps are pulled towards": PSI_WORDS.get(a.gaze_source, a.gaze_source)}
+                         for a in ARMS if a.name in profile.variants])
 
 
 def holm_floor_clause(effects: pd.DataFrame, arm: str, metric: str = "auc_ovo") -> str:
