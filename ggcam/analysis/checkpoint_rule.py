@@ -109,7 +109,8 @@ def last_epoch_sentence(runs: pd.DataFrame, profile: Profile) -> str:
     same = (c["low"] > 0) == (e["low"] > 0) and (c["high"] < 0) == (e["high"] < 0)
     label = short_label(arm)
     return (f"{label} against the standard network: ΔAUC {ci_text(c)} at the chosen epoch, "
-            f"{ci_text(e)} at the last epoch. The answer "
+            f"{ci_text(e)} at each run's last epoch (where early stopping or the budget ended it). "
+            f"The answer "
             f"{'does not hinge' if same else 'hinges'} on the checkpoint rule: the two "
             f"intervals {'say the same' if same else 'disagree'} about whether the effect "
             "is above, below or around zero.")
