@@ -1,4 +1,4 @@
-"""The audit log of ``ggcam rerun`` (``ggcam.experiment.verify``): ``reruns.csv`` keeps one
+"""The audit log of ``ggcam rerun`` (``ggcam.experiment.store_reruns``): ``reruns.csv`` keeps one
 row per run and commit, refuses a file it cannot trust, and the book's sentence reads it.
 The retraining itself is tested end to end in ``test_experiment_sweep.py``."""
 
@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from ggcam.experiment.store import ResultsStore
-from ggcam.experiment.verify import RerunReport, record_rerun, recorded_reruns
+from ggcam.experiment.store_reruns import record_rerun, recorded_reruns
+from ggcam.experiment.verify import RerunReport
 from ggcam.viz.figures import rerun_audits
 
 RUN = "resnet18__standard__s3"

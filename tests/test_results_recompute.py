@@ -85,7 +85,7 @@ def _plain(v):
 @pytest.mark.parametrize("store_path", committed_stores(), ids=lambda p: p.name)
 def test_recorded_reruns_agree_with_the_runs_they_audit(store_path):
     # reruns.csv (ggcam rerun) says "trained at X, AUC Y then": both must be the record's own.
-    from ggcam.experiment.verify import recorded_reruns
+    from ggcam.experiment.store_reruns import recorded_reruns
 
     store = ResultsStore(store_path)
     for audit in recorded_reruns(store).itertuples():

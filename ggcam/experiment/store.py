@@ -43,7 +43,8 @@ Every reader and writer of results goes through this module (its readers check w
 
 Every metric of a record is a function of its ``predictions`` and ``maps`` files and
 ``test_set.npz`` (``ggcam.experiment.metrics.run_metrics``), so it can be recomputed exactly.
-Which store a page reads is ``store_location``'s (``open_store``, named here too).
+Which store a page reads is ``store_location``'s (``open_store``, named here too);
+``reruns.csv``, the audits of ``ggcam rerun``, is ``store_reruns``'s.
 """
 
 from __future__ import annotations
@@ -296,5 +297,4 @@ class ResultsStore:
         runs = self.runs()
         join = lambda col: ", ".join(sorted(set(map(str, runs[col].dropna())))) or "?"
         return {"profile": self.profile, "runs": len(runs), "origin": join("data_origin"),
-                "commit": join("commit"), "device": join("device"), "date": join("date"),
-                "threads": join("threads")}
+                **{k: join(k) for k in ("commit", "device", "date", "threads")}}

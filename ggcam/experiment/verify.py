@@ -6,8 +6,8 @@ configuration (its ``config_hash`` must still match the profile), the same data 
 ``data_id``) and the same number of threads, into a scratch store, and compares the stored
 float64 logits with the new ones. On CPU with deterministic algorithms the two are
 bit-identical when nothing that trains has changed since. ``ggcam rerun`` is the command;
-it keeps each audit in the store's ``reruns.csv`` (``record_rerun``), so the book can say which
-runs were retrained, at which commit, and with what outcome (``recorded_reruns``).
+it keeps each audit in the store's ``reruns.csv`` (``store_reruns``), so the book can say which
+runs were retrained, at which commit, and with what outcome.
 """
 
 from __future__ import annotations
@@ -22,11 +22,9 @@ import torch
 
 from ggcam.experiment.profiles import get_profile, run_config, run_specs
 from ggcam.experiment.store import ResultsStore
-from ggcam.runtime import atomic_write_text
+from ggcam.experiment.store_reruns import RERUN_COLUMNS, RERUNS, record_rerun, recorded_reruns
 
-RERUNS = "reruns.csv"  # in the store's folder, one row per (run, commit it was retrained at)
-RERUN_COLUMNS = ["run_id", "commit_then", "commit_now", "identical", "max_abs_diff",
-                 "auc_then", "auc_now", "checked_utc"]
+__all__ = ["RERUNS", "RERUN_COLUMNS", "RerunReport", "record_rerun", "recorded_reruns", "rerun"]
 
 
 @dataclass(frozen=True)
@@ -98,39 +96,3 @@ def rerun(store: ResultsStore, run_id: str, work_root: str | Path, *,
                        identical=bool(same_rows and diff == 0), max_abs_diff=float(diff),
                        auc_then=float(rec["auc_ovo"]), auc_now=float(new.auc_ovo),
                        checked_utc=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"))
-
-
-def recorded_reruns(store: ResultsStore) -> pd.DataFrame:
-    """The audits kept in ``store``'s ``reruns.csv`` (``RERUN_COLUMNS``; empty if none yet).
-
-    Raises:
-        ValueError: the file lacks a column, names a run the store does not hold, or has an
-            ``identical`` value other than True/False.
-    """
-    path = store.path / RERUNS
-    if not path.is_file():
-        return pd.DataFrame(columns=RERUN_COLUMNS)
-    df = pd.read_csv(path, dtype={"commit_then": str, "commit_now": str, "identical": str})
-    missing = [c for c in RERUN_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: no column {', '.join(missing)} (expected {', '.join(RERUN_COLUMNS)})")
-    bad = df.loc[~df["identical"].isin(["True", "False"]), "identical"]
-    if len(bad):
-        raise ValueError(f"{path}: column identical must be True or False, found {bad.iloc[0]!r}")
-    unknown = sorted(set(df["run_id"]) - set(store.run_ids()))
-    if unknown:
-        raise ValueError(f"{path}: run {unknown[0]} is not a run of {store.path}")
-    return df.assign(identical=df["identical"] == "True")[RERUN_COLUMNS]
-
-
-def record_rerun(store: ResultsStore, report: RerunReport) -> Path:
-    """Add ``report`` to ``store``'s ``reruns.csv``, replacing an earlier audit of the same run
-    at the same commit; returns the file's path. Written whole (atomically): an interrupted
-    write leaves the previous file."""
-    row = pd.DataFrame([{c: getattr(report, c) for c in RERUN_COLUMNS}])
-    old = recorded_reruns(store)
-    old = old[~((old["run_id"] == report.run_id) & (old["commit_now"] == report.commit_now))]
-    table = pd.concat([old, row], ignore_index=True) if len(old) else row
-    path = store.path / RERUNS
-    atomic_write_text(table.sort_values(["run_id", "checked_utc"]).to_csv(index=False), path)
-    return path

@@ -114,7 +114,7 @@ def train_commands(profile: str, spec) -> str:
 def rerun_audits(store) -> str:
     """Markdown: the runs of ``store`` that ``ggcam rerun`` retrained at a later commit (its
     ``reruns.csv``) and whether their test logits came out bit-identical, or that none has been."""
-    from ggcam.experiment.verify import recorded_reruns
+    from ggcam.experiment.store_reruns import recorded_reruns
 
     audits = recorded_reruns(store)
     if audits.empty:
