@@ -105,7 +105,9 @@ glue("resplit_caveat", Markdown(headline.resplit_caveat(study)), display=False)
 # {glue:text}`dr_first_fixed` for a fixed location, so its pointing game cannot tell a real
 # map from a constant one. The second study uses {glue:text}`dr_chosen`, the smallest input
 # at which every pneumonia metric separates the oracle from the best fixed location by at
-# least {glue:text}`dr_margin`. CHF is not judged: its finding, the enlarged heart, barely
+# least {glue:text}`dr_margin`. Both studies draw the phantom at the same scale (1/16 of the
+# release's), so the larger input buys a finer Ω grid, not more detail in the image. CHF is
+# not judged: its finding, the enlarged heart, barely
 # moves between images, so a fixed location near the heart scores as well as any map.
 
 # %% tags=["hide-input"]
