@@ -174,7 +174,8 @@ def dose_response(runs: pd.DataFrame, profile: Profile, metrics=("auc_ovo", "poi
     return pd.DataFrame(rows, columns=DOSE_COLUMNS)
 
 
-def _get(effects: pd.DataFrame, arm: str, metric: str, reference: str = REFERENCE) -> pd.Series | None:
+def effect_row(effects: pd.DataFrame, arm: str, metric: str, reference: str = REFERENCE) -> pd.Series | None:
+    """The row of ``arm`` against ``reference`` for ``metric``, or None below 2 replicates."""
     rows = effects[(effects["arm"] == arm) & (effects["metric"] == metric)
                    & (effects["reference"] == reference)]
     return None if rows.empty or rows.iloc[0]["n"] < 2 else rows.iloc[0]
@@ -183,7 +184,7 @@ def _get(effects: pd.DataFrame, arm: str, metric: str, reference: str = REFERENC
 def _measured(effects: pd.DataFrame, arm: str, metric: str) -> bool:
     """False when the study has replicates of ``arm`` but no value of ``metric`` (a metric the
     study did not record), True otherwise (then "not yet" is the right word)."""
-    auc = _get(effects, arm, "auc_ovo")
+    auc = effect_row(effects, arm, "auc_ovo")
     rows = effects[(effects["arm"] == arm) & (effects["metric"] == metric)]
     return auc is None or (not rows.empty and rows["n"].max() > 0)
 
@@ -225,14 +226,14 @@ def verdicts(effects: pd.DataFrame, primary: str = "ggcam-warm", gain: float | N
     "not yet" while replicates are missing; no sentence for a metric the study lacks."""
     gain = paper_gain() if gain is None else gain
     out = {}
-    auc = _get(effects, primary, "auc_ovo")
+    auc = effect_row(effects, primary, "auc_ovo")
     if auc is None:
         out["classification"] = "Not enough paired replicates yet to say whether gaze supervision changes the test AUC."
     else:
         out["classification"] = (_auc_sentence(auc, "Gaze supervision", network_label, margin, gain)
                                  + f": {_against_paper(auc, gain)}.")
     for key, (metric, arm, question, template, words) in _QUESTIONS.items():
-        row = _get(effects, arm or primary, metric)
+        row = effect_row(effects, arm or primary, metric)
         if row is None:
             if _measured(effects, arm or primary, metric):  # else: the study lacks the metric
                 out[key] = f"Not enough paired replicates yet to say {question}."
@@ -242,12 +243,12 @@ def verdicts(effects: pd.DataFrame, primary: str = "ggcam-warm", gain: float | N
                     + f" Δ {row['estimate']:+.2f}, 95% interval {row['low']:+.2f} to "
                     f"{row['high']:+.2f}{level}).")
     if (effects["arm"] == "ggcam-oracle").any():  # a study without the oracle gets no line
-        oracle = _get(effects, "ggcam-oracle", "auc_ovo")
+        oracle = effect_row(effects, "ggcam-oracle", "auc_ovo")
         out["oracle"] = ("Not enough paired replicates yet to say what supervising with the true "
                          "findings does." if oracle is None else _auc_sentence(
                              oracle, "Supervising the maps with the true findings instead",
                              network_label, margin, gain) + ".")
-    shuffled = _get(effects, "ggcam-shuffled", "auc_ovo")
+    shuffled = effect_row(effects, "ggcam-shuffled", "auc_ovo")
     out["controls"] = ("Not enough paired replicates yet to say what another image's gaze does."
                        if shuffled is None else
                        _auc_sentence(shuffled, "Training on another image's gaze (same class)",
@@ -257,7 +258,7 @@ def verdicts(effects: pd.DataFrame, primary: str = "ggcam-warm", gain: float | N
 
 def _prior_clause(effects: pd.DataFrame) -> str:
     """The mean-gaze prior's ΔAUC against the standard network, as a clause (or nothing)."""
-    row = _get(effects, "ggcam-centre", "auc_ovo")
+    row = effect_row(effects, "ggcam-centre", "auc_ovo")
     if row is None:
         return ""
     return (f"; the mean-gaze prior for every image: Δ {row['estimate']:+.3f} "

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ggcam.analysis.effects import (
-    REFERENCE,
     arm_effects,
     base_runs,
+    effect_row,
     resplit_ratio,
     verdict_markdown,
     verdicts,
@@ -159,11 +159,9 @@ def holm_floor_clause(effects: pd.DataFrame, arm: str, metric: str = "auc_ovo") 
     """A sentence for a comparison whose Holm family cannot reach p < 0.05 with the replicates
     it has (m exact sign-flip tests on n replicates: the smallest adjusted p is m · 2/2ⁿ),
     saying its intervals are descriptive; "" otherwise (or for corrected-t p-values)."""
-    rows = effects[(effects["arm"] == arm) & (effects["metric"] == metric)
-                   & (effects["reference"] == REFERENCE) & (effects["interval"] == "t")]
-    if rows.empty or not np.isfinite(rows.iloc[0]["p_holm"]):
+    row = effect_row(effects, arm, metric)
+    if row is None or row["interval"] != "t" or not np.isfinite(row["p_holm"]):
         return ""
-    row = rows.iloc[0]
     family = effects[effects["family"] == row["family"]]
     floor = min(1.0, len(family) * 2 / 2 ** int(row["n"]))
     if floor <= 0.05:
@@ -176,9 +174,7 @@ def holm_floor_clause(effects: pd.DataFrame, arm: str, metric: str = "auc_ovo") 
 def related_text(effects: pd.DataFrame, primary: str = "ggcam-warm") -> str:
     """The real-data study beside ours (``paper_values.related_sentence``), set against the
     primary arm's paired ΔAUC in ``effects`` (``arm_effects``) once it has 2 replicates."""
-    rows = effects[(effects["arm"] == primary) & (effects["metric"] == "auc_ovo")
-                   & (effects["reference"] == REFERENCE)]
-    return related_sentence(rows.iloc[0] if len(rows) and rows.iloc[0]["n"] >= 2 else None)
+    return related_sentence(effect_row(effects, primary, "auc_ovo"))
 
 
 DOSE_FIGURE = """```{{glue:figure}} fig_dose

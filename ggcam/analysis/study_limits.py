@@ -18,7 +18,7 @@ from ggcam.analysis.checkpoint_rule import (
 )
 from ggcam.analysis.effects import REFERENCE, arm_effects, base_runs, best_epoch_share
 from ggcam.analysis.headline import ci_text
-from ggcam.analysis.summary_store import runs_of
+from ggcam.analysis.summary_store import curves_of, runs_of
 from ggcam.experiment.profiles import Profile, get_profile
 from ggcam.experiment.store import ResultsStore
 from ggcam.study import short_label
@@ -32,10 +32,7 @@ CHANCE_CE = float(np.log(3))  # the cross-entropy of a uniform guess over three 
 def largest_val_ce(store: ResultsStore, runs: pd.DataFrame) -> pd.Series:
     """Each run's largest validation cross-entropy over its epochs, by run_id (NaN where its
     curves are missing)."""
-    try:
-        curves = store.curves()
-    except FileNotFoundError:
-        return pd.Series(np.nan, index=runs["run_id"])
+    curves = curves_of(store)
     if "val_ce" not in curves.columns:
         return pd.Series(np.nan, index=runs["run_id"])
     return curves.groupby("run_id")["val_ce"].max().reindex(runs["run_id"])

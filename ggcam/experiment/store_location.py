@@ -22,15 +22,16 @@ def results_root(start: str | Path | None = None) -> Path:
     raise FileNotFoundError(f"no results/ folder beside a pyproject.toml above {here}")
 
 
-def is_complete(store: ResultsStore) -> bool:
-    """Whether every run its profile plans is in ``store``'s runs table (a store of a profile
-    ggcam no longer defines counts as complete: nothing more will be added to it)."""
+def is_complete(store: ResultsStore, runs=None) -> bool:
+    """Whether every run its profile plans is in ``store``'s runs table (``runs``, when the
+    caller has read it already; a store of a profile ggcam no longer defines counts as
+    complete: nothing more will be added to it)."""
     from ggcam.experiment.profiles import PROFILES, run_specs
 
     if store.profile not in PROFILES:
         return True
     planned = {s.run_id for s in run_specs(PROFILES[store.profile])}
-    return planned <= set(store.runs()["run_id"])
+    return planned <= set((store.runs() if runs is None else runs)["run_id"])
 
 
 def open_store(profile: str | None = None, root: str | Path | None = None,
@@ -52,7 +53,7 @@ def open_store(profile: str | None = None, root: str | Path | None = None,
                 continue  # never pick real-data results silently
             if profile is None and not set(variants) <= set(runs["variant"]):
                 continue
-            if profile is not None or is_complete(store):
+            if profile is not None or is_complete(store, runs):
                 return store
             found.append(store)
     if found:
