@@ -168,7 +168,7 @@ glue("fig_omega", omega_fig, display=False)
 # %% [markdown]
 # ```{glue:figure} fig_omega
 # :name: fig-omega
-# :alt: Density of the elements of the class activation maps Ω on a log scale, one panel per network, one line per arm, over a symmetric-log axis of values.
+# :alt: Density of the elements of the class activation maps Ω on a log scale, one panel per network trained, one line per arm, over a symmetric-log axis of values.
 #
 # **The paper's Figure 2, reproduced: the distribution of Ω in the trained networks.** Every element of Ω
 # of every test image, on fixed bins (logarithmic beyond ±10⁻³), density on a log scale as in

@@ -349,7 +349,7 @@ glue("fig_sigma_sm", sigma_fig, display=False)
 # %% [markdown]
 # ```{glue:figure} fig_sigma_sm
 # :name: fig-sigma-sm
-# :alt: The uncertainty sigma_sm per epoch on a log scale, one panel per network, one line per GG-CAM run coloured by arm.
+# :alt: The uncertainty sigma_sm per epoch on a log scale, one panel per network trained, one line per GG-CAM run coloured by arm.
 #
 # **$\sigma_{sm}$ during training.** Every GG-CAM run of the sweep, one line per seed, coloured
 # by arm; runs that start at Table 1's tiny values (the first study's `ggcam` and `ggcam-fp64`)

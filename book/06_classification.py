@@ -158,10 +158,10 @@ glue("fig_auc_controls", fig_controls, display=False)
 # %% [markdown]
 # ```{glue:figure} fig_auc_primary
 # :name: fig-auc-primary
-# :alt: Dot plots of the test AUC of every run, standard against ggcam-warm, one panel per network, with the paper's medians as red diamonds.
+# :alt: Dot plots of the test AUC of every run, standard against ggcam-warm, one panel per network trained, with the paper's medians as red diamonds.
 #
 # **The paper's Figure 3a–b: the primary comparison.** Test AUC of each run of the standard network and
-# of `ggcam-warm`, one panel per network; red diamonds: the paper's medians on real data.
+# of `ggcam-warm`, one panel per network trained; red diamonds: the paper's medians on real data.
 # ```
 #
 # ```{glue:md} arms_note
@@ -170,7 +170,7 @@ glue("fig_auc_controls", fig_controls, display=False)
 #
 # ```{glue:figure} fig_auc_arms
 # :name: fig-auc-arms
-# :alt: Dot plots of the test AUC of every run of the standard network and of the paper's, float64 and released-code GG-CAM arms, one panel per network.
+# :alt: Dot plots of the test AUC of every run of the standard network and of the paper's, float64 and released-code GG-CAM arms, one panel per network trained.
 #
 # **The paper's GG-CAM as published, in float64, and the released code's.** Test AUC of
 # each run beside the standard network's.
@@ -178,7 +178,7 @@ glue("fig_auc_controls", fig_controls, display=False)
 #
 # ```{glue:figure} fig_auc_controls
 # :name: fig-auc-controls
-# :alt: Dot plots of the test AUC of every run of ggcam-warm, of the oracle and of the two gaze controls, shuffled and centre, one panel per network.
+# :alt: Dot plots of the test AUC of every run of ggcam-warm, of the oracle and of the two gaze controls, shuffled and centre, one panel per network trained.
 #
 # **The oracle and the gaze controls.** `ggcam-warm` beside the same arm trained with the true
 # findings as Ψ (`ggcam-oracle`, where the study has it), with Ψ of another image

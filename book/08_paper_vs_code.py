@@ -172,7 +172,7 @@ glue("fig_legacy", fig_legacy, display=False)
 # %% [markdown]
 # ```{glue:figure} fig_legacy
 # :name: fig-legacy
-# :alt: Dot plots of the test AUC and of the CC between the map and Ψ for every run of the standard, paper GG-CAM and released-code arms, one panel per network and metric.
+# :alt: Dot plots of the test AUC and of the CC between the map and Ψ for every run of the standard, paper GG-CAM and released-code arms, one panel per network trained and metric.
 #
 # **The released code's arm beside the paper's GG-CAM and standard.** Test AUC and
 # CC$(\Omega^Y, \Psi)$ of every run; red diamonds: the paper's medians on real data.

@@ -63,6 +63,11 @@ def test_dose_points_pair_with_the_right_standard_run():
     for i in (0.3, 1.0):
         warm = runs[(runs["variant"] == "ggcam-warm") & (runs["informativeness"] == i)].set_index("seed")["auc_ovo"]
         assert reader.loc[i, "estimate"] == pytest.approx((warm - std).mean())
+    # The wrong-gaze control at the base point stands at informativeness 0, paired as there.
+    anchor = dose[dose["arm"] == "ggcam-shuffled"]
+    assert list(anchor["factor"]) == ["informativeness"] and list(anchor["value"]) == [0.0]
+    shuffled = runs[(runs["variant"] == "ggcam-shuffled")].set_index("seed")["auc_ovo"]
+    assert anchor.iloc[0]["estimate"] == pytest.approx((shuffled - std).mean())
     assert (dose["n"] == 8).all()
 
 
@@ -104,6 +109,8 @@ def test_the_headline_and_dose_response_figures_draw_every_arm_and_guide(tmp_pat
     fig.savefig(tmp_path / "headline.png")
     dose = dose_response_figure(dose_response(runs, CPU), CPU.equivalence_margin, paper_gain())
     assert len(dose.axes) == 4
+    legend = [t.get_text() for t in dose.legends[0].get_texts()]
+    assert "shuffled Ψ (another image's gaze)" in legend and "GG-CAM" in legend
     dose.savefig(tmp_path / "dose.png")
 
 
@@ -165,6 +172,8 @@ def test_the_dose_section_waits_for_two_replicates_off_the_base_point():
     runs["run_id"] = [f"r{i}" for i in range(len(runs))]
     full = dose_markdown(CPU, dose_response(runs, CPU), runs)
     assert "{glue:figure} fig_dose" in full and "{numref}`fig-dose`" in full
+    assert "open marker at informativeness 0 is the wrong-gaze control" in full
+    assert "3 replicates at the base point, up to 3 at the others" in full
     base = runs[(runs["n_train"] == 400) & (runs["informativeness"] == 0.6)]
     waiting = dose_markdown(CPU, dose_response(base, CPU), base)  # base pairs only
     assert waiting.startswith("Not enough paired replicates yet at the dose points (0 of ")

@@ -37,6 +37,7 @@ EFFECT_COLUMNS = ["family", "reference", "arm", "metric", "n", "estimate", "low"
                   "p_holm", "tost_p", "equivalent", "excludes_paper", "interval"]
 DOSE_COLUMNS = ["factor", "value", "arm", "metric", "n", "estimate", "low", "high"]
 REFERENCE = "standard"
+WRONG_GAZE = "ggcam-shuffled"  # drawn at informativeness 0 in the dose-response
 
 
 def paper_gain(network: str = "resnet50") -> float:
@@ -154,23 +155,28 @@ def dose_pairs(runs: pd.DataFrame, profile: Profile, factor: str, value: float, 
 
 
 def dose_response(runs: pd.DataFrame, profile: Profile, metrics=("auc_ovo", "pointing_pneumonia")) -> pd.DataFrame:
-    """Δ (arm − standard) with a 95% t-interval at every dose point and the base (``DOSE_COLUMNS``)."""
-    rows = []
+    """Δ (arm − standard) with a 95% t-interval at every dose point and the base (``DOSE_COLUMNS``),
+    and the wrong-gaze control at the base point as informativeness 0 (``WRONG_GAZE``): gaze
+    that says nothing of this image's findings (not the simulated reader at 0, who would look
+    at the anatomy only)."""
     rep = profile.replicates
     points = {("n_train", rep.n_train), ("informativeness", profile.informativeness)}
     points |= {(d.factor, d.value) for d in profile.doses}
     arms = {(d.factor, v) for d in profile.doses for v in d.variants if v != REFERENCE}
-    for factor, value in sorted(points):
-        for f, arm in sorted(arms):
-            if f != factor:
-                continue
-            ref, other = dose_pairs(runs, profile, factor, value, arm)
-            for metric in metrics:
-                d = _pairs(ref, other, metric)
-                low, high = _interval(d)
-                rows.append({"factor": factor, "value": value, "arm": arm, "metric": metric,
-                             "n": len(d), "estimate": float(d.mean()) if len(d) else np.nan,
-                             "low": low, "high": high})
+    pairs = [(f, value, arm, dose_pairs(runs, profile, f, value, arm))
+             for f, value in sorted(points) for factor, arm in sorted(arms) if factor == f]
+    if profile.doses and WRONG_GAZE in profile.variants:
+        base = base_runs(runs, profile)
+        pairs.append(("informativeness", 0.0, WRONG_GAZE,
+                      (base[base["variant"] == REFERENCE], base[base["variant"] == WRONG_GAZE])))
+    rows = []
+    for factor, value, arm, (ref, other) in pairs:
+        for metric in metrics:
+            d = _pairs(ref, other, metric)
+            low, high = _interval(d)
+            rows.append({"factor": factor, "value": value, "arm": arm, "metric": metric,
+                         "n": len(d), "estimate": float(d.mean()) if len(d) else np.nan,
+                         "low": low, "high": high})
     return pd.DataFrame(rows, columns=DOSE_COLUMNS)
 
 

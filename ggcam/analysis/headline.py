@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ggcam.analysis.effects import (
+    WRONG_GAZE,
     arm_effects,
     base_runs,
     effect_row,
@@ -184,8 +185,12 @@ DOSE_FIGURE = """```{{glue:figure}} fig_dose
 **Where gaze starts to help.** Paired Δ against the standard network at each point, mean over
 replicates with its 95% t interval ({counts}); one factor changes at a time around the base
 point ({base}). A replicate's images do not change with the reader, so its one standard run
-pairs with every informativeness level.
+pairs with every informativeness level.{anchor}
 ```"""
+WRONG_GAZE_NOTE = (" The open marker at informativeness 0 is the wrong-gaze control at the "
+                   "base point: another image's gaze, which says nothing of this image's "
+                   "findings (a stand-in: the simulated reader at 0 would look at the anatomy "
+                   "only).")
 
 
 def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFrame) -> str:
@@ -201,6 +206,7 @@ def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFram
             f"{profile.informativeness:g}")
     at_base = np.where(dose["factor"] == "n_train", dose["value"] == profile.replicates.n_train,
                        np.isclose(dose["value"].astype(float), profile.informativeness))
+    at_base |= dose["arm"] == WRONG_GAZE  # a base-point control, drawn at informativeness 0
     if not (dose.loc[~at_base, "n"] >= 2).any():
         return (f"Not enough paired replicates yet at the dose points ({done} of {len(planned)} "
                 "of their runs are done): the figure appears here once each point has two.")
@@ -208,7 +214,8 @@ def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFram
             f"with how informative the reader's gaze is ({done} of {len(planned)} dose runs done).")
     counts = (f"{int(dose.loc[at_base, 'n'].max())} replicates at the base point, up to "
               f"{int(dose.loc[~at_base, 'n'].max())} at the others")
-    return lead + "\n\n" + DOSE_FIGURE.format(base=base, counts=counts)
+    anchor = WRONG_GAZE_NOTE if (dose.loc[dose["arm"] == WRONG_GAZE, "n"] >= 2).any() else ""
+    return lead + "\n\n" + DOSE_FIGURE.format(base=base, counts=counts, anchor=anchor)
 
 
 def learned_sensitivity(runs: pd.DataFrame, profile: Profile) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ggcam.analysis.effects import WRONG_GAZE
 from ggcam.study import ARM, short_label
 from ggcam.viz.style import figure, variant_colour
 
@@ -77,6 +78,13 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
             part = dose[(dose["factor"] == factor) & (dose["metric"] == metric)]
             for arm, rows in part.groupby("arm", sort=False):
                 rows = rows.sort_values("value")
+                if arm == WRONG_GAZE:  # one base-point control, not a curve (effects.dose_response)
+                    r = rows.iloc[0]
+                    ax.errorbar(r["value"], r["estimate"], yerr=[[r["estimate"] - r["low"]],
+                                [r["high"] - r["estimate"]]], fmt="o", mfc="white",
+                                color=variant_colour(arm), capsize=3,
+                                label=f"{short_label(arm)} (another image's gaze)")
+                    continue
                 ax.plot(rows["value"], rows["estimate"], "o-", color=variant_colour(arm),
                         label=short_label(arm))
                 ax.fill_between(rows["value"], rows["low"], rows["high"], color=variant_colour(arm),
@@ -86,7 +94,10 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
             if j == 0:
                 ax.set_ylabel(PANELS.get(metric, metric))
     # above the panels, as in the headline figure: inside one it hid a dose point
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside upper center", ncol=3,
+    legend = {}
+    for ax in axes[0]:
+        legend.update(zip(*reversed(ax.get_legend_handles_labels())))
+    fig.legend(list(legend.values()), list(legend), loc="outside upper center", ncol=2,
                frameon=False)
     return fig
 
