@@ -190,18 +190,20 @@ glue("fig_auc_controls", fig_controls, display=False)
 # Per network: Δ = AUC(second arm) − AUC(first arm), averaged over the seeds both arms have.
 # The primary comparison's interval resamples seeds and then test images; the others resample
 # seeds (with few seeds such an interval is narrow: read it with its p-value). "p" is the
-# exact sign-flip p-value, Holm-adjusted within its family, per network (the gaze controls
-# against the GG-CAM arm; the other arms against standard; the primary pair's localisation
-# metrics on the next page); the primary comparison's p is not adjusted. "smallest p
-# possible" is the best p the family's test could give with these seeds (2 / 2ⁿ for n seeds,
-# times the family's size under Holm): where it exceeds 0.05, no difference could be called,
-# whatever its size. A comparison needs two paired seeds before it is tested.
+# exact sign-flip p-value, Holm-adjusted within its family; the primary comparison's is not
+# adjusted. A study that fixed its families before its sweep (the current one) adjusts each
+# comparison they hold within them, so its p here is the [front page](01_answer.ipynb)'s;
+# a comparison outside them is exploratory, adjusted within this page's groups (per network:
+# the gaze controls against the GG-CAM arm; the other arms against standard; the primary
+# pair's localisation metrics on the next page). The first study fixed none and uses this
+# page's groups throughout. "smallest p possible" is the best p the family's test could give
+# with these seeds (2 / 2ⁿ for n seeds, times the family's size under Holm): where it exceeds
+# 0.05, no difference could be called, whatever its size. A comparison needs two paired
+# seeds before it is tested.
 #
-# These families group the comparisons this page tests. The study's own comparisons and Holm
-# families, fixed before its sweep, are on the [front page](01_answer.ipynb): its intervals
-# are t intervals over replicates on the study's test set, and its p-values are adjusted
-# within those families, so they can differ from the ones here (whose primary interval also
-# resamples the test images). Where the two differ, the front page's are the study's answer.
+# The front page's intervals are t intervals over replicates on the study's test set; the
+# primary interval here also resamples the test images, so the two intervals can differ
+# while the p-values agree.
 
 # %%
 report.styled(summary.paired_brief(paired, "auc_ovo"),

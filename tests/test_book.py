@@ -315,15 +315,15 @@ def test_config_bibliography_maths_and_buttons():
 # ---- what the results pages show: ggcam.analysis.summary and ggcam.viz.figures ------------------
 
 
-def _synthetic_store(tmp_path, seeds=tuple(range(6)), n=30):
-    """A cpu-profile store with runs.csv and predictions only: standard, ggcam-warm and
+def _synthetic_store(tmp_path, seeds=tuple(range(6)), n=30, profile="cpu"):
+    """A store of ``profile`` with runs.csv and predictions only: standard, ggcam-warm and
     ggcam-shuffled on ResNet18, ggcam-warm better by construction."""
     import numpy as np
     import pandas as pd
 
     from ggcam.experiment import ResultsStore, RunRecord
 
-    store = ResultsStore(tmp_path / "cpu")
+    store = ResultsStore(tmp_path / profile)
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(3), n // 3)
     rows = []
@@ -336,7 +336,7 @@ def _synthetic_store(tmp_path, seeds=tuple(range(6)), n=30):
                           **{f"logit_{k}": logits[:, k] for k in range(3)}}).to_csv(
                 store.path / "predictions" / f"{rid}.csv", index=False)
             row = dict.fromkeys(RunRecord.columns())
-            row.update(profile="cpu", network="resnet18", variant=variant, seed=s, run_id=rid,
+            row.update(profile=profile, network="resnet18", variant=variant, seed=s, run_id=rid,
                        status="ok", flags="", message="", learned=True, single_class=False,
                        sigma_frozen=False, sigmoid_saturated=False, optimizer_overflow=False,
                        auc_ci_covers_chance=False, auc_ovo=0.6 + 0.1 * signal + 0.01 * s,
@@ -424,10 +424,9 @@ def test_pages_label_the_data_by_where_the_runs_came_from(tmp_path):
 
 
 def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):
-    import numpy as np
-
     from ggcam.analysis import summary
-    from ggcam.stats.paired import holm
+    from ggcam.analysis.effects import arm_effects
+    from ggcam.experiment import get_profile
 
     store = _synthetic_store(tmp_path)
     paired = summary.paired_table(store, n_boot=50, cache_dir=tmp_path / "cache")
@@ -439,14 +438,21 @@ def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):
     secondary = paired[~paired["primary"]]
     assert len(secondary) == 5  # shuffled vs warm on 3 metrics, pointing and cc of the primary pair
     assert (secondary["p_holm"] >= secondary["p"]).all() and paired["usable"].all()
-    # Holm runs within each named family: the primary pair's localisation (2 rows here) and
-    # the controls (3 rows); the floor is m · 2^(1-n) at n = 6 seeds.
-    families = secondary.groupby("family").size().to_dict()
-    assert families == {"controls": 3, "localisation": 2}
-    for family, m in families.items():
-        rows = secondary[secondary["family"] == family]
-        np.testing.assert_allclose(rows["p_holm"], holm(rows["p"]))
-        assert rows["p_floor"].eq(m * 2.0 ** (1 - 6)).all()
+    # The cpu study fixed its Holm families before the sweep: the rows they hold carry the
+    # front page's family and adjusted p (arm_effects), so one comparison shows one p in the
+    # book; the grid pointing game is no family's: exploratory, Holm within the page's group.
+    effects = arm_effects(summary.runs_of(store), get_profile("cpu"))
+    effects = effects[effects["p"].notna()]
+    for _, row in secondary.iterrows():
+        same = effects[(effects["metric"] == row["metric"]) & (
+            effects[["reference", "arm"]].apply(set, axis=1) == {row["a"], row["b"]})]
+        if row["metric"] == "pointing":
+            assert row["family"].endswith("(exploratory)") and row["p_holm"] == row["p"]
+        else:
+            assert (row["family"], row["p_holm"]) == (same["family"].item(), same["p_holm"].item())
+            m = (effects["family"] == row["family"]).sum()  # the fixed family's size
+            assert row["p_floor"] == min(1.0, m * 2.0 ** (1 - 6))
+    assert secondary.loc[secondary["metric"] == "auc_ovo", "p_holm"].item() == 4 * 2.0 ** (1 - 6)
     assert primary["family"].iloc[0] == "primary"
     where = summary.localisation_sentence(store, paired, "resnet18")
     assert "grid pointing game against the true findings" in where and "centre prior" not in where
@@ -459,6 +465,24 @@ def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):
     assert "Provisional: 6 of the 8 planned" in sentence
     shown = summary.paired_display(paired)
     assert shown["p Holm-adjusted"].isna().sum() == 1  # only the primary is unadjusted
+
+
+def test_a_study_without_fixed_families_keeps_the_pages_holm_groups(tmp_path):
+    import numpy as np
+
+    from ggcam.analysis import summary
+    from ggcam.stats.paired import holm
+
+    paired = summary.paired_table(_synthetic_store(tmp_path, profile="cpu-v1"), n_boot=20)
+    secondary = paired[~paired["primary"]]
+    # The first study: the primary pair's localisation (2 rows here) and the controls (3
+    # rows); the floor is m · 2^(1-n) at n = 6 seeds.
+    families = secondary.groupby("family").size().to_dict()
+    assert families == {"controls": 3, "localisation": 2}
+    for family, m in families.items():
+        rows = secondary[secondary["family"] == family]
+        np.testing.assert_allclose(rows["p_holm"], holm(rows["p"]))
+        assert rows["p_floor"].eq(m * 2.0 ** (1 - 6)).all()
 
 
 def test_paired_table_waits_for_two_paired_seeds(tmp_path):

@@ -4,7 +4,8 @@
   whose runs mostly did not learn is marked and kept out of conclusions.
 * ``paired_table``: the paired comparisons of the study (``ggcam.stats.unpaired.paired_summary``):
   the primary comparison, named in the profile before the sweep ran, unadjusted; every other
-  comparison Holm-adjusted together. ``paired_display`` is the same for readers.
+  comparison Holm-adjusted within its family (``paired_families``: the study's own, fixed
+  before the sweep, where it has them). ``paired_display`` is the same for readers.
 * ``legacy_table``: the released code's arm against GG-CAM and standard (page 08).
 """
 
@@ -18,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ggcam.analysis.paired_families import adjust, holm_floor, page_family
 from ggcam.analysis.summary_store import network_label, primary_arms, runs_of
-from ggcam.experiment.profiles import CONTROLS
+from ggcam.experiment.profiles import CONTROLS, PROFILES
 from ggcam.experiment.store import ResultsStore
 from ggcam.runtime import atomic_write_text
 from ggcam.stats.paired import paired_summary
@@ -36,14 +38,8 @@ PAIRED_METRICS = ("auc_ovo", "pointing", "cc", "interp_chf", "interp_pneumonia")
 PRIMARY_METRIC = "auc_ovo"  # the primary comparison's metric, named before the sweep
 PAIRED_COLUMNS = ["network", "a", "b", "metric", "primary", "family", "n_seeds", "estimate",
                   "low", "high", "p", "p_holm", "p_floor", "interval", "usable"]
-# Holm's adjustment runs within named families, per network (a network is its own study, as
-# in the paper): the primary pair's localisation metrics; the gaze controls against the
-# GG-CAM arm (every metric); the other arms against the reference (exploratory). One family
-# for every test of the study made the smallest attainable adjusted p larger than 0.05 at 8
-# seeds, so no secondary difference could ever be called (changed on 2026-12-02, 32 runs in).
-FAMILIES = ("primary", "localisation", "controls", "other arms")
 MIN_SEEDS = 2  # paired seeds a comparison needs before it is tested
-CACHE_VERSION = 4  # bump when the paired table's computation changes: old caches are ignored
+CACHE_VERSION = 5  # bump when the paired table's computation changes: old caches are ignored
 NO_PAIR = ("(none)", "(no arm)")  # a comparison of two arms that do not exist
 METRIC_LABELS = {"auc_ovo": "AUC (Hand & Till)", "pointing": "pointing game",
                  "cc": "CC(Ωʸ, Ψ)", "interp_chf": "eq. 12, CHF",
@@ -134,8 +130,8 @@ def paired_table(store: ResultsStore, metrics=PAIRED_METRICS, n_boot: int = 2000
 
     A comparison is tested once it has ``MIN_SEEDS`` paired seeds. The primary ΔAUC gets the
     hierarchical interval (seeds, then test images); every other row resamples the seeds
-    (the ``interval`` column says which). Holm's adjustment runs over every secondary row of
-    every metric together. The image-level bootstrap costs n_boot × seeds × 2 AUCs (about a
+    (the ``interval`` column says which). Holm's adjustment runs within families
+    (``paired_families.adjust``): the study's, as on the front page, where it fixed them. The image-level bootstrap costs n_boot × seeds × 2 AUCs (about a
     minute per network at 8 seeds and n_boot = 1000); with ``cache_dir`` the table is kept
     there, keyed by the runs table and the arguments, and reused by the next page.
     """
@@ -193,36 +189,14 @@ def _paired_table(store, runs, metrics, n_boot, seed) -> pd.DataFrame:
     # Only the primary metric of the primary pair is the primary test; the same pair's
     # other metrics are secondary.
     table["primary"] = table["primary"].astype(bool) & (table["metric"] == PRIMARY_METRIC)
-    from ggcam.stats.paired import holm
-
-    table["family"] = [_family(a, b, metric, primary) for a, b, metric in
+    table["family"] = [page_family(a, b, metric, primary, PRIMARY_METRIC) for a, b, metric in
                        zip(table["a"], table["b"], table["metric"])]
     table.loc[table["primary"], "family"] = "primary"
-    table["p_holm"] = table["p"].astype(float)
-    table["p_floor"] = np.nan
-    for (_, family), rows in table.groupby(["network", "family"]):
-        if family != "primary":
-            table.loc[rows.index, "p_holm"] = holm(rows["p"])
-        table.loc[rows.index, "p_floor"] = _holm_floor(rows["n_seeds"], len(rows))
+    table = adjust(table, runs, PROFILES.get(store.profile))
     status = arm_status(runs).set_index(["network", "variant"])["arm learned"]
     table["usable"] = [bool(status.get((n, a), False) and status.get((n, b), False))
                        for n, a, b in zip(table["network"], table["a"], table["b"])]
     return table[PAIRED_COLUMNS]
-
-
-def _holm_floor(n_seeds: pd.Series, m: int) -> pd.Series:
-    """The smallest p Holm can give a family of m tests: an exact two-sided sign-flip p is at
-    least 2 / 2^n for n seeds, and Holm multiplies the smallest of m by m."""
-    return np.minimum(1.0, m * 2.0 ** (1 - n_seeds.astype(float)))
-
-
-def _family(a: str, b: str, metric: str, primary: tuple[str, str]) -> str:
-    """The Holm family of a secondary comparison (``FAMILIES``)."""
-    if (a, b) == primary:
-        return "localisation" if metric != PRIMARY_METRIC else "primary"
-    if a in CONTROLS or b in CONTROLS:
-        return "controls"
-    return "other arms"
 
 
 def n_paired(runs: pd.DataFrame, metric: str, a: str, b: str) -> int:
@@ -277,7 +251,7 @@ def legacy_paired(store: ResultsStore, metrics=("auc_ovo", "interp_chf", "interp
     table["primary"] = False
     table["p_holm"] = holm(table["p"])
     table["family"] = "legacy"  # this table's rows are one Holm family
-    table["p_floor"] = _holm_floor(table["n_seeds"], len(table))
+    table["p_floor"] = holm_floor(table["n_seeds"], len(table))
     status = arm_status(runs).set_index(["network", "variant"])["arm learned"]
     table["usable"] = [bool(status.get((n, a), False) and status.get((n, b), False))
                        for n, a, b in zip(table["network"], table["a"], table["b"])]
