@@ -131,9 +131,10 @@ def paired_table(store: ResultsStore, metrics=PAIRED_METRICS, n_boot: int = 2000
     A comparison is tested once it has ``MIN_SEEDS`` paired seeds. The primary ΔAUC gets the
     hierarchical interval (seeds, then test images); every other row resamples the seeds
     (the ``interval`` column says which). Holm's adjustment runs within families
-    (``paired_families.adjust``): the study's, as on the front page, where it fixed them. The image-level bootstrap costs n_boot × seeds × 2 AUCs (about a
-    minute per network at 8 seeds and n_boot = 1000); with ``cache_dir`` the table is kept
-    there, keyed by the runs table and the arguments, and reused by the next page.
+    (``paired_families.adjust``): the study's, as on the front page, where it fixed them.
+    The image-level bootstrap costs n_boot × seeds × 2 AUCs (about a minute per network at
+    8 seeds and n_boot = 1000); with ``cache_dir`` the table is kept there, keyed by the runs
+    table and the arguments, and reused by the next page.
     """
     runs = runs_of(store)
     key = None
