@@ -68,9 +68,11 @@ results_dir = ""  # the results root; empty: the repository's results/
 running_profile = "cpu"  # the study still training, whose progress the page reports
 
 # %% [markdown]
-# The verdicts and {numref}`fig-headline` come from the paired differences below: per arm and
-# metric, the mean over replicates of (arm − standard), its 95% t interval, and Holm-adjusted
-# p-values {cite:p}`holm1979` within families of comparisons fixed before the sweep.
+# The verdicts and {numref}`fig-headline` come from the paired differences below: per
+# comparison and metric, the mean over replicates of Δ (second arm − first; the controls are
+# compared with the standard network and with GG-CAM), its 95% t interval, and Holm-adjusted
+# p-values {cite:p}`holm1979` within the current study's families of comparisons, fixed before
+# its sweep (the first study fixed none; it is read with the same families after the fact).
 
 # %% tags=["hide-input"]
 store = summary.open_results(profile, results_dir or None)
@@ -119,8 +121,9 @@ if fig_dose is not None:
 # The **primary comparison** was named before the sweep ran: the standard network against
 # GG-CAM with its loss in float64 and $\sigma_{sm}$ starting at {glue:text}`warm_sigma`
 # (the [training page](05_training.ipynb) says why not Table 1's tiny $\sigma_{sm}$). Both
-# arms share the learning rate, the data, the seed and the checkpoint rule, so they differ
-# only in the loss. Two controls ask whether the *radiologist's* gaze matters or any map
+# arms share the learning rate, the data and the seed. In the current study they also share
+# the checkpoint rule (the epoch with the best validation AUC), so they differ only in the
+# loss; the first study kept each arm's epoch with its own lowest validation loss. Two controls ask whether the *radiologist's* gaze matters or any map
 # would do: Ψ of another image of the same class, and the mean Ψ for every image.
 #
 # ```{glue} arms_table
@@ -147,8 +150,9 @@ if fig_dose is not None:
 # paired comparisons keep every replicate, learned or not: dropping one where an arm failed
 # would hide that arm's failures. {glue:md}`learned_sensitivity` Before the sweep the
 # study also set a **learning target** per network (the reference arm's median test AUC at
-# least {glue:text}`target_auc`); a network that misses it gets its comparison called
-# exploratory.
+# least {glue:text}`target_auc`, and at most one run in ten of either primary arm predicting
+# a single class); a network that misses it is marked in the table below, and its
+# comparisons are between undertrained networks: read them as exploratory.
 #
 # ```{glue} arm_status
 # ```
@@ -158,8 +162,8 @@ if fig_dose is not None:
 # :::
 #
 # :::{dropdown} How much of the study is done
-# The sweep runs the primary comparison first, replicate by replicate, then the controls,
-# then the rest. A page built while it runs shows what exists. {glue:md}`progress_sentence`
+# The sweep runs the primary comparison first, replicate by replicate, then the oracle and
+# the controls, then the dose points, then the other arms. A page built while it runs shows what exists. {glue:md}`progress_sentence`
 #
 # ```{glue} progress
 # ```

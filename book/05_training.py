@@ -81,7 +81,8 @@ report.styled(profiles[["profile", "epoch cap", "batch", "device", "budget"]],
 #
 # The `cpu` study (the second; the first, `cpu-v1`, re-split one pool of images per seed and
 # trained 12 epochs) was designed so that a referee can sign its answer. Everything below is
-# read from its profile, which was committed before the sweep started:
+# read from its profile, which was committed before the sweep started; only the budget line
+# has changed since, to the time its first runs measured:
 #
 # ```{glue:md} study_design
 # :format: myst
@@ -173,8 +174,8 @@ report.styled(best_vs_table1(trials, tuned_network, tuned_variant),
 # The run shown is one of the sweep's, read from its results store
 # (`ggcam.experiment.ResultsStore`): the record, predictions, maps and curves that
 # `ggcam.experiment.run.run_one` wrote when the sweep trained it. Its configuration (below):
-# the profile's sizes, learning rate and checkpoint rule, and Table 1's values for its arm
-# wherever the profile sets none.
+# the profile's sizes and learning rate, its checkpoint rule where it sets one, and Table 1's
+# values for its arm wherever the profile sets none.
 
 # %%
 sweep = summary.open_results(sweep_profile, results_dir or None)

@@ -21,12 +21,13 @@
 # version by the test AUC of five independent trainings (Hand and Till's multi-class AUC
 # {cite:p}`hand2001auc`), tests the difference with a one-way ANOVA (Figure 3a–b), and reports
 # per-class precision and recall as "median ± std" (Table 2). Here the arms of one seed share
-# its images, initial weights and batch order and differ only in the loss, so the comparison
-# is **paired**: per seed, the difference in test AUC between two arms, averaged over seeds,
-# with a hierarchical bootstrap interval (seeds, then test images
-# {cite:p}`efron1993bootstrap`) and an exact
-# sign-flip p-value. The primary comparison, named before the sweep, is reported unadjusted;
-# every other comparison is Holm-adjusted {cite:p}`holm1979`. The paper's ANOVA
+# its images, initial weights and batch order and differ only in the loss (and, in the first
+# study, in the checkpoint rule: each arm's own validation loss), so the comparison is
+# **paired**: per seed, the difference in test AUC between two arms, averaged over seeds,
+# with a bootstrap interval (the primary comparison's resamples seeds, then test images
+# {cite:p}`efron1993bootstrap`) and an exact sign-flip p-value. The primary comparison,
+# named before the sweep, is reported unadjusted; every other comparison is Holm-adjusted
+# {cite:p}`holm1979` within its family. The paper's ANOVA
 # {cite:p}`welch1951anova` is shown beside it, because the paper used it.
 #
 # ```{glue:md} resplit_caveat
@@ -123,8 +124,9 @@ report.styled(summary.run_summary(runs),
 # Before the sweep the study set itself a **learning target** per network (on the
 # [front page](01_answer.ipynb)): the reference arm's median test AUC at least
 # {glue:text}`target_auc`, and at most one run in ten of either primary arm predicting a
-# single class. A network that misses it still gets its comparison, but the sentences above
-# call it exploratory: a gain or loss between undertrained models says little about gaze.
+# single class. A network that misses it still gets its comparison, marked in the front
+# page's target table: read it as exploratory, since a gain or loss between undertrained
+# models says little about gaze.
 # {glue:md}`probes_text`
 #
 # ## Figure 3a–b: test AUC, standard against GG-CAM
@@ -201,9 +203,12 @@ glue("fig_auc_controls", fig_controls, display=False)
 # 0.05, no difference could be called, whatever its size. A comparison needs two paired
 # seeds before it is tested.
 #
-# The front page's intervals are t intervals over replicates on the study's test set; the
-# primary interval here also resamples the test images, so the two intervals can differ
-# while the p-values agree.
+# For the current study, whose replicates are independent, the front page's intervals are t
+# intervals over replicates on the study's test set and its p-values are the ones here; the
+# primary interval here also resamples the test images, so the two intervals can differ.
+# For the first study, whose seeds re-split one pool, the front page uses Nadeau and
+# Bengio's corrected t and the current study's families, so its intervals and p-values
+# differ from these.
 
 # %%
 report.styled(summary.paired_brief(paired, "auc_ovo"),

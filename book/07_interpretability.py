@@ -273,7 +273,8 @@ glue("partial_cc_text", Markdown(constant_maps.partial_cc_sentence(runs, study))
 # ## Table 3: where the radiologist and the networks look
 #
 # {numref}`fig-table3` shows one test image per class (the same images for every arm, from its
-# first seed's run), Ψ in the first row and each arm's $\Omega^Y$ below.
+# first seed's run), Ψ in the first row and below it $\Omega^Y$ of the standard network,
+# `ggcam-warm`, the released code's arm and the oracle, where the study trained them.
 
 # %% tags=["hide-input"]
 fig_table3 = figures.table3_figure(

@@ -133,7 +133,8 @@ _PAPER_ARMS = ("standard", "ggcam", "ggcam-fp64", "ggcam-warm", "ggcam-legacy", 
 # The cpu study does not fit 10 h at 256×224 (the input the dynamic-range check chose):
 # following the agreed order it drops the other arms, then the oracle at the dose points, then
 # base replicates from 10 to 8. Measured on its first runs: 31 s per epoch at 400 training
-# images on 2 idle cores; GG-CAM-type arms use all 30 epochs, standard ~17: ~19 h in all.
+# images on 2 idle cores; GG-CAM-type arms train 17-30 epochs (median 28), standard 8-22:
+# the first 25 runs took 8.6 h, ~22 h in all.
 _CPU_ARMS, _CPU_DOSES = study_design("resnet18", base_seeds=8, other_seeds=0, dose_seeds=6, n_train=400,
                                sizes=(200, 800), oracle_doses=False)
 _GPU_ARMS, _GPU_DOSES = study_design("resnet50", base_seeds=8, other_seeds=0, dose_seeds=6, n_train=600,
@@ -162,7 +163,7 @@ PROFILES = {
         # channels_last: 1.16x the training step of contiguous NCHW at 256x224 (torch.compile
         # 1.09x even with its cache warm), deterministic on CPU (benchmarks/bench_cpu_options.py)
         options=RunOptions(threads=2, channels_last=True),
-        budget="~19 h on 2 idle CPU cores, measured (over the 10 h aim), resumable"),
+        budget="~22 h on 2 CPU cores, from its first 25 runs (over the 10 h aim), resumable"),
     # The first study (archived in results/cpu-v1, shown until the sweep above is complete):
     # one pool of 800 images re-split per seed, 12 epochs, each arm's own checkpoint rule.
     "cpu-v1": Profile(
