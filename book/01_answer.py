@@ -123,8 +123,9 @@ if fig_dose is not None:
 # (the [training page](05_training.ipynb) says why not Table 1's tiny $\sigma_{sm}$). Both
 # arms share the learning rate, the data and the seed. In the current study they also share
 # the checkpoint rule (the epoch with the best validation AUC), so they differ only in the
-# loss; the first study kept each arm's epoch with its own lowest validation loss. Two controls ask whether the *radiologist's* gaze matters or any map
-# would do: Ψ of another image of the same class, and the mean Ψ for every image.
+# loss; the first study kept each arm's epoch with its own lowest validation loss. Two
+# controls ask whether the *radiologist's* gaze matters or any map would do: Ψ of another
+# image of the same class, and the mean Ψ for every image.
 #
 # ```{glue} arms_table
 # ```
@@ -162,8 +163,9 @@ if fig_dose is not None:
 # :::
 #
 # :::{dropdown} How much of the study is done
-# The sweep runs the primary comparison first, replicate by replicate, then the oracle and
-# the controls, then the dose points, then the other arms. A page built while it runs shows what exists. {glue:md}`progress_sentence`
+# The sweep runs the primary comparison first, replicate by replicate, then the oracle and the
+# controls, then the dose points, then the other arms. A page built while it runs shows what
+# exists. {glue:md}`progress_sentence`
 #
 # ```{glue} progress
 # ```
