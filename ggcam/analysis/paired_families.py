@@ -42,14 +42,6 @@ def page_family(a: str, b: str, metric: str, primary: tuple[str, str], primary_m
     return "other arms"
 
 
-def _fixed_family(effects: pd.DataFrame, a: str, b: str, metric: str) -> pd.Series | None:
-    """The row of ``effects`` (``arm_effects``) for this pair, in either order, and metric."""
-    hit = effects[(effects["metric"] == metric) & effects["p"].notna()
-                  & (((effects["reference"] == a) & (effects["arm"] == b))
-                     | ((effects["reference"] == b) & (effects["arm"] == a)))]
-    return None if hit.empty else hit.iloc[0]
-
-
 def adjust(table: pd.DataFrame, runs: pd.DataFrame, profile: Profile | None) -> pd.DataFrame:
     """Set ``family``, ``p_holm`` and ``p_floor`` of every row of ``table`` (``family`` holds
     the page's group on entry; the primary test's p is never adjusted)."""
@@ -57,13 +49,15 @@ def adjust(table: pd.DataFrame, runs: pd.DataFrame, profile: Profile | None) -> 
     table["p_floor"] = np.nan
     fixed = pd.Series(False, index=table.index)
     if profile is not None and profile.families:
-        from ggcam.analysis.effects import arm_effects  # it imports the summary modules
+        from ggcam.analysis.effects import arm_effects, effect_row  # it imports the summary modules
 
         for network in table["network"].unique():
             effects = arm_effects(runs, profile, network=network)
             tests = effects[effects["p"].notna()].groupby("family").size()
             for i in table.index[table["network"] == network]:
-                row = _fixed_family(effects, *table.loc[i, ["a", "b", "metric"]])
+                a, b, metric = table.loc[i, ["a", "b", "metric"]]  # a family may hold (b, a)
+                row = effect_row(effects, b, metric, a)
+                row = effect_row(effects, a, metric, b) if row is None else row
                 if row is None:
                     table.loc[i, "family"] += EXPLORATORY
                     continue
