@@ -169,7 +169,7 @@ def holm_floor_clause(effects: pd.DataFrame, arm: str, metric: str = "auc_ovo") 
         return ""
     return (f" Both are descriptive: with {int(row['n'])} replicates this family of "
             f"{len(family)} tests cannot reach p < 0.05 (its smallest possible Holm p is "
-            f"{floor:.3g}; here {row['p_holm']:.3g}).")
+            f"{floor:.3g}; {short_label(arm)}'s is {row['p_holm']:.3g}).")
 
 
 def related_text(effects: pd.DataFrame, primary: str = "ggcam-warm") -> str:
