@@ -26,6 +26,7 @@ from ggcam.analysis.summary_paired import METRIC_LABELS, fmt_ci
 from ggcam.analysis.summary_store import open_results, progress_facts, runs_of
 from ggcam.experiment.profiles import Profile, get_profile, run_specs
 from ggcam.experiment.store import ResultsStore
+from ggcam.experiment.store_location import answers_its_questions
 from ggcam.study import ARM, ARMS, short_label
 
 LABELS = {**METRIC_LABELS, "pointing_pneumonia": "pointing game, pneumonia",
@@ -45,8 +46,10 @@ def short_provenance(store: ResultsStore) -> str:
     data = ("the phantom, not the paper's data" if info["origin"] == "phantom"
             else f"{info['origin']} data")
     facts = progress_facts(store)
-    interim = ("" if facts["done"] >= facts["planned"] else
-               f" of {facts['planned']} planned (an interim look: the sweep is still running)")
+    interim = "" if facts["done"] >= facts["planned"] else f" of {facts['planned']} planned" + (
+        ": every run of its fixed comparisons is in, so their numbers are final; its dose–response "
+        f"points are still training ({facts['dose_done']} of {facts['dose_planned']} runs)"
+        if answers_its_questions(store) else " (an interim look: the sweep is still running)")
     return (f"From `results/{store.profile}/`: {info['runs']} runs{interim} on {data}. "
             "[How and when each page ran](execution.md).")
 
@@ -64,8 +67,8 @@ def running_study_line(running: str, shown: ResultsStore, root: str | Path | Non
     facts = progress_facts(store)
     return (f"A second study with independent replicates, an oracle arm and one checkpoint "
             f"rule for every arm (profile `{running}`) is running: {facts['done']} of "
-            f"{facts['planned']} runs done; the book moves to it once it is complete "
-            "({ref}`its design <training-study-design>`).")
+            f"{facts['planned']} runs done; the book moves to it once every run of its fixed "
+            "comparisons is in ({ref}`its design <training-study-design>`).")
 
 
 def ci_text(row) -> str:

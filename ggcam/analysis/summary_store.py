@@ -185,8 +185,9 @@ def progress_facts(store: ResultsStore) -> dict:
                      f"{wall.median() / 60:.1f} min per run; "
                      f"{'/'.join(map(str, threads))} thread(s) per run, on "
                      f"{', '.join(sorted(set(runs['device'].dropna())))}).")
-    return {"done": done, "planned": planned, "primary_done": p_done,
-            "primary_planned": p_planned, "share": done / planned if planned else 0.0,
+    return {"done": done, "planned": planned, "primary_done": p_done, "primary_planned": p_planned,
+            "dose_done": int(dose["done"].sum()), "dose_planned": int(dose["planned"].sum()),
+            "share": done / planned if planned else 0.0,
             "wall_hours": wall_h, "sentence": sentence}
 
 

@@ -164,7 +164,7 @@ PROFILES = {
         # 1.09x even with its cache warm), deterministic on CPU (benchmarks/bench_cpu_options.py)
         options=RunOptions(threads=2, channels_last=True),
         budget="~22 h on 2 CPU cores, from its first 25 runs (over the 10 h aim), resumable"),
-    # The first study (archived in results/cpu-v1, shown until the sweep above is complete):
+    # The first study (archived in results/cpu-v1, shown until the base point above is in):
     # one pool of 800 images re-split per seed, 12 epochs, each arm's own checkpoint rule.
     "cpu-v1": Profile(
         "cpu-v1", "phantom", n_images=800, scale=0.0625, input_shape=(192, 160),
