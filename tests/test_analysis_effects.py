@@ -174,6 +174,7 @@ def test_the_dose_section_waits_for_two_replicates_off_the_base_point():
     assert "{glue:figure} fig_dose" in full and "{numref}`fig-dose`" in full
     assert "open marker at informativeness 0 is the wrong-gaze control" in full
     assert "3 replicates at the base point, up to 3 at the others" in full
+    assert "(0 of 36 dose runs done: provisional, filled in as the sweep reaches them)" in full
     base = runs[(runs["n_train"] == 400) & (runs["informativeness"] == 0.6)]
     waiting = dose_markdown(CPU, dose_response(base, CPU), base)  # base pairs only
     assert waiting.startswith("Not enough paired replicates yet at the dose points (0 of ")

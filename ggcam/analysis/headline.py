@@ -214,7 +214,8 @@ def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFram
         return (f"Not enough paired replicates yet at the dose points ({done} of {len(planned)} "
                 "of their runs are done): the figure appears here once each point has two.")
     lead = (f"{{numref}}`fig-dose` shows how the effects change with the training-set size and "
-            f"with how informative the reader's gaze is ({done} of {len(planned)} dose runs done).")
+            f"with how informative the reader's gaze is ({done} of {len(planned)} dose runs done"
+            + ("" if done >= len(planned) else ": provisional, filled in as the sweep reaches them") + ").")
     counts = (f"{int(dose.loc[at_base, 'n'].max())} replicates at the base point, up to "
               f"{int(dose.loc[~at_base, 'n'].max())} at the others")
     anchor = WRONG_GAZE_NOTE if (dose.loc[dose["arm"] == WRONG_GAZE, "n"] >= 2).any() else ""
