@@ -88,7 +88,6 @@ Markdown(summary.provenance_markdown(store) + " " + summary.progress_facts(store
 
 # %% tags=["remove-cell"]
 glue("verdict_text", Markdown(headline.verdict_lines(store, ("localisation", "gaze"))), display=False)
-glue("localisation_text", Markdown(summary.localisation_markdown(store, paired)), display=False)
 glue("scope_text", Markdown(summary.scope_note(store)), display=False)
 glue("resplit_caveat", Markdown(headline.resplit_caveat(study)), display=False)
 
@@ -180,6 +179,7 @@ report.styled(summary.pointing_table(runs),
 
 # %% tags=["remove-cell"]
 glue("prior_eq12_text", Markdown(constant_maps.prior_sentence(runs, prior_eq12, study)), display=False)
+glue("localisation_text", Markdown(summary.localisation_markdown(store, paired, prior_eq12)), display=False)
 
 # %% [markdown]
 # On a coarse grid the 3×3 tolerance covers a large part of the image, so it inflates eq. 12;

@@ -341,7 +341,7 @@ def _synthetic_store(tmp_path, seeds=tuple(range(6)), n=30, profile="cpu"):
                        sigma_frozen=False, sigmoid_saturated=False, optimizer_overflow=False,
                        auc_ci_covers_chance=False, auc_ovo=0.6 + 0.1 * signal + 0.01 * s,
                        pointing=0.5 + 0.05 * signal + 0.01 * s, cc=0.1 * signal + 0.02 * s,
-                       data_origin="phantom", commit="abc", device="cpu", date="2026-01-01",
+                       pointing_chance=0.2, data_origin="phantom", commit="abc", device="cpu", date="2026-01-01",
                        threads=1)
             rows.append(row)
     pd.DataFrame(rows, columns=RunRecord.columns()).to_csv(store.path / "runs.csv", index=False)
@@ -456,6 +456,9 @@ def test_paired_table_primary_is_auc_only_and_holm_covers_the_rest(tmp_path):
     assert primary["family"].iloc[0] == "primary"
     where = summary.localisation_sentence(store, paired, "resnet18")
     assert "grid pointing game against the true findings" in where and "centre prior" not in where
+    # ... outside the fixed families, so its Holm p is called exploratory, beside a random peak
+    assert "exploratory Holm p = " in where and "; medians: `ggcam-warm` " in where
+    assert ", a random peak 0.20)" in where and "the mean-gaze map" not in where  # no prior given
     assert (tmp_path / "cache").is_dir() and any((tmp_path / "cache").iterdir())
     again = summary.paired_table(store, n_boot=50, cache_dir=tmp_path / "cache")
     assert again.equals(paired)

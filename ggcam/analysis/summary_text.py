@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ggcam.analysis.paired_families import EXPLORATORY
 from ggcam.analysis.paper_values import PAPER_MEDIAN_AUC
 from ggcam.analysis.summary_paired import TARGET_AUC, fmt_ci, learning_targets, paired_table
 from ggcam.analysis.summary_store import network_label, planned_seeds, primary_arms, runs_of, study_networks
@@ -165,9 +166,13 @@ LOCALISATION_METRICS = (("pointing", "grid pointing game against the true findin
                         ("interp_pneumonia", "eq. 12 for pneumonia"))
 
 
-def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: str) -> str:
+def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: str,
+                          prior: pd.DataFrame | None = None) -> str:
     """Where Ω^Y peaks, primary arm against its reference: pointing game, CC(Ω^Y, Ψ) beside
-    the centre prior's, and eq. 12 for CHF and pneumonia."""
+    the centre prior's, and eq. 12 for CHF and pneumonia, each with the arms' medians beside
+    a map that knows nothing of the image (a random peak; the mean-gaze map, ``prior``:
+    ``constant_maps.prior_eq12``). A score outside the families fixed before the sweep says
+    its Holm p is exploratory."""
     ref, arm = primary_arms(store)
     parts, rows = [], []
     for metric, what in LOCALISATION_METRICS:
@@ -176,8 +181,10 @@ def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: st
             rows.append(r)
             limited, reach = _limit(r, "p_holm")
             verdict = limited or _verdict(r, "p_holm", "not distinguishable")
+            label = "exploratory Holm p" if str(r["family"]).endswith(EXPLORATORY) else "Holm p"
             parts.append(f"{what} {verdict} (Δ {fmt_ci(r)}, {int(r['n_seeds'])} seeds, "
-                         f"Holm p = {r['p_holm']:.3g}{reach})")
+                         f"{label} = {r['p_holm']:.3g}{reach}"
+                         f"{_beside_constant(store, prior, network, metric)})")
     if not parts:
         return f"{network_label(network)}: no paired seeds of `{ref}` and `{arm}` yet."
     usable = all(r["usable"] for r in rows)
@@ -188,6 +195,24 @@ def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: st
             + ("" if usable else " An arm did not learn, so this is not a conclusion.")
             + (f" Provisional: {seeds} of the {planned} planned paired seeds are in."
                if planned and seeds < planned else ""))
+
+
+def _beside_constant(store: ResultsStore, prior: pd.DataFrame | None, network: str, metric: str) -> str:
+    """"; medians: <arm> a, <ref> b, <a constant map> c" for the grid pointing game (a random
+    peak) and eq. 12 (the mean-gaze map, when ``prior`` is given); "" otherwise."""
+    constant = {"pointing": ("pointing_chance", "a random peak"),
+                "interp_chf": ("prior_interp_chf", "the mean-gaze map"),
+                "interp_pneumonia": ("prior_interp_pneumonia", "the mean-gaze map")}.get(metric)
+    runs = runs_of(store)
+    runs = runs[runs["network"] == network]
+    if prior is not None and len(prior):
+        runs = runs.merge(prior, on="run_id", how="left")
+    if constant is None or constant[0] not in runs.columns or runs[constant[0]].isna().all():
+        return ""
+    ref, arm = primary_arms(store)
+    med = lambda v: float(runs.loc[runs["variant"] == v, metric].median())
+    return (f"; medians: `{arm}` {med(arm):.2f}, `{ref}` {med(ref):.2f}, {constant[1]} "
+            f"{float(runs.loc[runs['variant'].isin([ref, arm]), constant[0]].median()):.2f}")
 
 
 def _centre_note(store: ResultsStore, network: str, arm: str) -> str:
@@ -210,9 +235,10 @@ def _centre_note(store: ResultsStore, network: str, arm: str) -> str:
     return text
 
 
-def localisation_markdown(store: ResultsStore, paired: pd.DataFrame) -> str:
+def localisation_markdown(store: ResultsStore, paired: pd.DataFrame,
+                          prior: pd.DataFrame | None = None) -> str:
     networks = study_networks(store)
-    return "\n\n".join(localisation_sentence(store, paired, n) for n in networks)
+    return "\n\n".join(localisation_sentence(store, paired, n, prior) for n in networks)
 
 
 def probes_sentence(runs: pd.DataFrame) -> str:
