@@ -93,8 +93,13 @@ def test_the_shown_store_says_whether_its_numbers_are_final(tmp_path):
     _runs(tmp_path, "cpu", "base")
     store = ResultsStore(tmp_path / "cpu")
     assert answers_its_questions(store) and not is_complete(store)
-    assert ("40 runs of 76 planned: every run of its fixed comparisons is in, so their numbers are "
-            "final; its dose–response points are still training (0 of 36 runs)") in short_provenance(store)
+    assert short_provenance(store).startswith(
+        "From `results/cpu/`: 40 runs on the phantom, not the paper's data (76 planned). Every run of "
+        "its fixed comparisons is in, so their numbers are final; its dose–response points are still "
+        "training (0 of 36 runs). [How and when")
+    _runs(tmp_path, "cpu-v1", 0.5)  # a study still training its compared arms
+    assert "runs on the phantom, not the paper's data (66 planned: an interim look, the sweep is " \
+           "still running). [How" in short_provenance(ResultsStore(tmp_path / "cpu-v1"))
 
 
 def test_the_page_names_the_study_still_training_until_the_book_moves_to_it(tmp_path):

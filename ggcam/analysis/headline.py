@@ -46,11 +46,11 @@ def short_provenance(store: ResultsStore) -> str:
     data = ("the phantom, not the paper's data" if info["origin"] == "phantom"
             else f"{info['origin']} data")
     facts = progress_facts(store)
-    interim = "" if facts["done"] >= facts["planned"] else f" of {facts['planned']} planned" + (
-        ": every run of its fixed comparisons is in, so their numbers are final; its dose–response "
+    interim = "" if facts["done"] >= facts["planned"] else f" ({facts['planned']} planned" + (
+        "). Every run of its fixed comparisons is in, so their numbers are final; its dose–response "
         f"points are still training ({facts['dose_done']} of {facts['dose_planned']} runs)"
-        if answers_its_questions(store) else " (an interim look: the sweep is still running)")
-    return (f"From `results/{store.profile}/`: {info['runs']} runs{interim} on {data}. "
+        if answers_its_questions(store) else ": an interim look, the sweep is still running)")
+    return (f"From `results/{store.profile}/`: {info['runs']} runs on {data}{interim}. "
             "[How and when each page ran](execution.md).")
 
 
