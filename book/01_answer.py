@@ -130,7 +130,9 @@ if fig_dose is not None:
 # ```{glue} arms_table
 # ```
 #
-# {glue:md}`interval_text`
+# ```{glue:md} interval_text
+# :format: myst
+# ```
 #
 # ```{glue} effects_table
 # ```

@@ -72,6 +72,7 @@ def test_the_centre_note_reads_raw_cc_beside_the_partial_cc(tmp_path):
         rows.append(row)
     pd.DataFrame(rows, columns=RunRecord.columns()).to_csv(store.path / "runs.csv", index=False)
     assert _centre_note(store, "resnet18", "ggcam-warm") == (
-        " Its median CC with Ψ, 0.650, is below that of a fixed centre prior (0.740): as a whole the "
+        " Its median CC with Ψ, 0.650, is below that of the mean-gaze map, the same map for every "
+        "image (0.740): as a whole the "
         "maps match this image's gaze less closely than the average gaze map does. What they follow "
         "of this image's gaze beyond the average map is the partial CC, median +0.170 (below).")

@@ -216,15 +216,16 @@ def _beside_constant(store: ResultsStore, prior: pd.DataFrame | None, network: s
 
 
 def _centre_note(store: ResultsStore, network: str, arm: str) -> str:
-    """Whether the arm's maps follow Ψ more closely than a fixed centre prior does."""
+    """Whether the arm's maps follow Ψ more closely than the mean-gaze map (the centre prior)
+    does."""
     runs = runs_of(store)
     part = runs[(runs["network"] == network) & (runs["variant"] == arm)]
     if part.empty or part["cc"].isna().all() or part["cc_centre"].isna().all():
         return ""
     cc, centre = part["cc"].median(), part["cc_centre"].median()
     side = "above" if cc > centre else "below"
-    text = (f" Its median CC with Ψ, {cc:.3f}, is {side} that of a fixed centre prior "
-            f"({centre:.3f}): " + ("the maps follow this image's gaze more than where gaze "
+    text = (f" Its median CC with Ψ, {cc:.3f}, is {side} that of the mean-gaze map, the same "
+            f"map for every image ({centre:.3f}): " + ("the maps follow this image's gaze more than where gaze "
                                    "usually falls." if side == "above" else
                                    "as a whole the maps match this image's gaze less closely "
                                    "than the average gaze map does."))
