@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ggcam-installed
 PROFILE ?= cpu
 
-.PHONY: setup book test test-unit test-notebooks test-html bench reproduce study audit-study clean
+.PHONY: setup book test test-unit test-notebooks test-html bench reproduce study study-pages audit-study clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,14 @@ study: $(STAMP)
 	test -d $(STUDY_TREE) || { git worktree prune; git worktree add --detach $(STUDY_TREE) $(STUDY_COMMIT); }
 	cd $(STUDY_TREE) && PYTHONPATH=$(CURDIR)/$(STUDY_TREE) $(CURDIR)/$(PY) -m ggcam sweep --profile cpu \
 		--results $(CURDIR)/results --work $(CURDIR)/.cache/study-work
+
+# After committing new runs of results/cpu: re-execute the pages that read it, so the committed
+# notebooks match the committed results (nbval compares them). Pages 01 and 10 are deleted
+# first: their progress lines are nbval-ignore-output, which a rebuild would otherwise keep.
+STUDY_PAGES := 01 04 05 06 07 08 10
+study-pages: $(STAMP)
+	rm -f book/01_answer.ipynb book/10_performance.ipynb
+	$(PY) book/build.py $(STUDY_PAGES)
 
 # After the study: retrain one run of each primary arm at this commit and keep the outcome in
 # results/cpu/reruns.csv (the book's page 05 lists it). ggcam-warm s3 was interrupted and
