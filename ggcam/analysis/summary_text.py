@@ -169,7 +169,7 @@ LOCALISATION_METRICS = (("pointing", "grid pointing game against the true findin
 def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: str,
                           prior: pd.DataFrame | None = None) -> str:
     """Where Ω^Y peaks, primary arm against its reference: pointing game, CC(Ω^Y, Ψ) beside
-    the centre prior's, and eq. 12 for CHF and pneumonia, each with the arms' medians beside
+    the mean-gaze map's, and eq. 12 for CHF and pneumonia, each with the arms' medians beside
     a map that knows nothing of the image (a random peak; the mean-gaze map, ``prior``:
     ``constant_maps.prior_eq12``). A score outside the families fixed before the sweep says
     its Holm p is exploratory."""
@@ -225,10 +225,11 @@ def _centre_note(store: ResultsStore, network: str, arm: str) -> str:
     cc, centre = part["cc"].median(), part["cc_centre"].median()
     side = "above" if cc > centre else "below"
     text = (f" Its median CC with Ψ, {cc:.3f}, is {side} that of the mean-gaze map, the same "
-            f"map for every image ({centre:.3f}): " + ("the maps follow this image's gaze more than where gaze "
-                                   "usually falls." if side == "above" else
-                                   "as a whole the maps match this image's gaze less closely "
-                                   "than the average gaze map does."))
+            f"map for every image ({centre:.3f}): "
+            + ("the maps follow this image's gaze more than where gaze usually falls."
+               if side == "above" else
+               "as a whole the maps match this image's gaze less closely than the average gaze "
+               "map does."))
     partial = part["cc_partial"].median() if "cc_partial" in part.columns else np.nan
     if np.isfinite(partial):  # the second study: what the maps add beyond that average map
         text += (f" What they follow of this image's gaze beyond the average map is the partial "
