@@ -93,8 +93,12 @@ def _faster(shares: dict[str, float]) -> str:
     if len(shares) < 2 or len(set(shares.values())) < 2:
         return ""
     ranked = sorted(shares.items(), key=lambda kv: kv[1])
-    return (f", here {ranked[-1][0]}: the runs cut short are mostly {ranked[0][0]}'s, so the "
-            f"budget, if anything, understates {ranked[0][0]}'s results")
+    (slow, _), (fast, fast_share) = ranked[0], ranked[-1]
+    return (f", here {fast}: the runs the budget cut short are {'all' if fast_share >= 1 else 'mostly'} "
+            f"{slow}'s, so the budget, if anything, understates {slow}'s results. Early stopping "
+            f"cuts the other way: where the validation AUC swings from epoch to epoch it can end a "
+            f"run before it levels off, and it is {fast}'s runs that ended or peaked early; so the "
+            f"net direction of the two is not known")
 
 
 def last_epoch_sentence(runs: pd.DataFrame, profile: Profile) -> str:
