@@ -55,6 +55,22 @@ def test_the_partial_cc_sentence_sets_each_arm_beside_the_mean_gaze_map():
     assert constant_maps.partial_cc_sentence(runs.drop(columns="cc_partial"), get_profile("cpu")) == ""
 
 
+@pytest.mark.parametrize("oracle, why", [(0.25, True), (0.12, False), (None, False)])
+def test_the_gaze_verdict_sets_the_oracle_which_never_sees_gaze_beside_gaze_supervision(oracle, why):
+    # An oracle that follows the reader as far as GG-CAM does says the partial CC also
+    # measures finding the findings, which the simulated reader looks at.
+    arms = ["standard", "standard", "ggcam-warm", "ggcam-warm"] + (["ggcam-oracle"] * 2 if oracle else [])
+    partial = [0.0, 0.02, 0.1, 0.2] + ([oracle, oracle] if oracle else [])
+    runs = pd.DataFrame({"variant": arms, "seed": [0, 1] * (len(arms) // 2), "n_train": 400,
+                         "informativeness": 0.6, "cc_partial": partial})
+    level = constant_maps.gaze_level(runs, get_profile("cpu"))["gaze"]
+    assert level.startswith("medians: GG-CAM +0.15, standard +0.01")
+    assert (", the oracle, which never sees gaze, " in level) == (oracle is not None)
+    assert oracle is None or f"never sees gaze, {oracle:+.2f}" in level
+    assert level.endswith("so maps that find them follow its gaze too") == why
+    assert constant_maps.gaze_level(runs.drop(columns="cc_partial"), get_profile("cpu")) == {}
+
+
 def test_the_centre_note_reads_raw_cc_beside_the_partial_cc(tmp_path):
     # Before: "the maps do not follow this image's gaze more closely than the average gaze map",
     # next to a verdict that they follow it beyond that map (partial CC): both read as one.

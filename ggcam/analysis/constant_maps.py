@@ -73,3 +73,26 @@ def partial_cc_sentence(runs: pd.DataFrame, profile) -> str:
             f"{'; '.join(parts)}. The mean-gaze map itself reaches a CC of {prior:.2f}; a "
             "partial CC near 0 means a map follows no more of this image's gaze than that map "
             "already does.")
+
+
+def gaze_level(runs: pd.DataFrame, profile) -> dict[str, str]:
+    """The partial CC behind the front page's "following the reader" verdict, as a clause for
+    ``effects.verdicts(levels=...)``: the primary arms' medians and the oracle's, which never
+    sees gaze. Where the oracle follows the reader as far as GG-CAM does, the clause says why:
+    the simulated reader looks at the findings, so a map that finds them follows its gaze."""
+    from ggcam.analysis.effects import base_runs
+    from ggcam.study import short_label
+
+    if "cc_partial" not in runs.columns or runs["cc_partial"].isna().all():
+        return {}
+    med = base_runs(runs, profile).groupby("variant")["cc_partial"].median()
+    ref, arm = profile.primary
+    if not {ref, arm} <= set(med.index):
+        return {}
+    text = f"medians: {short_label(arm)} {med[arm]:+.2f}, {short_label(ref)} {med[ref]:+.2f}"
+    if "ggcam-oracle" in med.index:
+        oracle = med["ggcam-oracle"]
+        text += f", the oracle, which never sees gaze, {oracle:+.2f}" + (
+            ": the simulated reader looks at the findings, so maps that find them follow its "
+            "gaze too" if oracle >= med[arm] else "")
+    return {"gaze": text}

@@ -132,13 +132,14 @@ def resplit_caveat(profile: Profile) -> str:
 def verdict_lines(store: ResultsStore, keys: tuple[str, ...] | None = None) -> str:
     """The front page's verdict list for ``store`` (only ``keys``, e.g. ("classification",
     "controls") on the classification page), as Markdown."""
+    from ggcam.analysis.constant_maps import gaze_level
     from ggcam.analysis.image_scores import pointing_levels
 
     profile = get_profile(store.profile)
     runs = runs_of(store)
     effects = arm_effects(runs, profile)
     sentences = verdicts(effects, margin=profile.equivalence_margin,
-                         levels=pointing_levels(runs, profile))
+                         levels={**pointing_levels(runs, profile), **gaze_level(runs, profile)})
     if "controls" in sentences:
         sentences["controls"] += holm_floor_clause(effects, "ggcam-shuffled")
     if keys is not None:
