@@ -52,7 +52,7 @@ import warnings
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam.analysis import effects, headline, study_limits, summary
+from ggcam.analysis import effects, headline, image_scores, study_limits, summary
 from ggcam.analysis.paper_values import paper_auc_change
 from ggcam.config import WARM
 from ggcam.experiment import get_profile
@@ -137,6 +137,10 @@ if fig_dose is not None:
 # ```{glue} effects_table
 # ```
 #
+# ```{glue:md} constant_note
+# :format: myst
+# ```
+#
 # ```{glue:md} related_text
 # :format: myst
 # ```
@@ -180,6 +184,7 @@ glue("interval_text", Markdown(headline.interval_sentence(paired_effects, study)
 glue("scope_text", Markdown(summary.scope_note(store)), display=False)
 glue("related_text", Markdown(headline.related_text(paired_effects)), display=False)
 glue("effects_table", report.styled(headline.effects_display(paired_effects), caption="Each comparison of the primary network, paired by replicate"), display=False)
+glue("constant_note", Markdown(image_scores.constant_maps_note(runs, study)), display=False)
 glue("arm_status", report.styled(summary.arm_status_display(runs), caption="Runs per arm, how many learned", labels={"variant": "arm"}), display=False)
 glue("learning_targets", report.styled(summary.learning_target_table(store), caption="The learning target per network"), display=False)
 glue("target_auc", summary.TARGET_AUC, display=False)

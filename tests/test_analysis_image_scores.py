@@ -79,3 +79,12 @@ def test_the_figure_draws_every_panel_and_baseline(tmp_path):
     assert len(pointing.get_lines()) >= 2 + 3  # two arms' dots and three constant lines
     assert np.isclose(pointing.get_lines()[-1].get_ydata()[0], 0.01)  # the random peak
     fig.savefig(tmp_path / "scores.png")
+
+
+def test_the_front_pages_effects_table_says_where_gaze_supervision_beats_the_constant_maps():
+    note = image_scores.constant_maps_note(_runs(), CPU)
+    assert note.startswith("A localisation row compares two networks, not a network with a map that "
+                           "knows nothing of the image. By their means over replicates, GG-CAM clears")
+    assert "; it does not on energy inside (CHF), energy inside (pneumonia). The [interpretability" in note
+    no_scores = _runs().drop(columns=[c for c in _runs().columns if c.startswith("pointing_")])
+    assert image_scores.constant_maps_note(no_scores, CPU) == ""  # the first study scored none

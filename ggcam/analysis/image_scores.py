@@ -97,6 +97,21 @@ def pointing_levels(runs: pd.DataFrame, profile: Profile) -> dict[str, str]:
                             f"{constant} {val(constant):.2f}"}
 
 
+def constant_maps_note(runs: pd.DataFrame, profile: Profile) -> str:
+    """Under the front page's effects table: a localisation Δ compares two networks, so say
+    on which scores the primary arm's maps clear the maps that know nothing of the image;
+    "" for a study without image-space scores."""
+    if not has_image_scores(runs):
+        return ""
+    long = scores_long(runs, profile)
+    if long.empty:
+        return ""
+    return ("A localisation row compares two networks, not a network with a map that knows "
+            f"nothing of the image. By their means over replicates, {_clears(long, short_label(profile.primary[1]))} "
+            "The [interpretability page](07_interpretability.ipynb) sets each score beside the "
+            "mean-gaze map, the best fixed location and a random peak.")
+
+
 def _clears(long: pd.DataFrame, who: str) -> str:
     """On which scores ``who``'s mean clears both constant maps' means, and on which not."""
     won, lost = [], []
