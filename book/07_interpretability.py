@@ -34,7 +34,7 @@
 # scored against the **true findings** (the pointing game). How close network attention is to
 # the radiologist's is measured with the saliency benchmark's metrics
 # {cite:p}`bylinskii2019saliency` (CC, KL, SIM, NSS, AUC-Judd), beside the same metrics of the
-# **centre prior** (the mean training Ψ, the same map for every image). Finally, the native
+# **mean-gaze map** (the mean training Ψ, the same map for every image). Finally, the native
 # $\Omega^Y$ is compared with Grad-CAM {cite:p}`selvaraju2017gradcam`, HiResCAM
 # {cite:p}`draelos2020hirescam` and AblationCAM on a small demonstration network trained on
 # this page, with a faithfulness score (ROAD {cite:p}`rong2022road`) and a sanity check
@@ -98,8 +98,8 @@ glue("resplit_caveat", Markdown(headline.resplit_caveat(study)), display=False)
 # beats a map that knows nothing of the image. Before the second study ran, each pneumonia
 # metric was scored for the **oracle** (the true findings averaged onto the Ω grid, then
 # upsampled like any Ω), the **best fixed location** (one place, fitted on training images)
-# and the **mean-gaze prior**, on a phantom prepared as the study prepares its data. At the
-# first study's input, {glue:text}`dr_first`, a consolidation is smaller than half an Ω
+# and the **mean-gaze map** (the mean training Ψ), on a phantom prepared as the study
+# prepares its data. At the first study's input, {glue:text}`dr_first`, a consolidation is smaller than half an Ω
 # cell: the oracle's pointing rate is {glue:text}`dr_first_oracle` against
 # {glue:text}`dr_first_fixed` for a fixed location, so its pointing game cannot tell a real
 # map from a constant one. The second study uses {glue:text}`dr_chosen`, the smallest input
@@ -245,13 +245,13 @@ report.styled(summary.paired_by_metric(paired, localisation),
                       "Δ [95% CI], Holm-adjusted p")
 
 # %% [markdown]
-# ## Agreement between $\Omega^Y$ and Ψ, against the centre prior
+# ## Agreement between $\Omega^Y$ and Ψ, against the mean-gaze map
 #
 # Per run, the mean over test images with gaze of Pearson's CC (1: the same pattern), the KL
 # divergence of $\Omega^Y$ from Ψ (0: the same distribution), histogram intersection SIM (1:
 # the same), NSS of $\Omega^Y$ at the cells the radiologist's gaze fell in (0: chance) and
-# AUC-Judd (0.5: chance); $\Omega^Y$ min-max scaled first; medians over seeds. The **centre
-# prior** row after each network's arms scores the mean training Ψ, the same map for every
+# AUC-Judd (0.5: chance); $\Omega^Y$ min-max scaled first; medians over seeds. The
+# **mean-gaze map** row after each network's arms scores the mean training Ψ, the same map for every
 # image, the same way (median over every run of the network): the bar a network must clear to
 # claim that it attends like *this* radiologist on *this* image, rather than where
 # radiologists look on average.
@@ -259,7 +259,7 @@ report.styled(summary.paired_by_metric(paired, localisation),
 # %%
 report.styled(summary.agreement_display(runs),
               caption="Agreement of Ωʸ with Ψ (medians over seeds), and of the "
-                      "centre prior")
+                      "mean-gaze map")
 
 # %% [markdown]
 # ```{glue:md} partial_cc_text
@@ -360,7 +360,7 @@ report.styled(figures.randomisation_table(model, explained),
 #
 # - Eq. 12 and the pointing game are reported with the rate of a random peak; the released
 #   code's 3×3 tolerance inflates eq. 12 on coarse grids.
-# - Agreement with Ψ is set against the centre prior, which any network can match by looking
+# - Agreement with Ψ is set against the mean-gaze map, which any network can match by looking
 #   where radiologists usually look.
 # - On a CAM network Grad-CAM and HiResCAM reduce to the native map; ROAD and the
 #   randomisation check say whether a map follows the network (shown here on a demonstration

@@ -141,6 +141,6 @@ def test_eq12_by_class_and_agreement_with_the_centre_prior(tmp_path):
         summary.eq12_by_class(runs, "normal")
     agreement = summary.agreement_display(runs)
     assert list(agreement.columns) == ["network", "arm", "CC", "KL", "SIM", "NSS", "AUC-Judd"]
-    assert list(agreement["arm"]) == ["standard", "ggcam-warm", "ggcam-shuffled", "centre prior"]
+    assert list(agreement["arm"]) == ["standard", "ggcam-warm", "ggcam-shuffled", "mean-gaze map"]
     assert agreement.iloc[-1, 2:].eq(0.5).all()
     _fits(agreement)

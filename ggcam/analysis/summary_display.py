@@ -25,7 +25,7 @@ from ggcam.experiment.store import ResultsStore
 from ggcam.study import VARIANTS, arm_rank
 
 YES, NO = "✓", "✗"
-CENTRE_PRIOR = "centre prior"  # the row of agreement_display that scores the mean training Ψ
+CENTRE_PRIOR = "mean-gaze map"  # the row of agreement_display that scores the mean training Ψ
 MISSING = "–"  # as ggcam.viz.report shows a missing value
 
 
@@ -246,7 +246,7 @@ AGREEMENT = {"cc": "CC", "kl": "KL", "sim": "SIM", "nss": "NSS", "auc_judd": "AU
 
 def agreement_display(runs: pd.DataFrame) -> pd.DataFrame:
     """Medians over seeds of CC, KL, SIM, NSS and AUC-Judd of Ω^Y against Ψ, per network × arm,
-    and after each network's arms a "centre prior" row: the same metrics of the mean training
+    and after each network's arms a "mean-gaze map" row: the same metrics of the mean training
     Ψ (one map for every image), median over every run of the network."""
     cols = ["network", "arm", *AGREEMENT.values()]
     if runs.empty:

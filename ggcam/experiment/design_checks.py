@@ -142,7 +142,7 @@ def dynamic_range_display(table: pd.DataFrame) -> pd.DataFrame:
         "input (Ω grid)": rows["input"].str.replace("x", "×") + " (" + grid + ")",
         "metric, pneumonia": rows["metric"],
         "oracle": rows["oracle"], "best fixed location": rows["best fixed"],
-        "mean-gaze prior": rows["mean prior"],
+        "mean-gaze map": rows["mean prior"],
         "oracle − fixed": rows["oracle"] - rows["best fixed"],
         f"≥ {MARGIN:g}": rows["passes"].map({True: "✓", False: "✗"}),
     }).reset_index(drop=True)
