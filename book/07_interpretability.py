@@ -19,6 +19,9 @@
 # :format: myst
 # ```
 #
+# The intervals in this paragraph and in the paired table below resample replicates
+# (bootstrap); the front page's are t intervals over replicates, so the two can differ.
+#
 # ```{glue:md} resplit_caveat
 # :format: myst
 # ```

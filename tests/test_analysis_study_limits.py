@@ -44,7 +44,8 @@ def test_the_box_measures_the_budget_the_replicates_and_the_baseline(tmp_path):
     assert text.startswith(":::{admonition} What this study cannot tell\n:class: note")
     # 3 standard early stops + 1 of 3 ggcam-warm before epoch 24: 4 of 6
     assert "Only 67% of the 6 runs of the primary comparison (standard 100%, GG-CAM 33%)" in text
-    assert "**3 paired replicates (the design asked for 10; the training budget cut it to 8).**" in text
+    assert ("**3 paired replicates (the design asked for 10; the training budget cut it to 8 before "
+            "the sweep began).**") in text
     assert "smallest p an exact sign-flip test can give is 2/8 = 0.2500" in text
     assert "these families cannot reach p < 0.05 at all" in text and "controls (8 tests)" in text
     assert "1 of 3 standard runs did not learn" in text

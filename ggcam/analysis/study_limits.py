@@ -42,7 +42,8 @@ def _replicates_item(base: pd.DataFrame, profile: Profile) -> str:
     pairs = base[base["variant"].isin(profile.primary)].groupby("seed")["variant"].nunique()
     n = int((pairs == len(profile.primary)).sum())
     planned = max(len(a.seeds) for a in profile.arms if a.variant == REFERENCE)
-    cut = (f" (the design asked for {DESIGN_REPLICATES}; the training budget cut it to {planned})"
+    cut = (f" (the design asked for {DESIGN_REPLICATES}; the training budget cut it to {planned} "
+           "before the sweep began)"
            if planned < DESIGN_REPLICATES else "")
     floor = 2 / 2 ** n
     blocked = [f"{f.name} ({len(f.comparisons) * len(f.metrics)} tests)" for f in profile.families
