@@ -178,6 +178,11 @@ def test_the_dose_section_waits_for_two_replicates_off_the_base_point():
     base = runs[(runs["n_train"] == 400) & (runs["informativeness"] == 0.6)]
     waiting = dose_markdown(CPU, dose_response(base, CPU), base)  # base pairs only
     assert waiting.startswith("Not enough paired replicates yet at the dose points (0 of ")
+    assert waiting.endswith(
+        "Planned, one factor at a time: training images 200 and 800 around the base point's 400 "
+        "(`ggcam-warm`, `standard`); reader informativeness 0.3 and 1 around the base point's 0.6 "
+        "(`ggcam-warm`); 6 replicates each, each GG-CAM run paired with its replicate's standard "
+        "run on the same images. The oracle runs at the base point only (cut to fit the budget).")
     assert "measured one point only" in dose_markdown(get_profile("cpu-v1"), dose_response(base, CPU), base)
 
 

@@ -81,4 +81,4 @@ def related_sentence(ours: Mapping[str, float] | None = None) -> str:
     direction = "rose" if ours["low"] > 0 else "fell"
     return (f"{opening} and, unlike here (where the test AUC {direction}: {here}), found no "
             f"change in classification: {theirs}. Our phantom's reader and findings are "
-            "simulated; the dose–response section shows how our gain depends on them.")
+            "simulated; the dose–response section asks how our gain depends on them.")

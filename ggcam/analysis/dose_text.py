@@ -1,0 +1,72 @@
+"""The front page's dose-response section in words: which points the study plans, how many
+of their runs are in, and the figure's caption once a point off the base has two paired
+replicates (``dose_markdown``, also ``headline.dose_markdown``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ggcam.analysis.effects import WRONG_GAZE
+from ggcam.experiment.profiles import Profile, run_specs
+
+DOSE_FIGURE = """```{{glue:figure}} fig_dose
+:name: fig-dose
+:alt: Line plots of the paired difference in test AUC and in the pneumonia pointing game against training-set size and against the reader's informativeness, with 95% intervals, the equivalence margin and the paper's gain.
+
+**Where gaze starts to help.** Paired Δ against the standard network at each point, mean over
+replicates with its 95% t interval ({counts}); one factor changes at a time around the base
+point ({base}). A replicate's images do not change with the reader, so its one standard run
+pairs with every informativeness level.{anchor}
+```"""
+WRONG_GAZE_NOTE = (" The open marker at informativeness 0 is the wrong-gaze control at the "
+                   "base point: another image's gaze, which says nothing of this image's "
+                   "findings (a stand-in: the simulated reader at 0 would look at the anatomy "
+                   "only).")
+
+
+def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFrame) -> str:
+    """The front page's dose-response section: the figure (glued as ``fig_dose``) once a dose
+    point has ≥ 2 paired replicates, else what is missing. ``dose``: ``effects.dose_response``
+    (None for a study without dose points)."""
+    if not profile.doses:
+        return (f"The study shown (`{profile.name}`) measured one point only; the current "
+                "study's points appear here once its sweep has reached them.")
+    planned = {s.run_id for s in run_specs(profile) if s.n_train or s.informativeness is not None}
+    done = len(planned & set(runs["run_id"])) if "run_id" in runs.columns else 0
+    base = (f"{profile.replicates.n_train} training images, informativeness "
+            f"{profile.informativeness:g}")
+    at_base = np.where(dose["factor"] == "n_train", dose["value"] == profile.replicates.n_train,
+                       np.isclose(dose["value"].astype(float), profile.informativeness))
+    at_base |= dose["arm"] == WRONG_GAZE  # a base-point control, drawn at informativeness 0
+    if not (dose.loc[~at_base, "n"] >= 2).any():
+        return (f"Not enough paired replicates yet at the dose points ({done} of {len(planned)} "
+                "of their runs are done): the figure appears here once each point has two. "
+                + dose_plan(profile))
+    lead = (f"{{numref}}`fig-dose` shows how the effects change with the training-set size and "
+            f"with how informative the reader's gaze is ({done} of {len(planned)} dose runs done"
+            + ("" if done >= len(planned) else ": provisional, filled in as the sweep reaches them") + ").")
+    counts = (f"{int(dose.loc[at_base, 'n'].max())} replicates at the base point, up to "
+              f"{int(dose.loc[~at_base, 'n'].max())} at the others")
+    anchor = WRONG_GAZE_NOTE if (dose.loc[dose["arm"] == WRONG_GAZE, "n"] >= 2).any() else ""
+    return lead + "\n\n" + DOSE_FIGURE.format(base=base, counts=counts, anchor=anchor)
+
+
+def dose_plan(profile: Profile) -> str:
+    """The dose points the profile plans, around its base point, in one sentence."""
+    words = {"n_train": "training images", "informativeness": "reader informativeness"}
+    base = {"n_train": profile.replicates.n_train, "informativeness": profile.informativeness}
+    parts = []
+    for factor, label in words.items():
+        doses = [d for d in profile.doses if d.factor == factor]
+        if doses:
+            values = " and ".join(f"{d.value:g}" for d in doses)
+            arms = sorted({v for d in doses for v in d.variants})
+            parts.append(f"{label} {values} around the base point's {base[factor]:g} "
+                         f"({', '.join(f'`{a}`' for a in arms)})")
+    seeds = max(len(d.seeds) for d in profile.doses)
+    dosed = {v for d in profile.doses for v in d.variants}
+    cut = (" The oracle runs at the base point only (cut to fit the budget)."
+           if "ggcam-oracle" in profile.variants and "ggcam-oracle" not in dosed else "")
+    return (f"Planned, one factor at a time: {'; '.join(parts)}; {seeds} replicates each, "
+            "each GG-CAM run paired with its replicate's standard run on the same images." + cut)
