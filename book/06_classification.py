@@ -45,7 +45,7 @@ import warnings
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam.analysis import checkpoint_rule, effects, headline, summary
+from ggcam.analysis import checkpoint_rule, effects, first_study, headline, summary
 from ggcam.experiment import get_profile
 from ggcam.experiment.design import OTHER_ARMS
 from ggcam.stats.equivalence import MIN_RECALL
@@ -153,8 +153,8 @@ fig_controls = figures.figure3(runs, ["auc_ovo"], ("ggcam-warm", "ggcam-oracle",
 # %% tags=["remove-cell"]
 glue("fig_auc_primary", fig_primary, display=False)
 glue("fig_auc_arms", fig_arms, display=False)
-glue("arms_note", Markdown(summary.borrowed_note(arms_store, store, "these three arms", "The next figure")),
-     display=False)
+glue("arms_note", Markdown(first_study.borrowed_with_limits(arms_store, store, "these three arms",
+                                                           "The next figure")), display=False)
 glue("fig_auc_controls", fig_controls, display=False)
 
 # %% [markdown]

@@ -29,7 +29,7 @@ import warnings
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from ggcam.analysis import summary
+from ggcam.analysis import first_study, summary
 from ggcam.data import EGDCXR, ensure_dataset
 from ggcam.viz import figures, report
 
@@ -79,8 +79,8 @@ store = summary.open_results(profile, results_dir or None, variants=legacy_arms)
 runs = summary.runs_of(store)
 
 # %% tags=["remove-input"]
-display(Markdown(summary.borrowed_note(store, summary.open_results("", results_dir or None),
-                                       "the paper's GG-CAM as published or the released code's arm")))
+display(Markdown(first_study.borrowed_with_limits(store, summary.open_results("", results_dir or None),
+                                                "the paper's GG-CAM as published or the released code's arm")))
 display(Markdown(summary.provenance_markdown(store)))
 display(Markdown(summary.scope_note(store)))
 

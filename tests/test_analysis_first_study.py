@@ -38,3 +38,20 @@ def test_the_limits_are_measured_from_the_runs(tmp_path):
 
 def test_a_study_of_independent_replicates_has_no_such_box(tmp_path):
     assert first_study.limits_markdown(_store(tmp_path, "cpu")) == ""
+
+
+def test_a_section_borrowing_the_first_studys_arms_states_its_limits_and_the_budget_result(tmp_path):
+    store = _store(tmp_path)
+    runs = pd.read_csv(store.path / "runs.csv")
+    extra = runs[runs["variant"] == "ggcam-warm"].assign(
+        variant="ggcam", run_id=lambda d: d["run_id"].str.replace("ggcam-warm", "ggcam"),
+        w_sm_final=[1e17, 2e17, 3e17], w_ce_final=[1.0, 1.0, 1.0])
+    pd.concat([runs, extra]).to_csv(store.path / "runs.csv", index=False)
+    main = _store(tmp_path, "cpu")
+    note = first_study.borrowed_with_limits(store, main, "these arms")
+    assert note.startswith("The study the other pages show (`cpu`) does not train these arms")
+    assert "re-split one pool of 800 images per seed" in note and "trained 12 epochs" in note
+    assert "(`ggcam` 2e17 times; medians over its ResNet18 runs): in 12 epochs at learning rate" in note
+    assert note.endswith("so where they did not learn, that is a result of the budget, not of the method.")
+    assert first_study.borrowed_with_limits(store, store, "these arms") == ""  # not borrowed
+    assert first_study.borrowed_limits(main) == ""  # independent replicates: nothing to add

@@ -10,7 +10,7 @@ from itertools import combinations
 import pandas as pd
 
 from ggcam.analysis.effects import best_epoch_share
-from ggcam.analysis.summary_store import runs_of
+from ggcam.analysis.summary_store import borrowed_note, network_label, runs_of
 from ggcam.experiment.profiles import get_profile
 from ggcam.experiment.store import ResultsStore
 
@@ -58,3 +58,41 @@ def limits_markdown(store: ResultsStore) -> str:
     return (":::{admonition} What this study cannot tell\n:class: warning\n\n"
             "The study shown is the first; the current study was designed to remove these "
             f"limits.\n\n{body}\n:::")
+
+
+BUDGET_ARMS = ("ggcam", "ggcam-fp64", "ggcam-legacy")  # Table 1's or the code's tiny σ_sm
+
+
+def borrowed_limits(store: ResultsStore) -> str:
+    """For a section that borrows the first study's arms while the book shows another: that
+    study's limits in two sentences, and why its Table 1 arms did not learn (in its epoch
+    budget the gaze term still outweighed the cross-entropy by many orders of magnitude at the
+    end: a budget result, not a verdict on the method); "" for a study of independent
+    replicates."""
+    profile = get_profile(store.profile)
+    runs = runs_of(store)
+    if profile.replicates is not None or runs.empty:
+        return ""
+    text = (f"That study re-split one pool of {profile.n_images} images per seed (its seeds are "
+            f"not independent replicates), trained {profile.max_epochs} epochs with each arm's "
+            f"own checkpoint rule, and scored maps on a {profile.grid_shape[0]}×"
+            f"{profile.grid_shape[1]} grid.")
+    net = runs["network"].iloc[0] if "resnet18" not in set(runs["network"]) else "resnet18"
+    mine = runs[(runs["network"] == net) & runs["variant"].isin(BUDGET_ARMS)]
+    ratio = (mine["w_sm_final"] / mine["w_ce_final"]).groupby(mine["variant"]).median().dropna()
+    if ratio.empty:
+        return text
+    parts = ", ".join(f"`{v}` {ratio[v]:.2g}".replace("e+", "e") for v in BUDGET_ARMS if v in ratio.index)
+    return (text + f" At its end the gaze term's weight in eq. 11 was still many times the "
+            f"cross-entropy's ({parts} times; medians over its {network_label(net)} runs): in "
+            f"{profile.max_epochs} epochs at learning rate {profile.lr:g} these arms never left the "
+            "gaze-dominated start, so where they did not learn, that is a result of the budget, "
+            "not of the method.")
+
+
+def borrowed_with_limits(store: ResultsStore, main: ResultsStore, what: str,
+                         where: str = "This section") -> str:
+    """``summary_store.borrowed_note`` followed by the borrowed study's limits
+    (``borrowed_limits``); "" when the section reads the study the book shows."""
+    note = borrowed_note(store, main, what, where)
+    return f"{note} {borrowed_limits(store)}".strip() if note else ""
