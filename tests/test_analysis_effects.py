@@ -248,3 +248,13 @@ def test_the_arms_table_names_each_arm_of_the_study_and_its_psi():
     assert table.loc["ggcam-centre", "in figures"] == "mean-gaze prior"
     assert table.loc["ggcam-oracle", "its maps are pulled towards"] == "the phantom's true findings"
     assert "ggcam-oracle" not in set(arms_table(get_profile("cpu-v1"))["arm"])  # the first study had none
+
+
+def test_an_auc_equivalent_to_no_change_says_so_with_its_tost_p():
+    effects = arm_effects(_runs(delta=0.0, noise=0.005), CPU)
+    row = effects[(effects["arm"] == "ggcam-warm") & (effects["metric"] == "auc_ovo")
+                  & (effects["reference"] == "standard")].iloc[0]
+    assert row["equivalent"] and row["tost_p"] < 0.05
+    text = verdicts(effects)["classification"]
+    assert text.startswith("Gaze supervision did not change ResNet18's test AUC")
+    assert f"; it is equivalent to no change within ±0.03 (two one-sided tests, p = {row['tost_p']:.2g})" in text

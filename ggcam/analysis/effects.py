@@ -208,7 +208,10 @@ _QUESTIONS = {  # key: (metric, arm, the question, the sentence, (word if Δ > 0
 def _auc_sentence(row: pd.Series, subject: str, network_label: str, margin: float, gain: float) -> str:
     change = "did not change" if row["low"] <= 0 <= row["high"] else (
         "raised" if row["low"] > 0 else "lowered")
-    equiv = f"; it is equivalent to no change within ±{margin:g}" if row["equivalent"] else ""
+    tost_p = row.get("tost_p", np.nan)
+    equiv = (f"; it is equivalent to no change within ±{margin:g}" + (
+        f" (two one-sided tests, p = {tost_p:.2g})" if np.isfinite(tost_p) else "")
+        if row["equivalent"] else "")
     unit = ("independent replicates" if row.get("interval", "t") == "t"
             else "seeds of one re-split pool, corrected for their overlap")
     return (f"{subject} {change} {network_label}'s test AUC (Δ {row['estimate']:+.3f}, 95% interval "
