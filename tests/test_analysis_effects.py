@@ -234,7 +234,7 @@ def test_a_family_that_cannot_reach_005_makes_its_intervals_descriptive():
                             "metric": "auc_ovo", "n": 8, "p_holm": 0.0703, "interval": "t"})
     # 8 tests × 2/2^8 = 0.0625 > 0.05: no result in the family could be called
     assert holm_floor_clause(effects, "ggcam-shuffled") == (
-        " Both are descriptive: with 8 replicates this family of 8 tests cannot reach p < 0.05 "
+        " As tests of a difference both are descriptive: with 8 replicates this family of 8 tests cannot reach p < 0.05 "
         "(its smallest possible Holm p is 0.0625; shuffled Ψ's is 0.0703).")
     assert holm_floor_clause(effects, "ggcam-warm") == ""  # 1 test: 0.0078
     assert holm_floor_clause(effects.assign(interval="corrected t (re-split pool)"), "ggcam-shuffled") == ""

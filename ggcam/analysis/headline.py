@@ -171,7 +171,7 @@ def holm_floor_clause(effects: pd.DataFrame, arm: str, metric: str = "auc_ovo") 
     floor = min(1.0, len(family) * 2 / 2 ** int(row["n"]))
     if floor <= 0.05:
         return ""
-    return (f" Both are descriptive: with {int(row['n'])} replicates this family of "
+    return (f" As tests of a difference both are descriptive: with {int(row['n'])} replicates this family of "
             f"{len(family)} tests cannot reach p < 0.05 (its smallest possible Holm p is "
             f"{floor:.3g}; {short_label(arm)}'s is {row['p_holm']:.3g}).")
 
