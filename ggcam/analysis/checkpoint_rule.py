@@ -115,9 +115,10 @@ def last_epoch_sentence(runs: pd.DataFrame, profile: Profile) -> str:
     return (f"{label} against the standard network: ΔAUC {ci_text(c)} at the chosen epoch, "
             f"{ci_text(e)} at each run's last epoch (where early stopping or the budget ended it). "
             f"The answer "
-            f"{'does not hinge' if same else 'hinges'} on the checkpoint rule: the two "
-            f"intervals {'say the same' if same else 'disagree'} about whether the effect "
-            "is above, below or around zero.")
+            f"{'does not hinge' if same else 'hinges'} on which of these two epochs is kept: the "
+            f"two intervals {'say the same' if same else 'disagree'} about whether the effect "
+            "is above, below or around zero. Whether a run left to train its whole budget, "
+            "without early stopping, would change it was not tested.")
 
 
 def checkpoint_markdown(runs: pd.DataFrame, profile: Profile) -> str:
