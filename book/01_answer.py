@@ -72,7 +72,8 @@ running_profile = "cpu"  # the study still training, whose progress the page rep
 # comparison and metric, the mean over replicates of Δ (second arm − first; the controls are
 # compared with the standard network and with GG-CAM), its 95% t interval, and Holm-adjusted
 # p-values {cite:p}`holm1979` within the current study's families of comparisons, fixed before
-# its sweep (the first study fixed none; it is read with the same families after the fact).
+# its sweep. The first study fixed none in advance (its page groups were redefined after 32
+# of its runs); where a page still shows it, it is read with the current study's families.
 
 # %% tags=["hide-input"]
 store = summary.open_results(profile, results_dir or None)
@@ -170,7 +171,8 @@ if fig_dose is not None:
 #
 # :::{dropdown} How much of the study is done
 # The sweep runs the primary comparison first, replicate by replicate, then the oracle and the
-# controls, then the dose points, then the other arms. A page built while it runs shows what
+# controls, then the dose points, then the other arms where a study trains them (this one was
+# cut to fit its budget before its sweep began). A page built while it runs shows what
 # exists. {glue:md}`progress_sentence`
 #
 # ```{glue} progress

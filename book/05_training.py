@@ -353,8 +353,7 @@ glue("fig_sigma_sm", sigma_fig, display=False)
 # :alt: The uncertainty sigma_sm per epoch on a log scale, one panel per network trained, one line per GG-CAM run coloured by arm.
 #
 # **$\sigma_{sm}$ during training.** Every GG-CAM run of the sweep, one line per seed, coloured
-# by arm. Runs that start at Table 1's tiny values sit at the bottom of the log scale; only
-# the first study trained them (`ggcam` and `ggcam-fp64`, in `cpu-v1`).
+# by arm.
 # ```
 #
 # (training-final-parameters)=

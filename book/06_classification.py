@@ -206,9 +206,9 @@ glue("fig_auc_controls", fig_controls, display=False)
 # For the current study, whose replicates are independent, the front page's intervals are t
 # intervals over replicates on the study's test set and its p-values are the ones here; the
 # primary interval here also resamples the test images, so the two intervals can differ.
-# For the first study, whose seeds re-split one pool, the front page uses Nadeau and
-# Bengio's corrected t and the current study's families, so its intervals and p-values
-# differ from these.
+# Where the first study is shown (the figure of the other arms above), its seeds re-split
+# one pool: the front page read such a study with Nadeau and Bengio's corrected t, wider
+# than the intervals here.
 
 # %%
 report.styled(summary.paired_brief(paired, "auc_ovo"),

@@ -115,13 +115,14 @@ final = summary.final_parameters(runs)
 legacy_alpha = final.loc[final["variant"] == "ggcam-legacy", "alpha_final"]
 
 # %% tags=["remove-cell"]
-glue("legacy_alpha", report.number(legacy_alpha.min()), display=False)
-glue("legacy_alpha_max", report.number(legacy_alpha.max()), display=False)
+alpha_lo, alpha_hi = report.number(legacy_alpha.min()), report.number(legacy_alpha.max())
+glue("legacy_alpha_range", alpha_lo if alpha_lo == alpha_hi else f"between {alpha_lo} and {alpha_hi}",
+     display=False)
 
 # %% [markdown]
 # **α frozen, and the code's σ.** The legacy loss gives $\alpha$ no gradient: at the end of
-# training the legacy runs' median α lies between {glue:text}`legacy_alpha` and
-# {glue:text}`legacy_alpha_max` over the networks. Its $\sigma_{ce}$ starts at the code's
+# training the legacy runs' median α is {glue:text}`legacy_alpha_range` over the networks.
+# Its $\sigma_{ce}$ starts at the code's
 # value (first table). Every arm's loss parameters at the end of training and the flags of
 # the runs are on the [training page](05_training.ipynb).
 #

@@ -80,9 +80,14 @@ def test_verdicts_are_plain_sentences_and_say_what_cannot_be_excluded():
 
 
 def test_verdicts_name_the_oracle_and_the_mean_gaze_prior_only_where_the_study_has_them():
-    v = verdicts(arm_effects(_runs(oracle=0.08, noise=0.01), CPU))
+    effects = arm_effects(_runs(oracle=0.08, noise=0.01), CPU)
+    v = verdicts(effects)
     assert v["oracle"].startswith("Supervising the maps with the true findings instead raised")
     assert "; the mean-gaze prior for every image: Δ -0.0" in v["controls"]
+    prior = effects[(effects["arm"] == "ggcam-centre") & (effects["metric"] == "auc_ovo")
+                    & (effects["reference"] == "standard")].iloc[0]
+    said = ", equivalent to no change)" if prior["equivalent"] else ", not shown equivalent to no change)"
+    assert said in v["controls"]
     assert list(v) == ["classification", "localisation", "gaze", "oracle", "controls"]
     no_oracle = arm_effects(_runs(), CPU)
     no_oracle = no_oracle[no_oracle["arm"] != "ggcam-oracle"]

@@ -271,7 +271,9 @@ def _prior_clause(effects: pd.DataFrame) -> str:
     if row is None:
         return ""
     return (f"; the mean-gaze prior for every image: Δ {row['estimate']:+.3f} "
-            f"({row['low']:+.3f} to {row['high']:+.3f})")
+            f"({row['low']:+.3f} to {row['high']:+.3f}"
+            + ("" if row["equivalent"] is None else ", equivalent to no change" if row["equivalent"]
+               else ", not shown equivalent to no change") + ")")
 
 
 def best_epoch_share(runs: pd.DataFrame, profile: Profile) -> float:
