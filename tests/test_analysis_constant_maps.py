@@ -32,6 +32,17 @@ def test_the_constant_map_is_scored_like_any_map():
     assert lungs.loc[0, "prior_interp3x3_chf"] == 1.0  # the heart cell is within the 3×3
     heart = constant_maps.prior_eq12(_Store([[1, 0], [0, 0]]), pd.DataFrame({"run_id": ["r"]}))
     assert heart.loc[0, "prior_interp_chf"] == 1.0 and heart.loc[0, "prior_interp_pneumonia"] == 0.0
+    assert np.isnan(heart.loc[0, "prior_pointing"])  # no true findings in these maps
+
+
+def test_the_constant_map_plays_the_grid_pointing_game_against_the_true_findings():
+    store = _Store([[0, 0], [0, 1]])  # peak in cell (1, 1)
+    finding = np.zeros((3, 2, 2), bool)
+    finding[0, 1, 1] = finding[1, 1, 1] = True  # the CHF image and one pneumonia image hit
+    finding[2, 0, 0] = True  # the other pneumonia image's finding is elsewhere
+    store._maps["mask_finding"] = finding
+    out = constant_maps.prior_eq12(store, pd.DataFrame({"run_id": ["r"]}))
+    assert out.loc[0, "prior_pointing"] == 2 / 3
 
 
 @pytest.mark.parametrize("rate, words", [(0.9, "at or above both"), (0.5, "between"), (0.1, "below both")])

@@ -19,7 +19,12 @@ EQ12_KEYS = {"chf": "CHF", "pneumonia": "pneumonia"}
 
 def prior_eq12(store: ResultsStore, runs: pd.DataFrame) -> pd.DataFrame:
     """Per run: eq. 12 (strict and 3×3) of its mean-gaze map on its own test images, columns
-    ``run_id``, ``prior_interp_<class>`` and ``prior_interp3x3_<class>``."""
+    ``run_id``, ``prior_interp_<class>`` and ``prior_interp3x3_<class>``, and the grid pointing
+    game against the true findings, ``prior_pointing`` (scored as the run's own, NaN where the
+    data has no findings)."""
+    from ggcam.experiment.metrics import POINTING_TOLERANCE
+    from ggcam.metrics.localisation import pointing_game
+
     rows = []
     for run_id in runs["run_id"]:
         maps = store.maps(run_id)
@@ -27,13 +32,16 @@ def prior_eq12(store: ResultsStore, runs: pd.DataFrame) -> pd.DataFrame:
         n, k = maps["cams"].shape[:2]
         constant = np.broadcast_to(maps["centre_prior"], (n, k, *maps["centre_prior"].shape))
         regions = {"heart": maps["mask_heart"], "lung": maps["mask_lung"]}
-        row = {"run_id": run_id}
+        row = {"run_id": run_id, "prior_pointing": np.nan}
         for r, prefix in ((0, "prior_interp"), (1, "prior_interp3x3")):
             scores = interpretability(constant, labels, regions, neighbourhood=r)
             row |= {f"{prefix}_{key}": scores.get(name) for key, name in EQ12_KEYS.items()}
+        finding = maps["mask_finding"] if "mask_finding" in maps else None
+        if finding is not None and finding.any():
+            row["prior_pointing"] = pointing_game(constant, labels, finding, tolerance=POINTING_TOLERANCE).rate
         rows.append(row)
     return pd.DataFrame(rows, columns=["run_id", *(f"{p}_{c}" for p in ("prior_interp", "prior_interp3x3")
-                                                   for c in EQ12_KEYS)])
+                                                   for c in EQ12_KEYS), "prior_pointing"])
 
 
 def prior_sentence(runs: pd.DataFrame, prior: pd.DataFrame, profile) -> str:

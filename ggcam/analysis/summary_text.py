@@ -200,19 +200,21 @@ def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: st
 def _beside_constant(store: ResultsStore, prior: pd.DataFrame | None, network: str, metric: str) -> str:
     """"; medians: <arm> a, <ref> b, <a constant map> c" for the grid pointing game (a random
     peak) and eq. 12 (the mean-gaze map, when ``prior`` is given); "" otherwise."""
-    constant = {"pointing": ("pointing_chance", "a random peak"),
-                "interp_chf": ("prior_interp_chf", "the mean-gaze map"),
-                "interp_pneumonia": ("prior_interp_pneumonia", "the mean-gaze map")}.get(metric)
+    constants = {"pointing": (("pointing_chance", "a random peak"), ("prior_pointing", "the mean-gaze map")),
+                 "interp_chf": (("prior_interp_chf", "the mean-gaze map"),),
+                 "interp_pneumonia": (("prior_interp_pneumonia", "the mean-gaze map"),)}.get(metric, ())
     runs = runs_of(store)
     runs = runs[runs["network"] == network]
     if prior is not None and len(prior):
         runs = runs.merge(prior, on="run_id", how="left")
-    if constant is None or constant[0] not in runs.columns or runs[constant[0]].isna().all():
-        return ""
     ref, arm = primary_arms(store)
+    pair = runs[runs["variant"].isin([ref, arm])]
+    shown = [f"{label} {float(pair[col].median()):.2f}" for col, label in constants
+             if col in pair.columns and pair[col].notna().any()]
+    if not shown:
+        return ""
     med = lambda v: float(runs.loc[runs["variant"] == v, metric].median())
-    return (f"; medians: `{arm}` {med(arm):.2f}, `{ref}` {med(ref):.2f}, {constant[1]} "
-            f"{float(runs.loc[runs['variant'].isin([ref, arm]), constant[0]].median()):.2f}")
+    return f"; medians: `{arm}` {med(arm):.2f}, `{ref}` {med(ref):.2f}, " + ", ".join(shown)
 
 
 def _centre_note(store: ResultsStore, network: str, arm: str) -> str:
