@@ -36,7 +36,7 @@ def prior_eq12(store: ResultsStore, runs: pd.DataFrame) -> pd.DataFrame:
         for r, prefix in ((0, "prior_interp"), (1, "prior_interp3x3")):
             scores = interpretability(constant, labels, regions, neighbourhood=r)
             row |= {f"{prefix}_{key}": scores.get(name) for key, name in EQ12_KEYS.items()}
-        finding = maps["mask_finding"] if "mask_finding" in maps else None
+        finding = maps.get("mask_finding")
         if finding is not None and finding.any():
             row["prior_pointing"] = pointing_game(constant, labels, finding, tolerance=POINTING_TOLERANCE).rate
         rows.append(row)

@@ -174,6 +174,10 @@ def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: st
     ``constant_maps.prior_eq12``). A score outside the families fixed before the sweep says
     its Holm p is exploratory."""
     ref, arm = primary_arms(store)
+    runs = runs_of(store)  # read once: every metric's medians come from it
+    runs = runs[runs["network"] == network]
+    if prior is not None and len(prior):
+        runs = runs.merge(prior, on="run_id", how="left")
     parts, rows = [], []
     for metric, what in LOCALISATION_METRICS:
         r = _row(paired, network, ref, arm, metric)
@@ -184,7 +188,7 @@ def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: st
             label = "exploratory Holm p" if str(r["family"]).endswith(EXPLORATORY) else "Holm p"
             parts.append(f"{what} {verdict} (Δ {fmt_ci(r)}, {int(r['n_seeds'])} seeds, "
                          f"{label} = {r['p_holm']:.3g}{reach}"
-                         f"{_beside_constant(store, prior, network, metric)})")
+                         f"{_beside_constant(runs, ref, arm, metric)})")
     if not parts:
         return f"{network_label(network)}: no paired seeds of `{ref}` and `{arm}` yet."
     usable = all(r["usable"] for r in rows)
@@ -197,17 +201,13 @@ def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: st
                if planned and seeds < planned else ""))
 
 
-def _beside_constant(store: ResultsStore, prior: pd.DataFrame | None, network: str, metric: str) -> str:
+def _beside_constant(runs: pd.DataFrame, ref: str, arm: str, metric: str) -> str:
     """"; medians: <arm> a, <ref> b, <a constant map> c" for the grid pointing game (a random
-    peak) and eq. 12 (the mean-gaze map, when ``prior`` is given); "" otherwise."""
+    peak, the mean-gaze map) and eq. 12 (the mean-gaze map), from one network's ``runs`` with
+    ``constant_maps.prior_eq12``'s columns merged in where given; "" otherwise."""
     constants = {"pointing": (("pointing_chance", "a random peak"), ("prior_pointing", "the mean-gaze map")),
                  "interp_chf": (("prior_interp_chf", "the mean-gaze map"),),
                  "interp_pneumonia": (("prior_interp_pneumonia", "the mean-gaze map"),)}.get(metric, ())
-    runs = runs_of(store)
-    runs = runs[runs["network"] == network]
-    if prior is not None and len(prior):
-        runs = runs.merge(prior, on="run_id", how="left")
-    ref, arm = primary_arms(store)
     pair = runs[runs["variant"].isin([ref, arm])]
     shown = [f"{label} {float(pair[col].median()):.2f}" for col, label in constants
              if col in pair.columns and pair[col].notna().any()]
