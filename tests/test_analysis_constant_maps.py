@@ -45,6 +45,48 @@ def test_the_constant_map_plays_the_grid_pointing_game_against_the_true_findings
     assert out.loc[0, "prior_pointing"] == 2 / 3
 
 
+def test_the_best_single_cell_is_the_best_any_constant_map_scores_on_these_images():
+    store = _Store([[1, 0], [0, 0]])  # the mean-gaze map peaks in the heart cell (0, 0)
+    finding = np.zeros((3, 2, 2), bool)
+    finding[0, 1, 1] = finding[1, 1, 1] = True
+    finding[2, 0, 0] = True
+    store._maps["mask_finding"] = finding
+    out = constant_maps.prior_eq12(store, pd.DataFrame({"run_id": ["r"]})).loc[0]
+    assert out["prior_pointing"] == 1 / 3 and out["cell_pointing"] == 2 / 3  # cell (1, 1)
+    assert out["prior_interp_pneumonia"] == 0.0 and out["cell_interp_pneumonia"] == 1.0  # a lung cell
+    assert out["cell_interp_chf"] == 1.0  # the heart cell, for the one CHF image
+    # No cell can beat a map that scores 1: the best cell never falls below any constant map.
+    assert (out[[c for c in out.index if c.startswith("cell_")]].to_numpy(float)
+            >= out[["prior_interp_chf", "prior_interp_pneumonia", "prior_pointing"]].to_numpy(float)).all()
+
+
+def test_the_grid_pointing_table_sets_both_constant_maps_beside_each_arm():
+    from ggcam.analysis import summary
+
+    runs = pd.DataFrame({"run_id": ["a", "b", "c"], "network": "resnet18",
+                         "variant": ["standard", "standard", "ggcam-warm"],
+                         "seed": [0, 1, 0], "pointing": [0.3, 0.5, 0.8], "pointing_chance": 0.1})
+    prior = pd.DataFrame({"run_id": ["a", "b", "c"], "prior_pointing": [0.6, 0.7, 0.65],
+                          "cell_pointing": [0.9, 0.95, 0.92]})
+    table = summary.pointing_table(runs, prior).set_index("arm")
+    assert table.loc["standard", "mean-gaze map"] == pytest.approx(0.65)
+    assert table.loc["standard", "best single cell"] == pytest.approx(0.925)
+    assert table.loc["ggcam-warm", "best single cell"] == pytest.approx(0.92)
+    assert "best single cell" not in summary.pointing_table(runs).columns
+
+
+@pytest.mark.parametrize("best, words", [
+    (1.0, ": one cell lies in the lungs of every pneumonia image, so on this grid eq. 12 rewards"),
+    (0.85, ": at or above both arms, so"), (0.6, ", below `ggcam-warm`.")])
+def test_the_sentence_says_when_a_single_cell_saturates_eq12(best, words):
+    runs = pd.DataFrame({"run_id": ["a", "b"], "network": "resnet18",
+                         "variant": ["standard", "ggcam-warm"], "interp_pneumonia": [0.3, 0.8]})
+    prior = pd.DataFrame({"run_id": ["a", "b"], "prior_interp_pneumonia": 0.5,
+                          "cell_interp_pneumonia": best})
+    text = constant_maps.prior_sentence(runs, prior, get_profile("cpu"))
+    assert f"The best single cell reaches {best:.2f}{words}" in text
+
+
 @pytest.mark.parametrize("rate, words", [(0.9, "at or above both"), (0.5, "between"), (0.1, "below both")])
 def test_the_sentence_places_the_constant_map_among_the_arms(rate, words):
     runs = pd.DataFrame({"run_id": ["a", "b"], "network": "resnet18",

@@ -44,8 +44,7 @@ def test_the_box_measures_the_budget_the_replicates_and_the_baseline(tmp_path):
     assert text.startswith(":::{admonition} What this study cannot tell\n:class: note")
     # 3 standard early stops + 1 of 3 ggcam-warm before epoch 24: 4 of 6
     assert "Only 67% of the 6 runs of the primary comparison (standard 100%, GG-CAM 33%)" in text
-    assert ("**3 paired replicates (the design asked for 10; the training budget cut it to 8 before "
-            "the sweep began).**") in text
+    assert "**3 paired replicates (the design asked for 10).**" in text
     assert "smallest p an exact sign-flip test can give is 2/8 = 0.2500" in text
     assert "these families cannot reach p < 0.05 at all" in text and "controls (8 tests)" in text
     assert "1 of 3 standard runs did not learn" in text
@@ -74,3 +73,16 @@ def test_the_wrong_gaze_control_says_whether_the_gain_needs_the_gaze(tmp_path, s
     text = study_limits.limits_markdown(_store(tmp_path, shuffled=shuffled))
     assert "The wrong-gaze control trains with the same loss on another image's gaze" in text
     assert f"so {reading}" in text
+
+
+def test_the_box_lists_the_cuts_in_their_agreed_order_and_the_time_against_the_aim(tmp_path, monkeypatch):
+    # 6 runs of 3 epochs of 30 s: 540 s of training, 0.15 h.
+    text = study_limits.limits_markdown(_store(tmp_path))
+    assert ("**Cut to fit its budget.** The design aimed at 10 h of training on 2 CPU cores. At the "
+            "input its dynamic-range check chose (256×224), the study cut, in the order agreed "
+            "before its sweep: the other GG-CAM arms (`ggcam`, `ggcam-fp64`, `ggcam-legacy`; ") in text
+    assert "; the oracle at the dose–response points; the replicates from 10 to 8. " in text
+    assert "Its training took 0.1 h, 6 of its 76 runs so far." in text
+    monkeypatch.setitem(study_limits.AIM_HOURS, "cpu", 0.05)
+    text = study_limits.limits_markdown(_store(tmp_path / "again"))
+    assert "Its training still took 0.1 h, 6 of its 76 runs so far: 3.0 times the aim." in text

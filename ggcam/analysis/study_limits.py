@@ -18,7 +18,8 @@ from ggcam.analysis.checkpoint_rule import (
 )
 from ggcam.analysis.effects import REFERENCE, arm_effects, base_runs, best_epoch_share
 from ggcam.analysis.headline import ci_text
-from ggcam.analysis.summary_store import curves_of, runs_of
+from ggcam.analysis.summary_store import curves_of, progress_facts, runs_of
+from ggcam.experiment.design import OTHER_ARMS
 from ggcam.experiment.profiles import Profile, get_profile
 from ggcam.experiment.store import ResultsStore
 from ggcam.study import short_label
@@ -26,6 +27,8 @@ from ggcam.study import short_label
 # The study's design asked for at least this many paired replicates; the budget cut it (the
 # profile's comment says in which order).
 DESIGN_REPLICATES = 10
+# The training time each study was to fit, in hours (issue 19: the cpu sweep on 2 cores).
+AIM_HOURS = {"cpu": 10.0}
 CHANCE_CE = float(np.log(3))  # the cross-entropy of a uniform guess over three classes
 
 
@@ -42,9 +45,7 @@ def _replicates_item(base: pd.DataFrame, profile: Profile) -> str:
     pairs = base[base["variant"].isin(profile.primary)].groupby("seed")["variant"].nunique()
     n = int((pairs == len(profile.primary)).sum())
     planned = max(len(a.seeds) for a in profile.arms if a.variant == REFERENCE)
-    cut = (f" (the design asked for {DESIGN_REPLICATES}; the training budget cut it to {planned} "
-           "before the sweep began)"
-           if planned < DESIGN_REPLICATES else "")
+    cut = f" (the design asked for {DESIGN_REPLICATES})" if planned < DESIGN_REPLICATES else ""
     floor = 2 / 2 ** n
     blocked = [f"{f.name} ({len(f.comparisons) * len(f.metrics)} tests)" for f in profile.families
                if len(f.comparisons) * len(f.metrics) * floor > 0.05]
@@ -54,6 +55,38 @@ def _replicates_item(base: pd.DataFrame, profile: Profile) -> str:
     return (f"**{n} paired replicates{cut}.** With {n} pairs the smallest p an exact sign-flip "
             f"test can give is 2/{2 ** n} = {floor:.4f}, so no comparison can be more certain "
             f"than that, however large its effect.{holm}")
+
+
+def _budget_item(store: ResultsStore, profile: Profile) -> str | None:
+    """What the study cut to fit its training budget, in the order agreed before its sweep,
+    and how long its training took against the aim; None where it cut nothing and kept to it."""
+    variants = {a.variant for a in profile.arms if a.seeds}
+    others = [v for v in OTHER_ARMS if v not in variants]
+    sized = [d for d in profile.doses if d.factor == "n_train"]
+    planned = max(len(a.seeds) for a in profile.arms if a.variant == REFERENCE)
+    cuts = ([f"the other GG-CAM arms ({', '.join(f'`{v}`' for v in others)}; the first study's "
+             "runs stand in for them where a page shows them)"] if others else [])
+    cuts += (["the oracle at the dose–response points"]
+             if sized and not any("ggcam-oracle" in d.variants for d in sized) else [])
+    cuts += ([f"the replicates from {DESIGN_REPLICATES} to {planned}"]
+             if planned < DESIGN_REPLICATES else [])
+    progress = progress_facts(store)
+    hours = progress["wall_hours"]
+    aim = AIM_HOURS.get(profile.name)
+    if not cuts and (aim is None or hours <= aim):
+        return None
+    text = "**Cut to fit its budget.** " if cuts else "**Over its budget.** "
+    if aim is not None:
+        text += f"The design aimed at {aim:g} h of training on {profile.options.threads} CPU cores. "
+    if cuts:
+        text += (f"At the input its dynamic-range check chose ({profile.input_shape[0]}×"
+                 f"{profile.input_shape[1]}), the study cut, in the order agreed before its sweep: "
+                 + "; ".join(cuts) + ". ")
+    so_far = ("" if progress["done"] == progress["planned"]
+              else f", {progress['done']} of its {progress['planned']} runs so far")
+    if aim is None or hours <= aim:
+        return text + f"Its training took {hours:.1f} h{so_far}."
+    return text + f"Its training still took {hours:.1f} h{so_far}: {hours / aim:.1f} times the aim."
 
 
 def _baseline_item(store: ResultsStore, base: pd.DataFrame, profile: Profile) -> str | None:
@@ -112,6 +145,9 @@ def current_items(store: ResultsStore, runs: pd.DataFrame, profile: Profile) -> 
         items.append(f"**A budget some runs outgrew.** {convergence_sentence(runs, profile)} "
                      f"{last_epoch_sentence(runs, profile)}")
     items.append(_replicates_item(base, profile))
+    budget = _budget_item(store, profile)
+    if budget:
+        items.append(budget)
     baseline = _baseline_item(store, base, profile)
     if baseline:
         items.append(baseline)

@@ -34,6 +34,7 @@ import warnings
 
 import pandas as pd
 
+from ggcam.analysis import constant_maps
 from ggcam.analysis.paper_values import paper_table2
 from ggcam.analysis.summary_display import (
     agreement_display,
@@ -258,11 +259,16 @@ def eq12_table(runs: pd.DataFrame) -> pd.DataFrame:
     return local[["network", "variant", "runs", *list(EQ12_LABELS)[1:]]].rename(columns=EQ12_LABELS)
 
 
-def pointing_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """The pointing game against the true findings and its chance, medians over seeds."""
+def pointing_table(runs: pd.DataFrame, prior: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The pointing game against the true findings and its chance, medians over seeds; with
+    ``prior`` (``constant_maps.prior_eq12``), the mean-gaze map's and the best single cell's."""
     local = localisation_table(runs)
-    return local[["network", "variant", "runs", "pointing", "pointing_chance"]].rename(
+    table = local[["network", "variant", "runs", "pointing", "pointing_chance"]].rename(
         columns=POINTING_LABELS)
+    if prior is not None and len(runs):
+        for column, label in (("prior_pointing", "mean-gaze map"), ("cell_pointing", "best single cell")):
+            table[label] = constant_maps.arm_medians(runs, prior, column, local)
+    return table
 
 
 def agreement_table(runs: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ggcam.analysis import constant_maps
 from ggcam.analysis.summary_paired import METRIC_LABELS, fmt_ci
 from ggcam.analysis.summary_store import network_label, runs_of
 from ggcam.experiment.store import ResultsStore
@@ -222,7 +223,8 @@ EQ12_CLASSES = {"chf": "CHF", "pneumonia": "pneumonia"}
 def eq12_by_class(runs: pd.DataFrame, cls: str, prior: pd.DataFrame | None = None) -> pd.DataFrame:
     """Eq. 12 for one class (``"chf"`` or ``"pneumonia"``), medians over seeds: the peak cell
     in the region, any cell of its 3×3 neighbourhood in it, and the rate of a random peak;
-    with ``prior`` (``constant_maps.prior_eq12``), the mean-gaze map's strict rate too."""
+    with ``prior`` (``constant_maps.prior_eq12``), the mean-gaze map's strict rate too (the
+    best single cell's is in the text: a table holds at most 7 columns)."""
     if cls not in EQ12_CLASSES:
         raise ValueError(f"cls must be one of {list(EQ12_CLASSES)}, got {cls!r}")
     from ggcam.analysis.summary import localisation_table  # summary re-exports this module
@@ -233,11 +235,7 @@ def eq12_by_class(runs: pd.DataFrame, cls: str, prior: pd.DataFrame | None = Non
                           "3×3 in region": local[f"interp3x3_{cls}"],
                           "random peak": local[f"interp_chance_{cls}"]})
     if prior is not None and len(runs):
-        scored = runs[["run_id", "network", "variant"]].merge(prior, on="run_id")
-        scored["network"] = scored["network"].map(network_label)  # as localisation_table names it
-        by_arm = scored.groupby(["network", "variant"])[f"prior_interp_{cls}"].median()
-        table["mean-gaze map"] = [by_arm.get((n, v), np.nan)
-                                  for n, v in zip(local["network"], local["variant"])]
+        table["mean-gaze map"] = constant_maps.arm_medians(runs, prior, f"prior_interp_{cls}", local)
     return table
 
 

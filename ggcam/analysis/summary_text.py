@@ -203,11 +203,15 @@ def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: st
 
 def _beside_constant(runs: pd.DataFrame, ref: str, arm: str, metric: str) -> str:
     """"; medians: <arm> a, <ref> b, <a constant map> c" for the grid pointing game (a random
-    peak, the mean-gaze map) and eq. 12 (the mean-gaze map), from one network's ``runs`` with
-    ``constant_maps.prior_eq12``'s columns merged in where given; "" otherwise."""
-    constants = {"pointing": (("pointing_chance", "a random peak"), ("prior_pointing", "the mean-gaze map")),
-                 "interp_chf": (("prior_interp_chf", "the mean-gaze map"),),
-                 "interp_pneumonia": (("prior_interp_pneumonia", "the mean-gaze map"),)}.get(metric, ())
+    peak, the mean-gaze map, the best single cell) and eq. 12 (the mean-gaze map, the best
+    single cell), from one network's ``runs`` with ``constant_maps.prior_eq12``'s columns
+    merged in where given; "" otherwise."""
+    cell = "the best single cell"
+    constants = {"pointing": (("pointing_chance", "a random peak"), ("prior_pointing", "the mean-gaze map"),
+                              ("cell_pointing", cell)),
+                 "interp_chf": (("prior_interp_chf", "the mean-gaze map"), ("cell_interp_chf", cell)),
+                 "interp_pneumonia": (("prior_interp_pneumonia", "the mean-gaze map"),
+                                      ("cell_interp_pneumonia", cell))}.get(metric, ())
     pair = runs[runs["variant"].isin([ref, arm])]
     shown = [f"{label} {float(pair[col].median()):.2f}" for col, label in constants
              if col in pair.columns and pair[col].notna().any()]
