@@ -206,9 +206,11 @@ glue("localisation_text", Markdown(summary.localisation_markdown(store, paired, 
 
 # %% tags=["hide-input"]
 eq12 = ["interp_chf", "interp_pneumonia"]
-fig_primary = figures.figure3(runs, eq12, ("standard", "ggcam-warm"))
+constant_lines = constant_maps.figure_lines(prior_eq12)
+fig_primary = figures.figure3(runs, eq12, ("standard", "ggcam-warm"), constants=constant_lines)
 fig_arms = figures.figure3(runs, eq12, ("standard", "ggcam", "ggcam-fp64", "ggcam-warm", "ggcam-legacy",
-                                        "ggcam-oracle", "ggcam-shuffled", "ggcam-centre"), planned=study.variants)
+                                        "ggcam-oracle", "ggcam-shuffled", "ggcam-centre"), planned=study.variants,
+                           constants=constant_lines)
 
 # %% tags=["remove-cell"]
 glue("fig_interp_primary", fig_primary, display=False)
@@ -220,7 +222,9 @@ glue("fig_interp_arms", fig_arms, display=False)
 # :alt: Dot plots of the eq. 12 rate of every run for CHF and for pneumonia, standard against ggcam-warm, one panel per network trained and class.
 #
 # **The paper's Figure 3c–f: the primary comparison.** The share of test images whose map peaks in the
-# organ of the true class (eq. 12), per run of the standard network and of `ggcam-warm`.
+# organ of the true class (eq. 12), per run of the standard network and of `ggcam-warm`. Grey
+# lines: maps that ignore the image, the mean-gaze map (dashed) and the best single cell
+# (dotted), medians over runs.
 # ```
 #
 # ```{glue:figure} fig_interp_arms
@@ -228,7 +232,7 @@ glue("fig_interp_arms", fig_arms, display=False)
 # :alt: Dot plots of the eq. 12 rate of every run of every arm, for CHF and for pneumonia, one panel per network and class, arms coloured as in the legend.
 #
 # **The paper's Figure 3c–f: every arm of the study.** The same rate for each arm, coloured as
-# in the legend.
+# in the legend; grey lines as above.
 # ```
 #
 # ## Paired: does GG-CAM move the peak, or the map towards Ψ?

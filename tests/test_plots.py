@@ -409,3 +409,22 @@ def test_figure3_names_only_planned_arms_as_not_run_yet():
     fig = figures.figure3(runs, ["auc_ovo"], arms, planned=("standard", "ggcam-warm", "ggcam-oracle"))
     assert fig._suptitle.get_text() == "not run yet: ggcam-oracle"
     assert figures.figure3(runs, ["auc_ovo"], arms[:2], planned=arms)._suptitle is None
+
+
+def test_figure3_draws_the_constant_maps_across_their_metric_s_panels_only():
+    import pandas as pd
+
+    from ggcam.viz import figures
+
+    runs = pd.DataFrame({"network": ["resnet18"] * 4 + ["efficientnet_b0"] * 4,
+                         "variant": ["standard", "standard", "ggcam-warm", "ggcam-warm"] * 2,
+                         "seed": [0, 1] * 4, "interp_chf": 0.5, "interp_pneumonia": 0.6})
+    runs.loc[::2, ["interp_chf", "interp_pneumonia"]] = 0.4
+    lines = {"interp_pneumonia": {"the mean-gaze map": 0.77, "the best single cell": 1.0}}
+    fig = figures.figure3(runs, ["interp_chf", "interp_pneumonia"], ("standard", "ggcam-warm"),
+                          constants=lines)
+    flat = lambda ax: sorted(float(line.get_ydata()[0]) for line in ax.get_lines()
+                             if line.get_color() == "0.45" and len(set(line.get_ydata())) == 1)
+    first_row, second_row = fig.axes[:2], fig.axes[2:4]
+    assert [flat(ax) for ax in first_row] == [[], []]
+    assert [flat(ax) for ax in second_row] == [[0.77, 1.0], [0.77, 1.0]]

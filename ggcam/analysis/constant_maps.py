@@ -82,6 +82,18 @@ def arm_medians(runs: pd.DataFrame, prior: pd.DataFrame, column: str, rows: pd.D
     return [by_arm.get((n, v), np.nan) for n, v in zip(rows["network"], rows["variant"])]
 
 
+def figure_lines(prior: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Eq. 12 of both constant maps for Figure 3c–f (``figures.figure3(constants=...)``):
+    metric → {label: median over runs}, where scored."""
+    lines = {}
+    for key in EQ12_KEYS:
+        scores = {"the mean-gaze map": prior.get(f"prior_interp_{key}"),
+                  "the best single cell": prior.get(f"cell_interp_{key}")}
+        lines[f"interp_{key}"] = {label: float(col.median()) for label, col in scores.items()
+                                  if col is not None and col.notna().any()}
+    return lines
+
+
 def prior_sentence(runs: pd.DataFrame, prior: pd.DataFrame, profile) -> str:
     """Eq. 12 for pneumonia, strict: the primary arms' medians beside the mean-gaze map's and,
     where scored, the best single cell's."""

@@ -169,9 +169,15 @@ def paper_medians(runs: pd.DataFrame, arms=("ggcam", "ggcam-warm")) -> dict:
     return {"auc_ovo": marks}
 
 
-def figure3(runs: pd.DataFrame, metrics, variants, paper: dict | None = None, planned=None):
+CONSTANT_LINES = {"the mean-gaze map": "--", "the best single cell": ":"}
+
+
+def figure3(runs: pd.DataFrame, metrics, variants, paper: dict | None = None, planned=None,
+            constants: dict | None = None):
     """Figure 3 panels (``plots.metric_boxplots``) for the ``variants`` present, or a note.
-    ``planned``: the arms the study trains (default: all); only those are named "not run yet"."""
+    ``planned``: the arms the study trains (default: all); only those are named "not run yet".
+    ``constants``: metric → {label of ``CONSTANT_LINES``: score}, drawn across its panels as
+    grey lines (maps that ignore the image, which a network's dots must clear)."""
     from ggcam.viz import paper_figures as plots
 
     present = [v for v in variants if len(runs) and v in set(runs["variant"])]
@@ -181,6 +187,11 @@ def figure3(runs: pd.DataFrame, metrics, variants, paper: dict | None = None, pl
     fig = plots.metric_boxplots(runs, list(metrics), variants=present, paper_medians=paper)
     if missing:
         fig.suptitle(f"not run yet: {', '.join(missing)}", fontsize=10)
+    panels = fig.axes[:len(metrics) * runs["network"].nunique()]  # row-major, one row per metric
+    for i, metric in enumerate(metrics):
+        for label, value in (constants or {}).get(metric, {}).items():
+            for ax in panels[i * len(panels) // len(metrics):(i + 1) * len(panels) // len(metrics)]:
+                ax.axhline(value, ls=CONSTANT_LINES[label], color="0.45", lw=1, zorder=0)
     return fig
 
 
