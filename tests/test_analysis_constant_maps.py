@@ -145,3 +145,18 @@ def test_the_centre_note_reads_raw_cc_beside_the_partial_cc(tmp_path):
         "image (0.740): as a whole the "
         "maps match this image's gaze less closely than the average gaze map does. What they follow "
         "of this image's gaze beyond the average map is the partial CC, median +0.170 (below).")
+
+
+def test_the_grid_sentence_says_when_the_arm_stays_below_the_best_single_cell():
+    from ggcam.analysis.summary_text import _below_cell
+
+    runs = pd.DataFrame({"variant": ["standard", "ggcam-warm", "ggcam-warm"],
+                         "pointing": [0.3, 0.8, 0.84], "interp_pneumonia": [0.35, 0.86, 0.88],
+                         "cell_pointing": 0.87, "cell_interp_pneumonia": 1.0})
+    assert _below_cell(runs, "ggcam-warm") == (
+        " On the grid pointing game and eq. 12 for pneumonia `ggcam-warm`'s median stays below the "
+        "best single cell, a map that ignores the image: on this grid these scores do not show "
+        "that its maps localise (the image-space scores above can).")
+    runs.loc[1:, "pointing"] = 0.9  # above the best cell on one score: no sentence
+    assert _below_cell(runs, "ggcam-warm") == ""
+    assert _below_cell(runs.drop(columns=["cell_pointing", "cell_interp_pneumonia"]), "ggcam-warm") == ""

@@ -195,10 +195,27 @@ def localisation_sentence(store: ResultsStore, paired: pd.DataFrame, network: st
     planned = planned_seeds(store, network, ref, arm)
     seeds = min(int(r["n_seeds"]) for r in rows)
     return (f"On {network_label(network)}, `{arm}` against `{ref}`: " + "; ".join(parts) + "."
-            + _centre_note(store, network, arm)
+            + _below_cell(runs, arm) + _centre_note(store, network, arm)
             + ("" if usable else " An arm did not learn, so this is not a conclusion.")
             + (f" Provisional: {seeds} of the {planned} planned paired seeds are in."
                if planned and seeds < planned else ""))
+
+
+def _below_cell(runs: pd.DataFrame, arm: str) -> str:
+    """A sentence where ``arm``'s median stays below the best single cell on every grid score
+    that has one (one network's ``runs`` with ``constant_maps.prior_eq12`` merged in)."""
+    scored = [m for m in ("pointing", "interp_chf", "interp_pneumonia")
+              if f"cell_{m}" in runs.columns and runs[f"cell_{m}"].notna().any() and m in runs.columns]
+    own = runs[runs["variant"] == arm]
+    if not scored or not all(own[m].median() < runs[f"cell_{m}"].median() for m in scored):
+        return ""
+    names = {"pointing": "the grid pointing game", "interp_chf": "eq. 12 for CHF",
+             "interp_pneumonia": "eq. 12 for pneumonia"}
+    listed = [names[m] for m in scored]
+    listed = ", ".join(listed[:-1]) + " and " + listed[-1] if len(listed) > 1 else listed[0]
+    return (f" On {listed} `{arm}`'s median stays below the best single cell, a map that "
+            "ignores the image: on this grid these scores do not show that its maps localise "
+            "(the image-space scores above can).")
 
 
 def _beside_constant(runs: pd.DataFrame, ref: str, arm: str, metric: str) -> str:
@@ -207,8 +224,8 @@ def _beside_constant(runs: pd.DataFrame, ref: str, arm: str, metric: str) -> str
     single cell), from one network's ``runs`` with ``constant_maps.prior_eq12``'s columns
     merged in where given; "" otherwise."""
     cell = "the best single cell"
-    constants = {"pointing": (("pointing_chance", "a random peak"), ("prior_pointing", "the mean-gaze map"),
-                              ("cell_pointing", cell)),
+    constants = {"pointing": (("pointing_chance", "a random peak"),
+                              ("prior_pointing", "the mean-gaze map"), ("cell_pointing", cell)),
                  "interp_chf": (("prior_interp_chf", "the mean-gaze map"), ("cell_interp_chf", cell)),
                  "interp_pneumonia": (("prior_interp_pneumonia", "the mean-gaze map"),
                                       ("cell_interp_pneumonia", cell))}.get(metric, ())
