@@ -32,7 +32,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from ggcam import GGCAMLoss
-from ggcam.analysis import headline, summary
+from ggcam.analysis import design_text, summary
 from ggcam.config import RELEASED, TABLE1, WARM, table1_frame
 from ggcam.evaluate import SATURATION_LOGIT
 from ggcam.experiment import RunSpec, get_profile, profiles_frame
@@ -89,7 +89,7 @@ report.styled(profiles[["profile", "epoch cap", "batch", "device", "budget"]],
 # ```
 
 # %% tags=["remove-cell"]
-glue("study_design", Markdown(headline.study_design_markdown(get_profile("cpu"))), display=False)
+glue("study_design", Markdown(design_text.study_design_markdown(get_profile("cpu"))), display=False)
 
 # %% [markdown]
 # (training-table1)=

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ggcam.analysis.design_text import CRITERIA_WORDS
 from ggcam.analysis.effects import REFERENCE, arm_effects, base_runs, best_epoch_share
-from ggcam.analysis.headline import CRITERIA_WORDS, ci_text
+from ggcam.analysis.headline import ci_text
 from ggcam.experiment.profiles import Profile
 from ggcam.study import short_label
 

@@ -16,17 +16,14 @@ from ggcam.analysis.checkpoint_rule import (
     has_last_epoch,
     last_epoch_sentence,
 )
+from ggcam.analysis.design_text import DESIGN_REPLICATES, budget_cuts
 from ggcam.analysis.effects import REFERENCE, arm_effects, base_runs, best_epoch_share
 from ggcam.analysis.headline import ci_text
 from ggcam.analysis.summary_store import curves_of, progress_facts, runs_of
-from ggcam.experiment.design import OTHER_ARMS
 from ggcam.experiment.profiles import Profile, get_profile
 from ggcam.experiment.store import ResultsStore
 from ggcam.study import short_label
 
-# The study's design asked for at least this many paired replicates; the budget cut it (the
-# profile's comment says in which order).
-DESIGN_REPLICATES = 10
 # The training time each study was to fit, in hours (issue 19: the cpu sweep on 2 cores).
 AIM_HOURS = {"cpu": 10.0}
 CHANCE_CE = float(np.log(3))  # the cross-entropy of a uniform guess over three classes
@@ -60,16 +57,9 @@ def _replicates_item(base: pd.DataFrame, profile: Profile) -> str:
 def _budget_item(store: ResultsStore, profile: Profile) -> str | None:
     """What the study cut to fit its training budget, in the order agreed before its sweep,
     and how long its training took against the aim; None where it cut nothing and kept to it."""
-    variants = {a.variant for a in profile.arms if a.seeds}
-    others = [v for v in OTHER_ARMS if v not in variants]
-    sized = [d for d in profile.doses if d.factor == "n_train"]
-    planned = max(len(a.seeds) for a in profile.arms if a.variant == REFERENCE)
-    cuts = ([f"the other GG-CAM arms ({', '.join(f'`{v}`' for v in others)}; the first study's "
-             "runs stand in for them where a page shows them)"] if others else [])
-    cuts += (["the oracle at the dose–response points"]
-             if sized and not any("ggcam-oracle" in d.variants for d in sized) else [])
-    cuts += ([f"the replicates from {DESIGN_REPLICATES} to {planned}"]
-             if planned < DESIGN_REPLICATES else [])
+    cuts = budget_cuts(profile)
+    if cuts and cuts[0].startswith("the other arms"):
+        cuts[0] += " (the first study's runs stand in for them where a page shows them)"
     progress = progress_facts(store)
     hours = progress["wall_hours"]
     aim = AIM_HOURS.get(profile.name)
@@ -80,7 +70,7 @@ def _budget_item(store: ResultsStore, profile: Profile) -> str | None:
         text += f"The design aimed at {aim:g} h of training on {profile.options.threads} CPU cores. "
     if cuts:
         text += (f"At the input its dynamic-range check chose ({profile.input_shape[0]}×"
-                 f"{profile.input_shape[1]}), the study cut, in the order agreed before its sweep: "
+                 f"{profile.input_shape[1]}), it was cut, in the order agreed before its sweep: "
                  + "; ".join(cuts) + ". ")
     so_far = ("" if progress["done"] == progress["planned"]
               else f", {progress['done']} of its {progress['planned']} runs so far")
