@@ -168,7 +168,7 @@ if image_long is not None:
 # map that ignores the image can do better).
 
 # %%
-prior_eq12 = constant_maps.prior_eq12(store, runs)  # the mean-gaze map, scored like any Ω^Y
+prior_eq12 = constant_maps.prior_eq12(store, runs)  # two constant maps, scored like any Ω^Y
 report.styled(summary.eq12_by_class(runs, "chf", prior_eq12),
               caption="Eq. 12 for CHF, the heart (medians over seeds), the rate "
                       "of a random peak and of the mean-gaze map")
@@ -180,8 +180,8 @@ report.styled(summary.eq12_by_class(runs, "pneumonia", prior_eq12),
 
 # %%
 report.styled(summary.pointing_table(runs, prior_eq12),
-              caption="Grid pointing game against the true findings (medians over seeds), "
-                      "the rate of a random peak and two constant maps")
+              caption="Grid pointing game against the true findings (medians over "
+                      "seeds), the rate of a random peak and two constant maps")
 
 # %% tags=["remove-cell"]
 glue("prior_eq12_text", Markdown(constant_maps.prior_sentence(runs, prior_eq12, study)), display=False)

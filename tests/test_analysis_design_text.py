@@ -11,7 +11,7 @@ def test_the_cuts_follow_the_agreed_order_and_only_those_made():
     cpu = get_profile("cpu")
     cuts = design_text.budget_cuts(cpu)
     assert [c.split(" (")[0].split(" runs")[0] for c in cuts] == [
-        "the other arms", "the oracle", "8 base replicates instead of 10"]
+        "the other GG-CAM arms", "the oracle", "8 base replicates instead of 10"]
     # A design that keeps everything cuts nothing.
     arms, doses = study_design("resnet18", base_seeds=10, other_seeds=3, dose_seeds=6, n_train=400)
     assert design_text.budget_cuts(replace(cpu, arms=arms, doses=doses)) == []
@@ -21,7 +21,7 @@ def test_the_cuts_follow_the_agreed_order_and_only_those_made():
         "8 base replicates instead of 10"]
     # Arms listed with no seeds are not run.
     empty = tuple(Arm(a.variant, a.networks, ()) if a.variant in OTHER_ARMS else a for a in arms)
-    assert design_text.budget_cuts(replace(cpu, arms=empty, doses=doses))[0].startswith("the other arms")
+    assert design_text.budget_cuts(replace(cpu, arms=empty, doses=doses))[0].startswith("the other GG-CAM arms")
 
 
 def test_the_design_list_names_every_fixed_choice_and_the_cuts():

@@ -80,9 +80,10 @@ def test_the_box_lists_the_cuts_in_their_agreed_order_and_the_time_against_the_a
     text = study_limits.limits_markdown(_store(tmp_path))
     assert ("**Cut to fit its budget.** The design aimed at 10 h of training on 2 CPU cores. At the "
             "input its dynamic-range check chose (256×224), it was cut, in the order agreed "
-            "before its sweep: the other arms (") in text
-    assert (") are not run (the first study's runs stand in for them where a page shows them); the "
-            "oracle runs at the base point only; 8 base replicates instead of 10. ") in text
+            "before its sweep: the other GG-CAM arms (`ggcam`, `ggcam-fp64`, `ggcam-legacy`) are not "
+            "run (the first study's runs") in text
+    assert ("stand in for them where a page shows them); the oracle runs at the base point only; 8 "
+            "base replicates instead of 10. ") in text
     assert "Its training took 0.1 h, 6 of its 76 runs so far." in text
     monkeypatch.setitem(study_limits.AIM_HOURS, "cpu", 0.05)
     text = study_limits.limits_markdown(_store(tmp_path / "again"))

@@ -60,7 +60,7 @@ def budget_cuts(profile: Profile) -> list[str]:
     run = {a.variant for a in profile.arms if a.seeds}
     cut = []
     if not run & set(OTHER_ARMS):
-        cut.append("the other arms (" + ", ".join(ARM[a].short for a in OTHER_ARMS) + ") are not run")
+        cut.append("the other GG-CAM arms (" + ", ".join(f"`{a}`" for a in OTHER_ARMS) + ") are not run")
     sized = [d for d in profile.doses if d.factor == "n_train"]
     if "ggcam-oracle" in run and sized and not any("ggcam-oracle" in d.variants for d in sized):
         cut.append("the oracle runs at the base point only")
