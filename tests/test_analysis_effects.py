@@ -112,8 +112,18 @@ def test_the_headline_and_dose_response_figures_draw_every_arm_and_guide(tmp_pat
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["GG-CAM", "oracle", "shuffled Ψ", "mean-gaze prior"]
     fig.savefig(tmp_path / "headline.png")
-    dose = dose_response_figure(dose_response(runs, CPU), CPU.equivalence_margin, paper_gain())
+    points = dose_response(runs, CPU)
+    dose = dose_response_figure(points, CPU.equivalence_margin, paper_gain(),
+                                planned={"n_train": [200, 400, 800], "informativeness": [0.3, 0.6, 1.0]})
     assert len(dose.axes) == 4
+    # Every planned value is a tick, with its paired replicates; a point not in yet gets "–".
+    ticks = [t.get_text() for t in dose.axes[1].get_xticklabels()]
+    n_at = points[points["metric"] == "auc_ovo"].groupby(["factor", "value"])["n"].max()
+    assert ticks[0] == f"0\nn = {n_at[('informativeness', 0.0)]}" and len(ticks) == 4
+    sparse = dose_response_figure(points[points["value"] != 800], CPU.equivalence_margin, paper_gain(),
+                                  planned={"n_train": [200, 400, 800], "informativeness": [0.3, 0.6, 1.0]})
+    assert sparse.axes[0].get_xticklabels()[-1].get_text() == "800\n–"
+    assert sparse.axes[0].get_xscale() == "log"
     legend = [t.get_text() for t in dose.legends[0].get_texts()]
     assert "shuffled Ψ (another image's gaze)" in legend and "GG-CAM" in legend
     dose.savefig(tmp_path / "dose.png")
@@ -189,6 +199,13 @@ def test_the_dose_section_waits_for_two_replicates_off_the_base_point():
         "(`ggcam-warm`); 6 replicates each, each GG-CAM run paired with its replicate's standard "
         "run on the same images. The oracle runs at the base point only (cut to fit the budget).")
     assert "measured one point only" in dose_markdown(get_profile("cpu-v1"), dose_response(base, CPU), base)
+    assert "once a point off the base point has two" in waiting
+
+
+def test_the_dose_figure_ticks_every_planned_value_with_the_base_point():
+    from ggcam.analysis.dose_text import planned_values
+
+    assert planned_values(CPU) == {"n_train": [200.0, 400.0, 800.0], "informativeness": [0.3, 0.6, 1.0]}
 
 
 def test_the_learned_sensitivity_repeats_the_primary_comparison_on_replicates_where_both_learned():

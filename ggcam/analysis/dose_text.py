@@ -15,8 +15,8 @@ DOSE_FIGURE = """```{{glue:figure}} fig_dose
 :alt: Line plots of the paired difference in test AUC and in the pneumonia pointing game against training-set size and against the reader's informativeness, with 95% intervals, the equivalence margin and the paper's gain.
 
 **Where gaze starts to help.** Paired Δ against the standard network at each point, mean over
-replicates with its 95% t interval ({counts}); one factor changes at a time around the base
-point ({base}). A replicate's images do not change with the reader, so its one standard run
+replicates with its 95% t interval ({counts}; under each tick its paired replicates, "–"
+where fewer than two are in); one factor changes at a time around the base point ({base}). A replicate's images do not change with the reader, so its one standard run
 pairs with every informativeness level.{anchor}
 ```"""
 WRONG_GAZE_NOTE = (" The open marker at informativeness 0 is the wrong-gaze control at the "
@@ -41,7 +41,8 @@ def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFram
     at_base |= dose["arm"] == WRONG_GAZE  # a base-point control, drawn at informativeness 0
     if not (dose.loc[~at_base, "n"] >= 2).any():
         return (f"Not enough paired replicates yet at the dose points ({done} of {len(planned)} "
-                "of their runs are done): the figure appears here once each point has two. "
+                "of their runs are done): the figure appears here once a point off the base point has "
+                "two. "
                 + dose_plan(profile))
     lead = (f"{{numref}}`fig-dose` shows how the effects change with the training-set size and "
             f"with how informative the reader's gaze is ({done} of {len(planned)} dose runs done"
@@ -50,6 +51,14 @@ def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFram
               f"{int(dose.loc[~at_base, 'n'].max())} at the others")
     anchor = WRONG_GAZE_NOTE if (dose.loc[dose["arm"] == WRONG_GAZE, "n"] >= 2).any() else ""
     return lead + "\n\n" + DOSE_FIGURE.format(base=base, counts=counts, anchor=anchor)
+
+
+def planned_values(profile: Profile) -> dict[str, list[float]]:
+    """Every value the study plans per dose factor, the base point's included (the dose
+    figure's ticks)."""
+    base = {"n_train": profile.replicates.n_train, "informativeness": profile.informativeness}
+    return {factor: sorted({float(value), *(float(d.value) for d in profile.doses if d.factor == factor)})
+            for factor, value in base.items()}
 
 
 def dose_plan(profile: Profile) -> str:

@@ -68,9 +68,13 @@ def effects_figure(effects: pd.DataFrame, margin: float, gain: float,
 
 
 def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
-                         metrics=("auc_ovo", "pointing_pneumonia")) -> Figure:
-    """Paired Δ (arm − standard) at every dose point, one row per metric, one column per factor."""
-    fig = figure(6.4, 2.4 * len(metrics))
+                         metrics=("auc_ovo", "pointing_pneumonia"), planned=None) -> Figure:
+    """Paired Δ (arm − standard) at every dose point, one row per metric, one column per
+    factor: the mean over replicates with its 95% interval as an error bar (points with few
+    replicates have wide intervals; a band between points would hide which is which).
+    ``planned``: factor → every value the study plans there (``dose_text.planned_values``);
+    each becomes a tick labelled with its paired replicates so far ("–": none yet)."""
+    fig = figure(6.4, 2.5 * len(metrics))
     axes = fig.subplots(len(metrics), len(FACTORS), sharey="row", squeeze=False)  # base point: one value
     for i, metric in enumerate(metrics):
         for j, (factor, label) in enumerate(FACTORS.items()):
@@ -78,18 +82,16 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
             part = dose[(dose["factor"] == factor) & (dose["metric"] == metric)]
             for arm, rows in part.groupby("arm", sort=False):
                 rows = rows.sort_values("value")
+                yerr = [rows["estimate"] - rows["low"], rows["high"] - rows["estimate"]]
                 if arm == WRONG_GAZE:  # one base-point control, not a curve (effects.dose_response)
-                    r = rows.iloc[0]
-                    ax.errorbar(r["value"], r["estimate"], yerr=[[r["estimate"] - r["low"]],
-                                [r["high"] - r["estimate"]]], fmt="o", mfc="white",
+                    ax.errorbar(rows["value"], rows["estimate"], yerr=yerr, fmt="o", mfc="white",
                                 color=variant_colour(arm), capsize=3,
                                 label=f"{short_label(arm)} (another image's gaze)")
                     continue
-                ax.plot(rows["value"], rows["estimate"], "o-", color=variant_colour(arm),
-                        label=short_label(arm))
-                ax.fill_between(rows["value"], rows["low"], rows["high"], color=variant_colour(arm),
-                                alpha=0.15, lw=0)
+                ax.errorbar(rows["value"], rows["estimate"], yerr=yerr, fmt="o-", capsize=3,
+                            color=variant_colour(arm), label=short_label(arm))
             _guides(ax, metric, margin, gain, vertical=False)
+            _dose_ticks(ax, factor, part, (planned or {}).get(factor))
             ax.set_xlabel(label)
             if j == 0:
                 ax.set_ylabel(PANELS.get(metric, metric))
@@ -100,6 +102,23 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
     fig.legend(list(legend.values()), list(legend), loc="outside upper center", ncol=2,
                frameon=False)
     return fig
+
+
+def _dose_ticks(ax, factor: str, part: pd.DataFrame, planned) -> None:
+    """Training-set sizes on a log2 axis; with ``planned``, a tick at every planned value with
+    its paired replicates so far ("n = 8"; "–" where none is in yet)."""
+    if factor == "n_train":
+        ax.set_xscale("log", base=2)
+    if planned is None:
+        return
+    values = sorted(set(planned) | set(part["value"]))  # the control's 0 as well
+    counts = part.groupby("value")["n"].max()
+    labels = [f"{v:g}\nn = {int(counts[v])}" if v in counts.index else f"{v:g}\n–" for v in values]
+    ax.set_xticks(values, labels)
+    ax.minorticks_off()
+    low, high = min(values), max(values)
+    pad = (high / low) ** 0.12 if factor == "n_train" and low > 0 else None
+    ax.set_xlim(*((low / pad, high * pad) if pad else (low - 0.08 * (high - low), high + 0.08 * (high - low))))
 
 
 _BASELINE_STYLE = {"prior": ("--", "0.25"), "fixed": (":", "0.25"), "random": ("-.", "0.55")}
