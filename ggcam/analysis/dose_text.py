@@ -16,8 +16,9 @@ DOSE_FIGURE = """```{{glue:figure}} fig_dose
 
 **Where gaze starts to help.** Paired Δ against the standard network at each point, mean over
 replicates with its 95% t interval ({counts}; under each tick its paired replicates, "–"
-where fewer than two are in); one factor changes at a time around the base point ({base}). A replicate's images do not change with the reader, so its one standard run
-pairs with every informativeness level.{anchor}
+where fewer than two are in); one factor changes at a time around the base point ({base}).
+A replicate's images do not change with the reader, so its one standard run pairs with every
+informativeness level.{anchor}
 ```"""
 WRONG_GAZE_NOTE = (" The open marker at informativeness 0 is the wrong-gaze control at the "
                    "base point: another image's gaze, which says nothing of this image's "

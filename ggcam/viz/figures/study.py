@@ -73,7 +73,7 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
     factor: the mean over replicates with its 95% interval as an error bar (points with few
     replicates have wide intervals; a band between points would hide which is which).
     ``planned``: factor → every value the study plans there (``dose_text.planned_values``);
-    each becomes a tick labelled with its paired replicates so far ("–": none yet)."""
+    each becomes a tick labelled with its paired replicates so far ("–": no point yet)."""
     fig = figure(6.4, 2.5 * len(metrics))
     axes = fig.subplots(len(metrics), len(FACTORS), sharey="row", squeeze=False)  # base point: one value
     for i, metric in enumerate(metrics):
@@ -106,7 +106,7 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
 
 def _dose_ticks(ax, factor: str, part: pd.DataFrame, planned) -> None:
     """Training-set sizes on a log2 axis; with ``planned``, a tick at every planned value with
-    its paired replicates so far ("n = 8"; "–" where none is in yet)."""
+    its paired replicates ("n = 8"; "–" where no point is drawn: fewer than two so far)."""
     if factor == "n_train":
         ax.set_xscale("log", base=2)
     if planned is None:
