@@ -13,7 +13,7 @@ from ggcam.study import ARM
 DESIGN_REPLICATES = 10
 CRITERIA_WORDS = {"val_auc": "validation AUC", "val_ce": "validation cross-entropy",
                    "val_loss": "validation loss"}
-_FACTOR_WORDS = {"n_train": "training images", "informativeness": "reader informativeness"}
+FACTOR_WORDS = {"n_train": "training images", "informativeness": "reader informativeness"}
 
 
 def study_design_markdown(profile: Profile) -> str:
@@ -29,7 +29,7 @@ def study_design_markdown(profile: Profile) -> str:
     gh, gw = profile.grid_shape
     arms = "; ".join(f"{ARM[a.variant].label if a.variant in ARM else a.variant} × {len(a.seeds)}"
                      for a in profile.arms)
-    doses = "; ".join(f"{_FACTOR_WORDS.get(d.factor, d.factor)} = {d.value:g} "
+    doses = "; ".join(f"{FACTOR_WORDS.get(d.factor, d.factor)} = {d.value:g} "
                       f"({', '.join(ARM[v].short for v in d.variants)}; {len(d.seeds)} replicates)"
                       for d in profile.doses) or "none"
     families = "; ".join(f"*{f.name}*: {len(f.comparisons)} comparison(s) × {len(f.metrics)} "
@@ -54,13 +54,15 @@ def study_design_markdown(profile: Profile) -> str:
     ])
 
 
-def budget_cuts(profile: Profile) -> list[str]:
+def budget_cuts(profile: Profile, stand_in: str = "") -> list[str]:
     """What the design gave up to fit its budget, in the order agreed before the sweep (the
-    other arms, then the oracle at the dose points, then replicates), read off the profile."""
+    other arms, then the oracle at the dose points, then replicates), read off the profile;
+    ``stand_in``: what a reader is shown instead of the other arms, after their item."""
     run = {a.variant for a in profile.arms if a.seeds}
     cut = []
     if not run & set(OTHER_ARMS):
-        cut.append("the other GG-CAM arms (" + ", ".join(f"`{a}`" for a in OTHER_ARMS) + ") are not run")
+        cut.append("the other GG-CAM arms (" + ", ".join(f"`{a}`" for a in OTHER_ARMS) + ") are not run"
+                   + stand_in)
     sized = [d for d in profile.doses if d.factor == "n_train"]
     if "ggcam-oracle" in run and sized and not any("ggcam-oracle" in d.variants for d in sized):
         cut.append("the oracle runs at the base point only")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ggcam.analysis.design_text import FACTOR_WORDS
 from ggcam.analysis.effects import WRONG_GAZE
 from ggcam.experiment.profiles import Profile, run_specs
 
@@ -35,10 +36,9 @@ def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFram
                 "study's points appear here once its sweep has reached them.")
     planned = {s.run_id for s in run_specs(profile) if s.n_train or s.informativeness is not None}
     done = len(planned & set(runs["run_id"])) if "run_id" in runs.columns else 0
-    base = (f"{profile.replicates.n_train} training images, informativeness "
-            f"{profile.informativeness:g}")
-    at_base = np.where(dose["factor"] == "n_train", dose["value"] == profile.replicates.n_train,
-                       np.isclose(dose["value"].astype(float), profile.informativeness))
+    values = base_point(profile)
+    base = f"{values['n_train']} training images, informativeness {values['informativeness']:g}"
+    at_base = np.isclose(dose["value"].astype(float), dose["factor"].map(values).astype(float))
     at_base |= dose["arm"] == WRONG_GAZE  # a base-point control, drawn at informativeness 0
     if not (dose.loc[~at_base, "n"] >= 2).any():
         return (f"Not enough paired replicates yet at the dose points ({done} of {len(planned)} "
@@ -54,20 +54,23 @@ def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFram
     return lead + "\n\n" + DOSE_FIGURE.format(base=base, counts=counts, anchor=anchor)
 
 
+def base_point(profile: Profile) -> dict[str, float]:
+    """The base point's value of each dose factor."""
+    return {"n_train": profile.replicates.n_train, "informativeness": profile.informativeness}
+
+
 def planned_values(profile: Profile) -> dict[str, list[float]]:
     """Every value the study plans per dose factor, the base point's included (the dose
     figure's ticks)."""
-    base = {"n_train": profile.replicates.n_train, "informativeness": profile.informativeness}
     return {factor: sorted({float(value), *(float(d.value) for d in profile.doses if d.factor == factor)})
-            for factor, value in base.items()}
+            for factor, value in base_point(profile).items()}
 
 
 def dose_plan(profile: Profile) -> str:
     """The dose points the profile plans, around its base point, in one sentence."""
-    words = {"n_train": "training images", "informativeness": "reader informativeness"}
-    base = {"n_train": profile.replicates.n_train, "informativeness": profile.informativeness}
+    base = base_point(profile)
     parts = []
-    for factor, label in words.items():
+    for factor, label in FACTOR_WORDS.items():
         doses = [d for d in profile.doses if d.factor == factor]
         if doses:
             values = " and ".join(f"{d.value:g}" for d in doses)

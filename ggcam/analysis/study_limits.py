@@ -57,9 +57,7 @@ def _replicates_item(base: pd.DataFrame, profile: Profile) -> str:
 def _budget_item(store: ResultsStore, profile: Profile) -> str | None:
     """What the study cut to fit its training budget, in the order agreed before its sweep,
     and how long its training took against the aim; None where it cut nothing and kept to it."""
-    cuts = budget_cuts(profile)
-    if cuts and cuts[0].startswith("the other GG-CAM arms"):
-        cuts[0] += " (the first study's runs stand in for them where a page shows them)"
+    cuts = budget_cuts(profile, stand_in=" (the first study's runs stand in for them where a page shows them)")
     progress = progress_facts(store)
     hours = progress["wall_hours"]
     aim = AIM_HOURS.get(profile.name)

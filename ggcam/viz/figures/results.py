@@ -187,10 +187,10 @@ def figure3(runs: pd.DataFrame, metrics, variants, paper: dict | None = None, pl
     fig = plots.metric_boxplots(runs, list(metrics), variants=present, paper_medians=paper)
     if missing:
         fig.suptitle(f"not run yet: {', '.join(missing)}", fontsize=10)
-    panels = fig.axes[:len(metrics) * runs["network"].nunique()]  # row-major, one row per metric
+    ncols = runs["network"].nunique()  # one panel per network, one row per metric (row-major)
     for i, metric in enumerate(metrics):
         for label, value in (constants or {}).get(metric, {}).items():
-            for ax in panels[i * len(panels) // len(metrics):(i + 1) * len(panels) // len(metrics)]:
+            for ax in fig.axes[i * ncols:(i + 1) * ncols]:
                 ax.axhline(value, ls=CONSTANT_LINES[label], color="0.45", lw=1, zorder=0)
     return fig
 
