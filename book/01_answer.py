@@ -53,6 +53,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from ggcam.analysis import effects, headline, image_scores, study_limits, summary
+from ggcam.analysis.dose import dose_response
 from ggcam.analysis.dose_text import planned_values
 from ggcam.analysis.paper_values import paper_auc_change
 from ggcam.config import WARM
@@ -107,7 +108,7 @@ glue("running_line", Markdown(headline.running_study_line(running_profile, store
 
 # %% tags=["hide-input"]
 all_runs = summary.runs_of(store, dose_points=True)  # the base point and every dose point
-dose = effects.dose_response(all_runs, study) if study.doses else None
+dose = dose_response(all_runs, study) if study.doses else None
 fig_dose = (dose_response_figure(dose[dose["n"] >= 2], study.equivalence_margin, effects.paper_gain(),
                                  planned=planned_values(study))
             if dose is not None and (dose["n"] >= 2).any() else None)

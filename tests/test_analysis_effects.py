@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ggcam.analysis.effects import arm_effects, best_epoch_share, dose_response, paper_gain, verdicts
+from ggcam.analysis.dose import dose_response
+from ggcam.analysis.effects import arm_effects, best_epoch_share, paper_gain, verdicts
 from ggcam.experiment import get_profile
 
 CPU = get_profile("cpu")
@@ -180,7 +181,7 @@ def test_a_raised_auc_is_compared_with_the_papers_gain_in_words():
 
 
 def test_the_dose_section_waits_for_two_replicates_off_the_base_point():
-    from ggcam.analysis.effects import dose_response
+    from ggcam.analysis.dose import dose_response
     from ggcam.analysis.headline import dose_markdown
 
     runs = _runs(seeds=3)

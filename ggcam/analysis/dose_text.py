@@ -1,6 +1,7 @@
 """The front page's dose-response section in words: which points the study plans, how many
 of their runs are in, and the figure's caption once a point off the base has two paired
-replicates (``dose_markdown``, also ``headline.dose_markdown``)."""
+replicates (``dose_markdown``, also ``headline.dose_markdown``); then what the points say, one
+sentence per factor (``dose_findings``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ggcam.analysis.design_text import FACTOR_WORDS
-from ggcam.analysis.effects import WRONG_GAZE
+from ggcam.analysis.dose import WRONG_GAZE, dose_trend
+from ggcam.analysis.summary_paired import fmt_ci
 from ggcam.experiment.profiles import Profile, run_specs
 
 DOSE_FIGURE = """```{{glue:figure}} fig_dose
@@ -29,7 +31,7 @@ WRONG_GAZE_NOTE = (" The open marker at informativeness 0 is the wrong-gaze cont
 
 def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFrame) -> str:
     """The front page's dose-response section: the figure (glued as ``fig_dose``) once a dose
-    point has ≥ 2 paired replicates, else what is missing. ``dose``: ``effects.dose_response``
+    point has ≥ 2 paired replicates, else what is missing. ``dose``: ``dose.dose_response``
     (None for a study without dose points)."""
     if not profile.doses:
         return (f"The study shown (`{profile.name}`) measured one point only; the current "
@@ -51,7 +53,8 @@ def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFram
     counts = (f"{int(dose.loc[at_base, 'n'].max())} replicates at the base point, up to "
               f"{int(dose.loc[~at_base, 'n'].max())} at the others")
     anchor = WRONG_GAZE_NOTE if (dose.loc[dose["arm"] == WRONG_GAZE, "n"] >= 2).any() else ""
-    return lead + "\n\n" + DOSE_FIGURE.format(base=base, counts=counts, anchor=anchor)
+    findings = dose_findings(dose, dose_trend(runs, profile), profile)
+    return "\n\n".join([lead, DOSE_FIGURE.format(base=base, counts=counts, anchor=anchor), findings])
 
 
 def base_point(profile: Profile) -> dict[str, float]:
@@ -83,3 +86,61 @@ def dose_plan(profile: Profile) -> str:
            if "ggcam-oracle" in profile.variants and "ggcam-oracle" not in dosed else "")
     return (f"Planned, one factor at a time: {'; '.join(parts)}; {seeds} replicates each, "
             "each GG-CAM run paired with its replicate's standard run on the same images." + cut)
+
+
+FACTOR_TITLES = {"n_train": "Training-set size", "informativeness": "The reader's informativeness"}
+_TREND_WORDS = {"n_train": "the training-set size", "informativeness": "the reader's informativeness"}
+
+
+def dose_findings(dose: pd.DataFrame, trend: pd.DataFrame, profile: Profile) -> str:
+    """What the dose points say, one Markdown paragraph per factor with a point off the base
+    at ≥ 2 paired replicates: ΔAUC at each value, where its interval lies above zero, and the
+    change from the lowest to the highest value (``dose.dose_trend``), in AUC and pointing."""
+    base = base_point(profile)
+    paragraphs = []
+    for factor in FACTOR_TITLES:
+        auc = dose[(dose["factor"] == factor) & (dose["metric"] == "auc_ovo")
+                   & (dose["arm"] != WRONG_GAZE) & (dose["n"] >= 2)].sort_values("value")
+        if not (~np.isclose(auc["value"].astype(float), base[factor])).any():
+            continue
+        unit = " images" if factor == "n_train" else ""
+        at = "; ".join(f"{row['value']:g}{unit}: {fmt_ci(row)} ({int(row['n'])} replicates)"
+                       for _, row in auc.iterrows())
+        above = [f"{v:g}" for v in auc.loc[auc["low"] > 0, "value"]]
+        not_above = [f"{v:g}" for v in auc.loc[~(auc["low"] > 0), "value"]]
+        where = ("Its interval lies above zero at every value" if not not_above else
+                 "Its interval lies above zero at none of them" if not above else
+                 f"Its interval lies above zero at {_listed(above)}, not at {_listed(not_above, 'or')}")
+        paragraphs.append(f"**{FACTOR_TITLES[factor]}.** GG-CAM − standard in test AUC at {at}. "
+                          f"{where}. {_trend_sentence(trend, factor)}".rstrip())
+    if any("From " in p for p in paragraphs):
+        paragraphs.append("These changes are descriptive: the dose points lie outside the Holm "
+                          "families fixed before the sweep.")
+    return "\n\n".join(paragraphs)
+
+
+def _trend_sentence(trend: pd.DataFrame, factor: str) -> str:
+    rows = trend[(trend["factor"] == factor) & (trend["n"] >= 2)].set_index("metric")
+    if "auc_ovo" not in rows.index:
+        return ""
+    auc = rows.loc["auc_ovo"]
+    unit = " images" if factor == "n_train" else ""
+    start, end = f"{auc['from_value']:g}", f"{auc['to_value']:g}{unit}"
+    if (auc["low"] > 0 or auc["high"] < 0) and auc["p"] < 0.05:  # the t interval and the exact test agree
+        verdict = (f"the gain {'grows' if auc['estimate'] > 0 else 'shrinks'} with "
+                   f"{_TREND_WORDS[factor]}")
+    else:
+        verdict = f"not shown to change with {_TREND_WORDS[factor]}"
+        if auc["low"] > 0 or auc["high"] < 0:
+            n = int(auc["n"])
+            verdict += (f" (its interval excludes zero, but {n} replicates cannot give p < 0.05)"
+                        if 2 / 2 ** n >= 0.05 else " (its interval excludes zero; the exact test does not)")
+    pointing = ""
+    if "pointing_pneumonia" in rows.index:
+        pointing = f"; in the pneumonia pointing game by {fmt_ci(rows.loc['pointing_pneumonia'])}"
+    return (f"From {start} to {end} the paired ΔAUC changed by {fmt_ci(auc)} ({int(auc['n'])} "
+            f"replicates, exact sign-flip p = {auc['p']:.2g}){pointing}: {verdict}.")
+
+
+def _listed(values: list[str], conjunction: str = "and") -> str:
+    return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} {conjunction} {values[-1]}"

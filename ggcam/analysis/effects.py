@@ -1,15 +1,12 @@
 """The study's answer: paired effects of each arm against ``standard`` over independent
 replicates, equivalence, the dose-response, and the sentences a results page opens with.
 
-* ``base_runs`` / ``dose_pairs``: which runs pair. At the base point every arm pairs with the
-  replicate's ``standard`` run; at a training-set size, with the ``standard`` run of the same
-  size; at another reader informativeness, with the base ``standard`` run (the images do not
-  change with the reader, only the gaze: one ``standard`` run pairs with every level).
+* ``base_runs``: at the base point every arm pairs with the replicate's ``standard`` run (the
+  dose points pair in ``ggcam.analysis.dose``).
 * ``arm_effects``: per arm and metric, the mean paired Δ over replicates with its 95%
   t-interval (valid: replicates are independent, ``ggcam.stats.equivalence``), the exact
   sign-flip p, Holm within the profile's families, and for AUC the TOST against the profile's
   margin and whether the paper's gain is excluded.
-* ``dose_response``: the same Δ at every dose point.
 * ``verdicts``: one plain sentence per question.
 
 A profile that re-splits one pool per seed (``replicates`` None: the first study, ``cpu-v1``)
@@ -35,9 +32,7 @@ from ggcam.stats.paired import holm, sign_flip_test
 
 EFFECT_COLUMNS = ["family", "reference", "arm", "metric", "n", "estimate", "low", "high", "p",
                   "p_holm", "tost_p", "equivalent", "excludes_paper", "interval"]
-DOSE_COLUMNS = ["factor", "value", "arm", "metric", "n", "estimate", "low", "high"]
 REFERENCE = "standard"
-WRONG_GAZE = "ggcam-shuffled"  # drawn at informativeness 0 in the dose-response
 
 
 def paper_gain(network: str = "resnet50") -> float:
@@ -65,7 +60,8 @@ def _se(d: np.ndarray, ratio: float | None) -> float:
     return float(np.sqrt(factor) * d.std(ddof=1))
 
 
-def _interval(d: np.ndarray, level: float = 0.95, ratio: float | None = None) -> tuple[float, float]:
+def t_interval(d: np.ndarray, level: float = 0.95, ratio: float | None = None) -> tuple[float, float]:
+    """The t interval of mean(Δ) over replicates (corrected by ``ratio`` for a re-split pool)."""
     if len(d) < 2:
         return (np.nan, np.nan)
     half = sps.t.ppf((1 + level) / 2, len(d) - 1) * _se(d, ratio)
@@ -82,15 +78,19 @@ def _p(d: np.ndarray, ratio: float | None) -> float:
     return 1.0 if se == 0 else float(2 * sps.t.sf(abs(d.mean()) / se, len(d) - 1))
 
 
-def _pairs(ref: pd.DataFrame, arm: pd.DataFrame, metric: str) -> np.ndarray:
-    """Δ = arm − reference per replicate (seed), seeds with both runs and finite values."""
+def paired_by_seed(ref: pd.DataFrame, arm: pd.DataFrame, metric: str) -> pd.Series:
+    """Δ = arm − reference per replicate, indexed by seed: seeds with both runs and finite values."""
     both = ref.set_index("seed")[metric].astype(float).to_frame("a").join(
         arm.set_index("seed")[metric].astype(float).to_frame("b"), how="inner").dropna()
-    return (both["b"] - both["a"]).to_numpy()
+    return both["b"] - both["a"]
+
+
+def _pairs(ref: pd.DataFrame, arm: pd.DataFrame, metric: str) -> np.ndarray:
+    return paired_by_seed(ref, arm, metric).to_numpy()
 
 
 def _row(family, arm, metric, d, margin, gain, ratio=None) -> dict:
-    low, high = _interval(d, ratio=ratio)
+    low, high = t_interval(d, ratio=ratio)
     row = {"family": family, "reference": REFERENCE, "arm": arm, "metric": metric, "n": len(d),
            "estimate": float(d.mean()) if len(d) else np.nan, "low": low, "high": high,
            "p": _p(d, ratio), "tost_p": np.nan, "equivalent": None, "excludes_paper": None,
@@ -100,7 +100,7 @@ def _row(family, arm, metric, d, margin, gain, ratio=None) -> dict:
             eq = tost(d, margin)
             row.update(tost_p=eq.p, equivalent=eq.equivalent)
         else:  # interval-inclusion TOST on the corrected 90% interval
-            lo90, hi90 = _interval(d, 0.90, ratio)
+            lo90, hi90 = t_interval(d, 0.90, ratio)
             row.update(equivalent=bool(-margin < lo90 and hi90 < margin))
         row["excludes_paper"] = bool(high < gain)
     return row
@@ -140,44 +140,6 @@ def arm_effects(runs: pd.DataFrame, profile: Profile, gain: float | None = None,
         if ok.any():
             table.loc[idx[ok.to_numpy()], "p_holm"] = holm(table.loc[idx, "p"][ok].to_numpy())
     return table
-
-
-def dose_pairs(runs: pd.DataFrame, profile: Profile, factor: str, value: float, arm: str) -> np.ndarray:
-    """Per-replicate rows of ``arm`` at one dose point with their ``standard`` partners."""
-    base = base_runs(runs, profile)
-    if factor == "n_train":
-        here = runs[(runs["n_train"] == int(value)) & np.isclose(
-            runs["informativeness"].astype(float), profile.informativeness)]
-        return here[here["variant"] == REFERENCE], here[here["variant"] == arm]
-    here = runs[np.isclose(runs["informativeness"].astype(float), float(value))
-                & (runs["n_train"] == profile.replicates.n_train)]
-    return base[base["variant"] == REFERENCE], here[here["variant"] == arm]
-
-
-def dose_response(runs: pd.DataFrame, profile: Profile, metrics=("auc_ovo", "pointing_pneumonia")) -> pd.DataFrame:
-    """Δ (arm − standard) with a 95% t-interval at every dose point and the base (``DOSE_COLUMNS``),
-    and the wrong-gaze control at the base point as informativeness 0 (``WRONG_GAZE``): gaze
-    that says nothing of this image's findings (not the simulated reader at 0, who would look
-    at the anatomy only)."""
-    rep = profile.replicates
-    points = {("n_train", rep.n_train), ("informativeness", profile.informativeness)}
-    points |= {(d.factor, d.value) for d in profile.doses}
-    arms = {(d.factor, v) for d in profile.doses for v in d.variants if v != REFERENCE}
-    pairs = [(f, value, arm, dose_pairs(runs, profile, f, value, arm))
-             for f, value in sorted(points) for factor, arm in sorted(arms) if factor == f]
-    if profile.doses and WRONG_GAZE in profile.variants:
-        base = base_runs(runs, profile)
-        pairs.append(("informativeness", 0.0, WRONG_GAZE,
-                      (base[base["variant"] == REFERENCE], base[base["variant"] == WRONG_GAZE])))
-    rows = []
-    for factor, value, arm, (ref, other) in pairs:
-        for metric in metrics:
-            d = _pairs(ref, other, metric)
-            low, high = _interval(d)
-            rows.append({"factor": factor, "value": value, "arm": arm, "metric": metric,
-                         "n": len(d), "estimate": float(d.mean()) if len(d) else np.nan,
-                         "low": low, "high": high})
-    return pd.DataFrame(rows, columns=DOSE_COLUMNS)
 
 
 def effect_row(effects: pd.DataFrame, arm: str, metric: str, reference: str = REFERENCE) -> pd.Series | None:

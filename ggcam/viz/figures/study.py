@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ggcam.analysis.effects import WRONG_GAZE
+from ggcam.analysis.dose import WRONG_GAZE
 from ggcam.study import ARM, short_label
 from ggcam.viz.style import figure, variant_colour
 
@@ -83,7 +83,7 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
             for arm, rows in part.groupby("arm", sort=False):
                 rows = rows.sort_values("value")
                 yerr = [rows["estimate"] - rows["low"], rows["high"] - rows["estimate"]]
-                if arm == WRONG_GAZE:  # one base-point control, not a curve (effects.dose_response)
+                if arm == WRONG_GAZE:  # one base-point control, not a curve (analysis.dose.dose_response)
                     ax.errorbar(rows["value"], rows["estimate"], yerr=yerr, fmt="o", mfc="white",
                                 color=variant_colour(arm), capsize=3,
                                 label=f"{short_label(arm)} (another image's gaze)")

@@ -1,0 +1,85 @@
+"""Where gaze starts to help (``ggcam.analysis.dose``, ``dose_text.dose_findings``): the change of
+the paired gain along a factor, by hand, and the sentences that read it."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from ggcam.analysis.dose import dose_response, dose_trend
+from ggcam.analysis.dose_text import dose_findings
+from ggcam.experiment import get_profile
+
+CPU = get_profile("cpu")
+
+
+def _runs(seeds=6, size_gain=(0.0, 0.1, 0.2), reader_gain=(0.05, 0.1, 0.15), noise=0.01):
+    """standard and ggcam-warm at every planned point; the gain at 200/400/800 images and at
+    informativeness 0.3/0.6/1 is given, plus per-run noise."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for s in range(seeds):
+        level = 0.7 + rng.normal(0, 0.03)
+        for n, gain in zip((200, 400, 800), size_gain):
+            rows.append(dict(variant="standard", seed=s, n_train=n, informativeness=0.6,
+                             auc_ovo=level + rng.normal(0, noise), pointing_pneumonia=0.1))
+            if n != 400:
+                rows.append(dict(variant="ggcam-warm", seed=s, n_train=n, informativeness=0.6,
+                                 auc_ovo=level + gain + rng.normal(0, noise), pointing_pneumonia=0.3))
+        for i, gain in zip((0.3, 0.6, 1.0), reader_gain):
+            rows.append(dict(variant="ggcam-warm", seed=s, n_train=400, informativeness=i,
+                             auc_ovo=level + gain + rng.normal(0, noise), pointing_pneumonia=0.3 + i / 10))
+    return pd.DataFrame(rows)
+
+
+def _by_seed(runs, **where):
+    part = runs
+    for column, value in where.items():
+        part = part[np.isclose(part[column].astype(float), value) if column != "variant" else part[column] == value]
+    return part.set_index("seed")["auc_ovo"]
+
+
+def test_the_trend_is_the_per_replicate_change_of_the_gain_with_a_t_interval_and_exact_p():
+    runs = _runs()
+    trend = dose_trend(runs, CPU).set_index(["factor", "metric"])
+    # Along the training-set size both runs of a replicate change.
+    gain = {n: _by_seed(runs, variant="ggcam-warm", n_train=n) - _by_seed(runs, variant="standard", n_train=n)
+            for n in (200, 800)}
+    change = gain[800] - gain[200]
+    half = sps.t.ppf(0.975, 5) * change.std(ddof=1) / np.sqrt(6)
+    row = trend.loc[("n_train", "auc_ovo")]
+    assert (row["from_value"], row["to_value"], row["n"]) == (200, 800, 6)
+    assert (row["estimate"], row["low"], row["high"]) == pytest.approx((change.mean(), change.mean() - half, change.mean() + half))
+    assert row["p"] == pytest.approx(2 / 64)  # every replicate's gain grew: the exact floor for 6
+    # Along the reader the replicate's base standard run is shared: only GG-CAM's run changes.
+    warm = {i: _by_seed(runs, variant="ggcam-warm", n_train=400, informativeness=i) for i in (0.3, 1.0)}
+    row = trend.loc[("informativeness", "auc_ovo")]
+    assert row["estimate"] == pytest.approx((warm[1.0] - warm[0.3]).mean())
+    assert trend.loc[("informativeness", "pointing_pneumonia"), "estimate"] == pytest.approx(0.07)
+
+
+def test_the_findings_say_where_the_gain_is_above_zero_and_whether_it_changes():
+    runs = _runs()
+    text = dose_findings(dose_response(runs, CPU), dose_trend(runs, CPU), CPU)
+    size, reader, note = text.split("\n\n")
+    assert note.startswith("These changes are descriptive")
+    assert size.startswith("**Training-set size.** GG-CAM − standard in test AUC at 200 images: ")
+    assert "Its interval lies above zero at 400 and 800, not at 200." in size
+    assert "From 200 to 800 images the paired ΔAUC changed by +0.19" in size
+    assert "the gain grows with the training-set size" in size
+    assert "Its interval lies above zero at every value." in reader
+    flat = _runs(size_gain=(0.1, 0.1, 0.1), noise=0.03)
+    text = dose_findings(dose_response(flat, CPU), dose_trend(flat, CPU), CPU)
+    assert "not shown to change with the training-set size" in text
+
+
+def test_two_replicates_give_no_trend_verdict_and_a_factor_without_dose_runs_is_left_out():
+    runs = _runs(seeds=2, noise=0.001)
+    text = dose_findings(dose_response(runs, CPU), dose_trend(runs, CPU), CPU)
+    assert "not shown to change with the training-set size (its interval excludes zero, but 2 replicates cannot give p < 0.05)" in text
+    base_only = runs[(runs["n_train"] == 400) | (runs["variant"] == "standard") & (runs["n_train"] == 400)]
+    reader_only = pd.concat([base_only, runs[runs["informativeness"] != 0.6]])
+    text = dose_findings(dose_response(reader_only, CPU), dose_trend(reader_only, CPU), CPU)
+    assert "Training-set size" not in text and text.startswith("**The reader's informativeness.**")
+    assert dose_findings(dose_response(base_only[base_only["informativeness"] == 0.6], CPU),
+                         dose_trend(base_only, CPU), CPU) == ""
