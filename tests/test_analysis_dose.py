@@ -83,3 +83,33 @@ def test_two_replicates_give_no_trend_verdict_and_a_factor_without_dose_runs_is_
     assert "Training-set size" not in text and text.startswith("**The reader's informativeness.**")
     assert dose_findings(dose_response(base_only[base_only["informativeness"] == 0.6], CPU),
                          dose_trend(base_only, CPU), CPU) == ""
+
+
+def test_an_interval_of_two_replicates_does_not_set_the_axis_but_ends_in_an_arrowhead():
+    from ggcam.viz.figures.study import dose_response_figure
+
+    dose = pd.DataFrame([
+        {"factor": "n_train", "value": 400.0, "arm": "ggcam-warm", "metric": "auc_ovo", "n": 8,
+         "estimate": 0.12, "low": 0.09, "high": 0.15},
+        {"factor": "n_train", "value": 800.0, "arm": "ggcam-warm", "metric": "auc_ovo", "n": 2,
+         "estimate": 0.07, "low": -0.87, "high": 1.01},
+    ])
+    fig = dose_response_figure(dose, 0.03, 0.055, metrics=("auc_ovo",))
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    assert -0.1 < low < -0.03 and 0.15 < high < 0.25  # zero, the margin and the steady point
+    arrows = [line for line in ax.get_lines() if line.get_marker() in ("v", "^")]
+    assert sorted(line.get_marker() for line in arrows) == ["^", "v"]
+    assert {float(line.get_xdata()[0]) for line in arrows} == {800.0}
+    steady = dose[dose["n"] == 8]
+    fig = dose_response_figure(steady, 0.03, 0.055, metrics=("auc_ovo",))
+    assert not [line for line in fig.axes[0].get_lines() if line.get_marker() in ("v", "^")]
+
+
+def test_the_caption_names_the_arrowheads_only_while_a_point_has_two_replicates():
+    from ggcam.analysis.dose_text import dose_markdown
+
+    for seeds, named in ((2, True), (6, False)):
+        runs = _runs(seeds=seeds).assign(run_id=lambda r: [f"r{i}" for i in range(len(r))])
+        text = dose_markdown(CPU, dose_response(runs, CPU), runs)
+        assert ("an arrowhead at a panel's edge" in text) is named

@@ -19,7 +19,7 @@ DOSE_FIGURE = """```{{glue:figure}} fig_dose
 
 **Where gaze starts to help.** Paired Δ against the standard network at each point, mean over
 replicates with its 95% t interval ({counts}; under each tick its paired replicates, "–"
-where fewer than two are in); one factor changes at a time around the base point ({base}).
+where fewer than two are in{arrows}); one factor changes at a time around the base point ({base}).
 A replicate's images do not change with the reader, so its one standard run pairs with every
 informativeness level.{anchor}
 ```"""
@@ -54,7 +54,10 @@ def dose_markdown(profile: Profile, dose: pd.DataFrame | None, runs: pd.DataFram
               f"{int(dose.loc[~at_base, 'n'].max())} at the others")
     anchor = WRONG_GAZE_NOTE if (dose.loc[dose["arm"] == WRONG_GAZE, "n"] >= 2).any() else ""
     findings = dose_findings(dose, dose_trend(runs, profile), profile)
-    return "\n\n".join([lead, DOSE_FIGURE.format(base=base, counts=counts, anchor=anchor), findings])
+    arrows = ("; an arrowhead at a panel's edge: an interval of two replicates that runs past it"
+              if (dose["n"] == 2).any() else "")
+    figure = DOSE_FIGURE.format(base=base, counts=counts, anchor=anchor, arrows=arrows)
+    return "\n\n".join([lead, figure, findings])
 
 
 def base_point(profile: Profile) -> dict[str, float]:

@@ -73,13 +73,19 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
     factor: the mean over replicates with its 95% interval as an error bar (points with few
     replicates have wide intervals; a band between points would hide which is which).
     ``planned``: factor → every value the study plans there (``dose_text.planned_values``);
-    each becomes a tick labelled with its paired replicates so far ("–": no point yet)."""
+    each becomes a tick labelled with its paired replicates so far ("–": no point yet). The
+    y axis spans the estimates and the intervals of points with ≥ 3 replicates; an interval of
+    two (t with one degree of freedom: 12.7 standard errors) that runs past it ends in an
+    arrowhead at the edge."""
     fig = figure(6.4, 2.5 * len(metrics))
     axes = fig.subplots(len(metrics), len(FACTORS), sharey="row", squeeze=False)  # base point: one value
     for i, metric in enumerate(metrics):
+        limits = _row_limits(dose[dose["metric"] == metric], metric, margin, gain)
         for j, (factor, label) in enumerate(FACTORS.items()):
             ax = axes[i, j]
             part = dose[(dose["factor"] == factor) & (dose["metric"] == metric)]
+            ax.set_ylim(*limits)
+            _mark_past_axis(ax, part, limits)
             for arm, rows in part.groupby("arm", sort=False):
                 rows = rows.sort_values("value")
                 yerr = [rows["estimate"] - rows["low"], rows["high"] - rows["estimate"]]
@@ -102,6 +108,27 @@ def dose_response_figure(dose: pd.DataFrame, margin: float, gain: float,
     fig.legend(list(legend.values()), list(legend), loc="outside upper center", ncol=2,
                frameon=False)
     return fig
+
+
+def _row_limits(rows: pd.DataFrame, metric: str, margin: float, gain: float) -> tuple[float, float]:
+    """A row's y range: zero, every estimate, the intervals of points with ≥ 3 replicates and
+    (AUC) the margin and the paper's gain, padded, within [−1, 1] (a difference of two rates)."""
+    steady = rows[rows["n"] >= 3]
+    values = [0.0, *rows["estimate"].dropna(), *steady["low"].dropna(), *steady["high"].dropna()]
+    if metric == "auc_ovo":
+        values += [-margin, margin, gain]
+    low, high = min(values), max(values)
+    pad = 0.15 * ((high - low) or 0.1)
+    return max(low - pad, -1.0), min(high + pad, 1.0)
+
+
+def _mark_past_axis(ax, part: pd.DataFrame, limits: tuple[float, float]) -> None:
+    """An arrowhead at the panel's edge where an interval runs past the y range."""
+    for _, row in part.iterrows():
+        for edge, beyond, marker in ((limits[0], row["low"] < limits[0], "v"), (limits[1], row["high"] > limits[1], "^")):
+            if beyond:
+                ax.plot(row["value"], edge, marker=marker, color=variant_colour(row["arm"]),
+                        ms=6, clip_on=False, zorder=3)
 
 
 def _dose_ticks(ax, factor: str, part: pd.DataFrame, planned) -> None:
