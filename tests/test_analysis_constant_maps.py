@@ -120,7 +120,8 @@ def test_the_gaze_verdict_sets_the_oracle_which_never_sees_gaze_beside_gaze_supe
     assert level.startswith("medians: GG-CAM +0.15, standard +0.01")
     assert (", the oracle, which never sees gaze, " in level) == (oracle is not None)
     assert oracle is None or f"never sees gaze, {oracle:+.2f}" in level
-    assert level.endswith("so maps that find them follow its gaze too") == why
+    assert level.endswith("so maps that find them follow its gaze too, and nothing here shows that "
+                          "GG-CAM's maps learned the reader rather than the findings") == why
     assert constant_maps.gaze_level(runs.drop(columns="cc_partial"), get_profile("cpu")) == {}
 
 

@@ -76,7 +76,9 @@ def test_the_findings_say_where_the_gain_is_above_zero_and_whether_it_changes():
 def test_two_replicates_give_no_trend_verdict_and_a_factor_without_dose_runs_is_left_out():
     runs = _runs(seeds=2, noise=0.001)
     text = dose_findings(dose_response(runs, CPU), dose_trend(runs, CPU), CPU)
-    assert "not shown to change with the training-set size (its interval excludes zero, but 2 replicates cannot give p < 0.05)" in text
+    assert ("(2 replicates, exact sign-flip p = 0.5; its t interval excludes zero, but with 2 replicates "
+            "the exact test cannot go below p = 0.5), and the pneumonia pointing game's by") in text
+    assert "not shown to change with the training-set size." in text
     base_only = runs[(runs["n_train"] == 400) | (runs["variant"] == "standard") & (runs["n_train"] == 400)]
     reader_only = pd.concat([base_only, runs[runs["informativeness"] != 0.6]])
     text = dose_findings(dose_response(reader_only, CPU), dose_trend(reader_only, CPU), CPU)

@@ -161,5 +161,6 @@ def gaze_level(runs: pd.DataFrame, profile) -> dict[str, str]:
         oracle = med["ggcam-oracle"]
         text += f", the oracle, which never sees gaze, {oracle:+.2f}" + (
             ": the simulated reader looks at the findings, so maps that find them follow its "
-            "gaze too" if oracle >= med[arm] else "")
+            f"gaze too, and nothing here shows that {short_label(arm)}'s maps learned the reader "
+            "rather than the findings" if oracle >= med[arm] else "")
     return {"gaze": text}

@@ -127,22 +127,24 @@ def _trend_sentence(trend: pd.DataFrame, factor: str) -> str:
     if "auc_ovo" not in rows.index:
         return ""
     auc = rows.loc["auc_ovo"]
+    n = int(auc["n"])
     unit = " images" if factor == "n_train" else ""
-    start, end = f"{auc['from_value']:g}", f"{auc['to_value']:g}{unit}"
-    if (auc["low"] > 0 or auc["high"] < 0) and auc["p"] < 0.05:  # the t interval and the exact test agree
-        verdict = (f"the gain {'grows' if auc['estimate'] > 0 else 'shrinks'} with "
-                   f"{_TREND_WORDS[factor]}")
+    excludes_zero = auc["low"] > 0 or auc["high"] < 0
+    if excludes_zero and auc["p"] < 0.05:  # the t interval and the exact test agree
+        verdict = f"the gain {'grows' if auc['estimate'] > 0 else 'shrinks'} with {_TREND_WORDS[factor]}"
     else:
         verdict = f"not shown to change with {_TREND_WORDS[factor]}"
-        if auc["low"] > 0 or auc["high"] < 0:
-            n = int(auc["n"])
-            verdict += (f" (its interval excludes zero, but {n} replicates cannot give p < 0.05)"
-                        if 2 / 2 ** n >= 0.05 else " (its interval excludes zero; the exact test does not)")
+    caveat = ""
+    if excludes_zero and auc["p"] >= 0.05:  # a t interval on few degrees of freedom can
+        caveat = (f"; its t interval excludes zero, but with {n} replicates the exact test "
+                  f"cannot go below p = {2 / 2 ** n:.2g}" if 2 / 2 ** n >= 0.05 else
+                  "; its t interval excludes zero, the exact test does not")
     pointing = ""
     if "pointing_pneumonia" in rows.index:
-        pointing = f"; in the pneumonia pointing game by {fmt_ci(rows.loc['pointing_pneumonia'])}"
-    return (f"From {start} to {end} the paired ΔAUC changed by {fmt_ci(auc)} ({int(auc['n'])} "
-            f"replicates, exact sign-flip p = {auc['p']:.2g}){pointing}: {verdict}.")
+        pointing = f", and the pneumonia pointing game's by {fmt_ci(rows.loc['pointing_pneumonia'])}"
+    return (f"From {auc['from_value']:g} to {auc['to_value']:g}{unit} the paired ΔAUC changed by "
+            f"{fmt_ci(auc)} ({n} replicates, exact sign-flip p = {auc['p']:.2g}{caveat}){pointing}: "
+            f"{verdict}.")
 
 
 def _listed(values: list[str], conjunction: str = "and") -> str:

@@ -172,7 +172,7 @@ def _auc_sentence(row: pd.Series, subject: str, network_label: str, margin: floa
         "raised" if row["low"] > 0 else "lowered")
     tost_p = row.get("tost_p", np.nan)
     equiv = (f"; it is equivalent to no change within ±{margin:g}" + (
-        f" (two one-sided tests, p = {tost_p:.2g})" if np.isfinite(tost_p) else "")
+        f" (two one-sided tests, unadjusted p = {tost_p:.2g})" if np.isfinite(tost_p) else "")
         if row["equivalent"] else "")
     unit = ("independent replicates" if row.get("interval", "t") == "t"
             else "seeds of one re-split pool, corrected for their overlap")
@@ -183,7 +183,9 @@ def _auc_sentence(row: pd.Series, subject: str, network_label: str, margin: floa
 def _against_paper(row: pd.Series, gain: float) -> str:
     """The interval against the paper's gain, in words: excluded, inside, or exceeded."""
     if row["low"] > gain:
-        return f"its interval lies above the paper's gain (+{gain:g}, ResNet50 on real data: a direction to compare, not a size)"
+        return (f"its interval lies above +{gain:g}, the gain the paper reports for ResNet50 on real "
+                "data (another network, data and grid: the two agree in direction; their sizes "
+                "are not comparable)")
     if row["low"] > 0:
         return f"a gain as large as the paper's (+{gain:g}) is inside the interval"
     return exclusion_sentence(row["low"], row["high"], gain)

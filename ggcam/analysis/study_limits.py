@@ -50,8 +50,7 @@ def _replicates_item(base: pd.DataFrame, profile: Profile) -> str:
             f"reach p < 0.05 at all and their intervals are descriptive: {', '.join(blocked)}."
             if blocked and n else "")
     return (f"**{n} paired replicates{cut}.** With {n} pairs the smallest p an exact sign-flip "
-            f"test can give is 2/{2 ** n} = {floor:.4f}, so no comparison can be more certain "
-            f"than that, however large its effect.{holm}")
+            f"test can give is 2/{2 ** n} = {floor:.4f}, however large the effect.{holm}")
 
 
 def _budget_item(store: ResultsStore, profile: Profile) -> str | None:
@@ -88,13 +87,24 @@ def _baseline_item(store: ResultsStore, base: pd.DataFrame, profile: Profile) ->
     if failed == 0 and not std_peak > 2 * gg_peak:
         return None
     swing = ("" if not np.isfinite(std_peak) else
-             f" Its validation cross-entropy swings from epoch to epoch: a run's largest has "
+             f" {short_label(ref).capitalize()}'s validation cross-entropy swings from epoch to epoch: a run's largest has "
              f"median {std_peak:.1f} over replicates, against {gg_peak:.1f} for {short_label(arm)} "
              f"(a uniform guess scores {CHANCE_CE:.2f}).")
     return (f"**An unsteady baseline.** {failed} of {len(std)} standard runs did not learn by "
-            f"the study's bar.{swing} Part of the gain may be steadier training rather than "
+            f"the study's bar{_others_failed(base, profile)}.{swing} Part of the gain may be steadier training rather than "
             f"information in the gaze.{_control_clause(base, profile)} A standard network without "
             "early stopping, or at a lower learning rate, would tell more; neither was run.")
+
+
+def _others_failed(base: pd.DataFrame, profile: Profile) -> str:
+    """", nor did k of n of <arm>'s" for every other base arm with runs that did not learn:
+    their comparisons with standard then pair two arms that each often fail."""
+    parts = []
+    for variant, runs in base[~base["variant"].isin(profile.primary)].groupby("variant", sort=False):
+        failed = int((~runs["learned"].astype(bool)).sum())
+        if failed:
+            parts.append(f"{failed} of {len(runs)} of the {short_label(variant)}'s")
+    return f", nor did {' and '.join(parts)}" if parts else ""
 
 
 def _control_clause(base: pd.DataFrame, profile: Profile, control: str = "ggcam-shuffled") -> str:
@@ -109,7 +119,15 @@ def _control_clause(base: pd.DataFrame, profile: Profile, control: str = "ggcam-
     vs_std, vs_arm = rows.loc[REFERENCE], rows.loc[arm]
     return (f" The wrong-gaze control trains with the same loss on another image's gaze: its "
             f"paired ΔAUC is {ci_text(vs_std)} against standard and {ci_text(vs_arm)} against "
-            f"{short_label(arm)}, so " + _control_reading(vs_std, vs_arm))
+            f"{short_label(arm)}{_holm_note(vs_arm)}; " + _control_reading(vs_std, vs_arm))
+
+
+def _holm_note(row: pd.Series) -> str:
+    """The comparison's Holm p in its family, and "descriptive" where it cannot decide."""
+    p = row.get("p_holm", np.nan)
+    if not np.isfinite(p):
+        return ""
+    return f" (Holm p = {p:.2g}" + (": descriptive)" if p >= 0.05 else ")")
 
 
 def _control_reading(vs_std: pd.Series, vs_arm: pd.Series) -> str:
@@ -119,9 +137,10 @@ def _control_reading(vs_std: pd.Series, vs_arm: pd.Series) -> str:
         return ("the gain may not need this image's gaze: a steadier loss or a class-typical "
                 "map could explain much of it.")
     if vs_std["low"] > 0:  # wrong gaze beats standard, and this image's gaze beats wrong gaze
-        return ("part of the gain survives with another image's gaze of the same class (a "
+        return ("this suggests that part of the gain survives with another image's gaze of the same class (a "
                 "steadier loss, or a class-typical map) and part needs this image's gaze.")
-    return "the gain needs this image's gaze, not only a steadier loss or a class-typical map."
+    return ("this suggests that the gain needs this image's gaze, not only a steadier loss or a "
+            "class-typical map.")
 
 
 def current_items(store: ResultsStore, runs: pd.DataFrame, profile: Profile) -> list[str]:
