@@ -100,7 +100,7 @@ def dose_findings(dose: pd.DataFrame, trend: pd.DataFrame, profile: Profile) -> 
     at ≥ 2 paired replicates: ΔAUC at each value, where its interval lies above zero, and the
     change from the lowest to the highest value (``dose.dose_trend``), in AUC and pointing."""
     base = base_point(profile)
-    paragraphs = []
+    paragraphs, any_trend = [], False
     for factor in FACTOR_TITLES:
         auc = dose[(dose["factor"] == factor) & (dose["metric"] == "auc_ovo")
                    & (dose["arm"] != WRONG_GAZE) & (dose["n"] >= 2)].sort_values("value")
@@ -114,9 +114,11 @@ def dose_findings(dose: pd.DataFrame, trend: pd.DataFrame, profile: Profile) -> 
         where = ("Its interval lies above zero at every value" if not not_above else
                  "Its interval lies above zero at none of them" if not above else
                  f"Its interval lies above zero at {_listed(above)}, not at {_listed(not_above, 'or')}")
+        change = _trend_sentence(trend, factor)
+        any_trend |= bool(change)
         paragraphs.append(f"**{FACTOR_TITLES[factor]}.** GG-CAM − standard in test AUC at {at}. "
-                          f"{where}. {_trend_sentence(trend, factor)}".rstrip())
-    if any("From " in p for p in paragraphs):
+                          f"{where}. {change}".rstrip())
+    if any_trend:
         paragraphs.append("These changes are descriptive: the dose points lie outside the Holm "
                           "families fixed before the sweep.")
     return "\n\n".join(paragraphs)
@@ -135,7 +137,7 @@ def _trend_sentence(trend: pd.DataFrame, factor: str) -> str:
     else:
         verdict = f"not shown to change with {_TREND_WORDS[factor]}"
     caveat = ""
-    if excludes_zero and auc["p"] >= 0.05:  # a t interval on few degrees of freedom can
+    if excludes_zero and auc["p"] >= 0.05:  # few replicates: t can exclude zero where the exact test cannot
         caveat = (f"; its t interval excludes zero, but with {n} replicates the exact test "
                   f"cannot go below p = {2 / 2 ** n:.2g}" if 2 / 2 ** n >= 0.05 else
                   "; its t interval excludes zero, the exact test does not")

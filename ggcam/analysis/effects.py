@@ -1,5 +1,6 @@
 """The study's answer: paired effects of each arm against ``standard`` over independent
-replicates, equivalence, the dose-response, and the sentences a results page opens with.
+replicates, equivalence, and the sentences a results page opens with (the dose-response:
+``ggcam.analysis.dose``).
 
 * ``base_runs``: at the base point every arm pairs with the replicate's ``standard`` run (the
   dose points pair in ``ggcam.analysis.dose``).

@@ -87,12 +87,12 @@ def _baseline_item(store: ResultsStore, base: pd.DataFrame, profile: Profile) ->
     if failed == 0 and not std_peak > 2 * gg_peak:
         return None
     swing = ("" if not np.isfinite(std_peak) else
-             f" {short_label(ref).capitalize()}'s validation cross-entropy swings from epoch to epoch: a run's largest has "
-             f"median {std_peak:.1f} over replicates, against {gg_peak:.1f} for {short_label(arm)} "
+             f" {short_label(ref).capitalize()}'s validation cross-entropy swings from epoch to "
+             f"epoch: a run's largest has median {std_peak:.1f} over replicates, against {gg_peak:.1f} for {short_label(arm)} "
              f"(a uniform guess scores {CHANCE_CE:.2f}).")
     return (f"**An unsteady baseline.** {failed} of {len(std)} standard runs did not learn by "
-            f"the study's bar{_others_failed(base, profile)}.{swing} Part of the gain may be steadier training rather than "
-            f"information in the gaze.{_control_clause(base, profile)} A standard network without "
+            f"the study's bar{_others_failed(base, profile)}.{swing} Part of the gain may be "
+            f"steadier training rather than information in the gaze.{_control_clause(base, profile)} A standard network without "
             "early stopping, or at a lower learning rate, would tell more; neither was run.")
 
 
@@ -137,8 +137,9 @@ def _control_reading(vs_std: pd.Series, vs_arm: pd.Series) -> str:
         return ("the gain may not need this image's gaze: a steadier loss or a class-typical "
                 "map could explain much of it.")
     if vs_std["low"] > 0:  # wrong gaze beats standard, and this image's gaze beats wrong gaze
-        return ("this suggests that part of the gain survives with another image's gaze of the same class (a "
-                "steadier loss, or a class-typical map) and part needs this image's gaze.")
+        return ("this suggests that part of the gain survives with another image's gaze of the "
+                "same class (a steadier loss, or a class-typical map) and part needs this image's "
+                "gaze.")
     return ("this suggests that the gain needs this image's gaze, not only a steadier loss or a "
             "class-typical map.")
 
